@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     mqtt_username: str = "ioc-bridge"
     mqtt_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
     mqtt_share_group: str = "ioc-bridge"
+    # Dev profile: one password per gateway role and one shared by all device users.
+    mqtt_gateway_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
+    mqtt_device_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = Field(default=4, ge=1)
@@ -78,11 +81,12 @@ class Settings(BaseSettings):
         return self
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build Settings, reading the generated credentials file when it exists."""
     env_file = credentials_file()
     try:
-        return Settings(_env_file=env_file if env_file.exists() else None, **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file if env_file.exists() else None,  # type: ignore[call-arg]
+                        **overrides)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
 

@@ -19,6 +19,21 @@ echo "influxd: building pkg-config wrapper $PKGCFG_VERSION" >&2
 GOBIN="$WORK/bin" go install "github.com/influxdata/pkg-config@${PKGCFG_VERSION:-v0.2.14}"
 # libflux pins an old toolchain in rust-toolchain; only the installed one can be had here.
 export RUSTUP_TOOLCHAIN="${RUSTUP_TOOLCHAIN:-$(rustup show active-toolchain 2>/dev/null | cut -d" " -f1 || echo stable)}"
+# flux-core denies warnings, so newer rustc lints would fail the build: cap them. Cargo
+# applies RUSTFLAGS to build scripts only without --target, so the shim drops --target
+# and links the output where the pkg-config wrapper looks for it.
+cat > "$WORK/bin/cargo-capped" <<SHIM
+#!/usr/bin/env bash
+export RUSTUP_TOOLCHAIN="$RUSTUP_TOOLCHAIN" RUSTFLAGS="--cap-lints warn"
+args=(); triple=""
+while ((\$#)); do
+  if [ "\$1" = --target ]; then triple="\$2"; shift 2; else args+=("\$1"); shift; fi
+done
+"$(command -v cargo)" "\${args[@]}" || exit \$?
+if [ -n "\$triple" ]; then mkdir -p "target/\$triple"; ln -sfn ../release "target/\$triple/release"; fi
+SHIM
+chmod +x "$WORK/bin/cargo-capped"
+export CARGO="$WORK/bin/cargo-capped"
 export PATH="$WORK/bin:$PATH" PKG_CONFIG="$WORK/bin/pkg-config"
 cd "$WORK/src"
 echo "influxd: go build ./cmd/influxd (builds libflux with cargo; 10-30 min the first time)" >&2

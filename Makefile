@@ -1,0 +1,53 @@
+# The README's two commands: `make up` (the whole pipeline on this machine) and `make test`.
+# Each installs what it needs (apt, pip, Maven Central, Go module proxy, crates.io) and
+# reuses what an earlier run built (.venv, ~/.cache/ioc).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+IOC := $(VENV)/bin/ioc
+STAMP := $(VENV)/.installed
+
+.PHONY: up down test unit integration services status deps venv lint bench clean
+
+up: deps venv  ## everything: services, bridge, worker, simulation; prints the URLs
+	$(IOC) up
+
+down: venv  ## stop what `make up` / `ioc services up` started
+	$(IOC) services down
+
+test: deps venv services  ## unit tests, then integration tests against the real services
+	$(VENV)/bin/pytest tests/unit -q
+	$(VENV)/bin/pytest tests/integration -v --durations=15
+
+unit: venv
+	$(VENV)/bin/pytest tests/unit -q
+
+integration: deps venv services
+	$(VENV)/bin/pytest tests/integration -v
+
+services: deps venv
+	$(IOC) services up
+
+status: venv
+	$(IOC) services status
+
+deps:  ## system packages (Mosquitto, Java, Maven, Go, cargo) — installed only when missing
+	bash deploy/local/install_deps.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+lint: venv
+	$(VENV)/bin/ruff check ioc ingest processors sensors_sim api dashboards tests
+	$(VENV)/bin/mypy ioc ingest processors sensors_sim
+
+bench: deps venv services
+	$(IOC) bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,114 @@
+"""`ioc backtest`, `ioc worker` and `ioc alerts`: the processors' command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from ioc.registry import load_registry
+from ioc.schemas import Alert
+from ioc.settings import load_settings
+from ioc.topics import ALERTS
+
+__all__ = ["alerts", "backtest", "worker"]
+
+_SUMMARY_KEYS = ("id", "rule", "status", "severity", "ward", "subject", "alertSource",
+                 "dateIssued", "dateModified", "version", "description")
+
+
+@click.command()
+@click.argument("feed", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--registry", "registry_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Device registry (default: IOC_REGISTRY / Settings.registry).")
+@click.option("--full/--summary", default=False, help="Print the whole alert or key fields.")
+def backtest(feed: Path, registry_path: Path | None, full: bool) -> None:
+    """Run the detection rules over a recorded feed; one JSON line per alert change."""
+    from .backtest import run_backtest
+
+    registry = load_registry(registry_path or load_settings().registry)
+
+    def emit(alert: Alert) -> None:
+        doc = orjson.loads(alert.to_json())
+        if not full:
+            doc = {k: doc[k] for k in _SUMMARY_KEYS if k in doc}
+        click.echo(orjson.dumps(doc).decode())
+
+    with feed.open("rb") as fh:
+        result = run_backtest(fh, registry, on_alert=emit)
+    reasons = ", ".join(f"{k}={v}" for k, v in sorted(result.rejected.items())) or "none"
+    click.echo(f"readings: {result.readings}; rejected: {sum(result.rejected.values())} "
+               f"({reasons})", err=True)
+    sys.stdout.flush()
+
+
+@click.command()
+@click.option("--web-port", type=int, default=None, help="Faust web port (default: disabled).")
+@click.option("--influx/--no-influx", default=True, help="Also store readings and alerts.")
+@click.option("--topic-prefix", default="", help="Prefix every topic name (tests).")
+def worker(web_port: int | None, influx: bool, topic_prefix: str) -> None:
+    """Run the stream processors (Faust) and the InfluxDB writer."""
+    import threading
+
+    import faust
+
+    from .faust_app import WorkerTopics, create_app
+
+    settings = load_settings()
+    registry = load_registry(settings.registry)
+    topics = WorkerTopics.prefixed(topic_prefix)
+    app = create_app(settings, registry, topics, web_port=web_port).app
+    stop = threading.Event()
+    if influx:
+        threading.Thread(target=_run_influx_sink, args=(settings, registry, topics, stop),
+                         name="influx-sink", daemon=True).start()
+    try:
+        faust.Worker(app, loglevel="INFO").execute_from_commandline()
+    finally:
+        stop.set()
+
+
+def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: Any) -> None:
+    from kafka import KafkaConsumer
+
+    from .influx_client import InfluxLineSink
+    from .influx_sink import InfluxSink
+    from .influx_writer import InfluxWriter
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+                             group_id="ioc-influx-writer", enable_auto_commit=False,
+                             auto_offset_reset="earliest")
+    sink = InfluxSink(consumer, InfluxWriter(InfluxLineSink.from_settings(settings), registry),
+                      telemetry=topics.telemetry, alerts=topics.alerts)
+    try:
+        sink.run(stop)
+    finally:
+        sink.close()
+
+
+@click.command()
+@click.option("--follow", is_flag=True, help="Keep printing every change.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.option("--all", "show_all", is_flag=True, help="Include resolved alerts.")
+@click.option("--topic", default=None, help="Alerts topic (default ioc.alerts).")
+def alerts(follow: bool, as_json: bool, show_all: bool, topic: str | None) -> None:
+    """Current alerts (folded from the compacted alerts topic), and every change with --follow."""
+    from .alerts_view import fold_alerts, format_row, read_alerts
+
+    settings = load_settings()
+    current: dict[str, Alert] = {}
+    stream = read_alerts(settings.kafka_bootstrap, topic or ALERTS, follow=follow)
+    for alert, caught_up in stream:
+        if alert is not None:
+            fold_alerts(current, alert)
+            if follow and caught_up:
+                click.echo(alert.to_json().decode() if as_json else format_row(alert))
+        if caught_up and alert is None:
+            shown = [a for a in current.values() if show_all or a.status != "resolved"]
+            for a in sorted(shown, key=lambda a: a.date_issued):
+                click.echo(a.to_json().decode() if as_json else format_row(a))
+            if not follow:
+                return
