@@ -8,6 +8,10 @@ OUT="$CACHE/influxd-$VERSION/influxd"
 if [ -x "$OUT" ]; then echo "$OUT"; exit 0; fi
 WORK="$CACHE/build-influxd-$VERSION"
 mkdir -p "$WORK" "$CACHE/bin"
+# One build at a time per machine; a second caller waits and then reuses the binary.
+exec 9>"$WORK.lock"
+flock 9
+if [ -x "$OUT" ]; then echo "$OUT"; exit 0; fi
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 echo "influxd: downloading module github.com/influxdata/influxdb/v2@$VERSION" >&2
 DIR=$(go mod download -json "github.com/influxdata/influxdb/v2@$VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
