@@ -11,7 +11,7 @@ from ioc.contract import parse_telemetry
 
 __all__ = ["run_contract_bench"]
 
-_PAYLOADS = {
+_PAYLOADS: dict[str, dict[str, object]] = {
     "traffic": {"intensity": 17, "averageVehicleSpeed": 41.5, "occupancy": 0.22},
     "streetlight": {"powerState": "on", "powerConsumption": 96.0,
                     "lifetimePowerConsumption": 812.4, "voltage": 229.1},
