@@ -1,0 +1,128 @@
+"""Every dashboard query, run with InfluxQL against data the production writer stored."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CityBucket
+
+from dashboards.catalog import all_dashboards
+from dashboards.query_check import CheckResult, check_dashboards, iter_queries, render
+
+
+@pytest.fixture(scope="module")
+def boards(city_bucket: CityBucket) -> list[dict[str, Any]]:
+    return [d.to_json() for d in all_dashboards(city_bucket.registry)]
+
+
+@pytest.fixture(scope="module")
+def results(city_bucket: CityBucket, boards: list[dict[str, Any]]) -> list[CheckResult]:
+    return check_dashboards(boards, city_bucket.influxql)
+
+
+def _query(boards: list[dict[str, Any]], uid: str, title_start: str) -> str:
+    board = next(b for b in boards if b["uid"] == uid)
+    return next(q.query for q in iter_queries(board) if q.source.startswith(title_start))
+
+
+def _all(board: dict[str, Any], **values: str) -> dict[str, str]:
+    return {v["name"]: ".*" for v in board["templating"]["list"]} | values
+
+
+def test_every_panel_and_variable_query_runs_and_returns_data(
+        results: list[CheckResult]) -> None:
+    assert len(results) > 40
+    failed = [(r.query.dashboard, r.query.source, r.error) for r in results if r.error]
+    assert failed == []
+    empty = [(r.query.dashboard, r.query.source, r.rendered) for r in results if not r.rows]
+    assert empty == []
+
+
+def test_open_alerts_count_each_alerts_latest_state(city_bucket: CityBucket,
+                                                     boards: list[dict[str, Any]]) -> None:
+    overview = next(b for b in boards if b["uid"] == "ioc-overview")
+    panel = next(p for p in overview["panels"] if p["title"].startswith("Cảnh báo đang mở"))
+    counts = {t["alias"]: city_bucket.influxql(render(t["query"], {"ward": ".*"}))[0]
+              ["values"][0][1] for t in panel["targets"]}
+    # alert-1 escalated high -> critical counts once, as critical; alert-2 is resolved
+    assert counts == city_bucket.data.open_by_severity
+
+
+def test_current_alerts_table_shows_each_unresolved_alert_once(
+        city_bucket: CityBucket, boards: list[dict[str, Any]]) -> None:
+    q = _query(boards, "ioc-overview", "Cảnh báo hiện tại")
+    series = city_bucket.influxql(render(q, {"ward": ".*"}))
+    rows = [dict(zip(s["columns"], v, strict=True)) for s in series for v in s["values"]]
+    assert sorted((r["id"], r["severity"], r["status"]) for r in rows) == [
+        ("alert-1", "critical", "open"), ("alert-3", "medium", "open"),
+        ("alert-4", "high", "acknowledged"), ("alert-5", "low", "open")]
+
+
+def test_ward_variable_filters_the_water_level_panel(city_bucket: CityBucket,
+                                                     boards: list[dict[str, Any]]) -> None:
+    drainage = next(b for b in boards if b["uid"] == "ioc-drainage")
+    q = _query(boards, "ioc-drainage", "Mực nước theo cảm biến")
+    wards = city_bucket.data.drainage_by_ward
+    level_sensors = {w: {d for d in ids if d.startswith("dr-")} for w, ids in wards.items()}
+    # Grafana escapes regex characters of selected values and joins several as (a|b)
+    one = city_bucket.influxql(render(q, _all(drainage, ward=r"tan\-dong")))
+    assert {s["tags"]["device"] for s in one} == level_sensors["tan-dong"]
+    both = city_bucket.influxql(render(q, _all(drainage, ward=r"(tan\-phu|tan\-dong)")))
+    assert {s["tags"]["device"] for s in both} == level_sensors["tan-phu"] | level_sensors[
+        "tan-dong"]
+
+
+def test_device_variable_is_chained_on_ward(city_bucket: CityBucket,
+                                            boards: list[dict[str, Any]]) -> None:
+    drainage = next(b for b in boards if b["uid"] == "ioc-drainage")
+    q = next(q.query for q in iter_queries(drainage) if q.source == "variable device")
+    series = city_bucket.influxql(render(q, _all(drainage, ward="tan-phu")))
+    assert {v[1] for v in series[0]["values"]} == set(city_bucket.data.drainage_by_ward[
+        "tan-phu"])
+
+
+def test_lamps_on_now_per_circuit(city_bucket: CityBucket,
+                                  boards: list[dict[str, Any]]) -> None:
+    lights = next(b for b in boards if b["uid"] == "ioc-streetlights")
+    q = _query(boards, "ioc-streetlights", "Đèn đang sáng")
+    series = city_bucket.influxql(render(q, _all(lights)))
+    assert {s["tags"]["circuit"]: s["values"][0][1] for s in series} == \
+        city_bucket.data.lamps_on
+
+
+def test_speed_vs_free_flow_is_a_percentage_of_the_registry_speed(
+        city_bucket: CityBucket, boards: list[dict[str, Any]]) -> None:
+    traffic = next(b for b in boards if b["uid"] == "ioc-traffic")
+    panel = next(p for p in traffic["panels"] if "free-flow" in p["title"])
+    by_road = {t["alias"]: t["query"] for t in panel["targets"]}
+    values = [v[1] for s in city_bucket.influxql(render(by_road["ql14"], _all(traffic)))
+              for v in s["values"] if v[1] is not None]
+    assert values and all(70 < v < 90 for v in values)  # ~55 km/h of a 70 km/h road
+    slow = [v[1] for s in city_bucket.influxql(render(by_road["dt741"], _all(traffic)))
+            for v in s["values"] if v[1] is not None]
+    assert slow and max(slow) < 40  # the congested road, under the congestion fraction
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_publish_without_grafana_exits_nonzero_without_a_traceback() -> None:
+    ioc = Path(sys.executable).with_name("ioc")
+    env = {**os.environ, "IOC_GRAFANA_TOKEN": "not-a-real-token"}
+    url = f"http://127.0.0.1:{_closed_port()}"
+    done = subprocess.run([str(ioc), "dashboards", "publish", "--url", url], env=env,
+                          capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).parents[3])
+    assert done.returncode == 1
+    assert f"Grafana at {url} is unreachable" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
