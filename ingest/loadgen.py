@@ -135,6 +135,7 @@ class Collected:
     headers: dict[str, bytes]
     partition: int
     offset: int
+    timestamp_ms: int = 0
 
 
 class Collector:
@@ -156,7 +157,7 @@ class Collector:
             for tp, recs in batch.items():
                 self.records[tp.topic].extend(
                     Collected(r.key, r.value, {k: v for k, v in r.headers or ()},
-                              r.partition, r.offset) for r in recs)
+                              r.partition, r.offset, r.timestamp) for r in recs)
             if batch:
                 self.last_at = time.perf_counter()
 

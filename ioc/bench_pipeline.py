@@ -15,8 +15,7 @@ from typing import Any
 
 import orjson
 
-from ingest.loadgen import BridgeProcess, Publisher, ensure_topics
-from ioc.bench_collector import Stamped, StampedCollector
+from ingest.loadgen import BridgeProcess, Collected, Collector, Publisher, ensure_topics
 from ioc.errors import ServiceError
 from ioc.registry import WARDS, Device, dump_registry
 from ioc.settings import Settings
@@ -78,7 +77,7 @@ def _stream(pub: Publisher, devices: list[Device], rate: int, seconds: float,
     return sent_at
 
 
-def _latencies(records: list[Stamped], sent_at: dict[str, tuple[float, int]],
+def _latencies(records: list[Collected], sent_at: dict[str, tuple[float, int]],
                is_alert: bool) -> list[float]:
     """Seconds from publish to the record's Kafka timestamp, first match per device."""
     out: dict[str, float] = {}
@@ -114,7 +113,7 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
         worker = _worker(prefix, registry, Path(tmp) / "worker.log")
         stack.callback(_stop_worker, worker)
         bridge.wait_ready(60)
-        collector = StampedCollector(settings.kafka_bootstrap, [topics[0], topics[3]])
+        collector = Collector(settings.kafka_bootstrap, [topics[0], topics[3]], f"bench-{run}")
         stack.callback(collector.close)
         pub = Publisher(settings, domain="drainage", client_id=f"bench-{run}-pub")
         stack.callback(pub.close)
@@ -142,11 +141,11 @@ def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
         worker.kill()
 
 
-def _alerted(collector: StampedCollector, topic: str) -> set[str]:
+def _alerted(collector: Collector, topic: str) -> set[str]:
     return {orjson.loads(r.value).get("alertSource") for r in collector.records[topic]}
 
 
-def _warm_up(pub: Publisher, device: Device, collector: StampedCollector, topic: str,
+def _warm_up(pub: Publisher, device: Device, collector: Collector, topic: str,
              worker: subprocess.Popen[bytes]) -> None:
     """Wait until one crossing has gone all the way through (worker joined its group)."""
     deadline = time.monotonic() + 120
