@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from pathlib import Path
 from types import FrameType
@@ -18,11 +19,12 @@ __all__ = ["up"]
 
 
 def _specs(logs: Path, scenario: str, speed: str, rate: int) -> list[ProcessSpec]:
-    sim = ("sim", "run", "--scenario", scenario, "--speed", speed, "--duration", "365d",
+    ioc = (sys.executable, "-m", "ioc")
+    sim = (*ioc, "sim", "run", "--scenario", scenario, "--speed", speed, "--duration", "365d",
            "--rate", str(rate))
     return [
-        ProcessSpec("bridge", ("bridge",), logs / "bridge.log"),
-        ProcessSpec("worker", ("worker",), logs / "worker.log"),
+        ProcessSpec("bridge", (*ioc, "bridge"), logs / "bridge.log"),
+        ProcessSpec("worker", (*ioc, "worker"), logs / "worker.log"),
         ProcessSpec("simulator", sim, logs / "simulator.log"),
     ]
 

@@ -6,7 +6,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ProcessSpec:
-    """One pipeline process: a name, an `ioc` argv and where its log goes."""
+    """One pipeline process: a name, its full argv and where its log goes."""
 
     name: str
     argv: tuple[str, ...]
@@ -39,9 +38,11 @@ class ManagedProcess:
 class Supervisor:
     """Starts processes, restarts any that die (with backoff) and stops them all."""
 
-    def __init__(self, specs: Sequence[ProcessSpec], max_restarts: int = 20) -> None:
+    def __init__(self, specs: Sequence[ProcessSpec], max_restarts: int = 20,
+                 backoff_s: float = 2.0) -> None:
         self._procs = [ManagedProcess(spec) for spec in specs]
         self._max_restarts = max_restarts
+        self._backoff_s = backoff_s
 
     @property
     def processes(self) -> list[ManagedProcess]:
@@ -57,7 +58,7 @@ class Supervisor:
         proc.spec.log_file.parent.mkdir(parents=True, exist_ok=True)
         with proc.spec.log_file.open("ab") as log:
             proc.popen = subprocess.Popen(
-                [sys.executable, "-m", "ioc", *proc.spec.argv],
+                list(proc.spec.argv),
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, env=os.environ.copy())
         proc.started_at = time.monotonic()
@@ -73,7 +74,7 @@ class Supervisor:
             if proc.restarts >= self._max_restarts:
                 continue
             # A process that dies at once again and again is backed off, not spun.
-            if time.monotonic() - proc.started_at < 2.0 * (1 + proc.restarts):
+            if time.monotonic() - proc.started_at < self._backoff_s * (1 + proc.restarts):
                 continue
             logger.warning("%s exited with %s; restarting", proc.spec.name, code)
             proc.restarts += 1
