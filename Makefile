@@ -44,7 +44,7 @@ $(STAMP): pyproject.toml
 
 lint: venv
 	$(VENV)/bin/ruff check ioc ingest processors sensors_sim api dashboards tests
-	$(VENV)/bin/mypy ioc ingest processors sensors_sim
+	$(VENV)/bin/mypy ioc ingest processors sensors_sim api dashboards
 
 bench: deps venv services
 	$(IOC) bench

@@ -1,1 +1,1 @@
-"""api package."""
+"""The FastAPI app: REST under /api/v1, live alerts over WebSocket, the operator console."""

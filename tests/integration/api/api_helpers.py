@@ -1,0 +1,172 @@
+"""Fixtures of the API's integration tests: a served app over unique topics and a bucket."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+import uvicorn
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from api.context import ApiTopics
+from api.main import create_app
+from api.users import UserStore
+from ioc.registry import Device, Registry
+from ioc.schemas import Alert
+from ioc.settings import Settings
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+
+
+def make_alert(n: int, *, version: int = 1, status: str = "open") -> Alert:
+    """A flood alert issued n minutes after T0."""
+    issued = T0 + timedelta(minutes=n)
+    return Alert(id=f"flood.level:it-{n}:{int(issued.timestamp())}", rule="flood.level",
+                 subject=f"it-{n}", category="environment", sub_category="flood",
+                 severity="high", status=status, ward="tan-phu",  # type: ignore[arg-type]
+                 alert_source=f"it-{n}", description="mực nước vượt ngưỡng cảnh báo",
+                 date_issued=issued, date_modified=issued + timedelta(seconds=version),
+                 version=version)
+
+
+def produce_alerts(settings: Settings, topic: str, alerts: list[Alert]) -> None:
+    """Put alert states on a topic, keyed by id, and wait for the acks."""
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    try:
+        for alert in alerts:
+            producer.send(topic, key=alert.id.encode(), value=alert.to_json())
+        producer.flush(timeout=20)
+    finally:
+        producer.close()
+
+
+def read_topic(settings: Settings, topic: str) -> list[tuple[bytes, bytes]]:
+    """Every (key, value) on a topic up to its current end."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+                             enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(topic, p)
+                 for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not parts:
+            return []
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        end = consumer.end_offsets(parts)
+        out: list[tuple[bytes, bytes]] = []
+        while any(consumer.position(tp) < end[tp] for tp in parts):
+            for records in consumer.poll(timeout_ms=500).values():
+                out.extend((r.key, r.value) for r in records)
+        return out
+    finally:
+        consumer.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Served:
+    """A running API: base URL, topics, the test device and a token maker."""
+
+    url: str
+    topics: ApiTopics
+    device_id: str
+    bucket: str
+
+    def token(self, name: str) -> str:
+        """Log in as one of the seeded users (password 'password-<name>')."""
+        resp = requests.post(f"{self.url}/api/v1/auth/token", timeout=10,
+                             data={"username": name, "password": f"password-{name}"})
+        resp.raise_for_status()
+        token: str = resp.json()["access_token"]
+        return token
+
+    def headers(self, name: str) -> dict[str, str]:
+        """Authorization header for a seeded user."""
+        return {"Authorization": f"Bearer {self.token(name)}"}
+
+
+@pytest.fixture
+def influx_bucket(influx_service: Settings) -> Iterator[str]:
+    """A unique bucket with a DBRP mapping (InfluxQL database of the same name), deleted after."""
+    from influxdb_client import InfluxDBClient
+    from influxdb_client.domain.dbrp_create import DBRPCreate
+    from influxdb_client.service.dbr_ps_service import DBRPsService
+
+    s = influx_service
+    name = f"test-api-{uuid.uuid4().hex[:10]}"
+    with InfluxDBClient(url=s.influx_url, token=s.influx_token.get_secret_value(),
+                        org=s.influx_org) as client:
+        bucket = client.buckets_api().create_bucket(bucket_name=name, org=s.influx_org)
+        dbrps = DBRPsService(client.api_client)
+        dbrp = dbrps.post_dbrp(DBRPCreate(org_id=bucket.org_id, bucket_id=bucket.id,
+                                          database=name, retention_policy="autogen",
+                                          default=True))
+        try:
+            yield name
+        finally:
+            dbrps.delete_dbrpid(dbrp.id, org_id=bucket.org_id)
+            client.buckets_api().delete_bucket(bucket)
+
+
+def drain_device(device_id: str) -> Device:
+    """A drainage device in tan-phu (warning 1.2 m, critical 1.6 m)."""
+    return Device(id=device_id, domain="drainage", name="Cống thử", ward="tan-phu", lat=11.53,
+                  lon=106.88, interval_s=60, basin="b1", depth_m=2, warn_m=1.2, critical_m=1.6)
+
+
+ServeApi = Callable[[ApiTopics, Device], Served]
+
+
+@pytest.fixture
+def serve_api(kafka_service: Settings, influx_bucket: str,
+              tmp_path: Path) -> Iterator[ServeApi]:
+    """Start the real app (Kafka feed, command producer, InfluxDB reader) under uvicorn."""
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(topics: ApiTopics, device: Device) -> Served:
+        users = UserStore(tmp_path / f"users-{len(servers)}.json", iterations=1000)
+        users.add("oper", "operator", "password-oper")
+        users.add("view", "viewer", "password-view")
+        app = create_app(kafka_service, registry=Registry([device]), users=users,
+                         topics=topics, bucket=influx_bucket)
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                               log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        return Served(f"http://127.0.0.1:{port}", topics, device.id, influx_bucket)
+
+    try:
+        yield start
+    finally:
+        for server, _ in servers:
+            server.should_exit = True
+        for _, thread in servers:
+            thread.join(timeout=15)
+
+
+@pytest.fixture
+def served_api(serve_api: ServeApi) -> Served:
+    """The app over a unique alerts topic, commands topic, bucket and test device."""
+    suffix = uuid.uuid4().hex[:10]
+    topics = ApiTopics(alerts=f"test.api-alerts.{suffix}",
+                       commands=f"test.api-commands.{suffix}")
+    return serve_api(topics, drain_device(f"dr-it-{suffix}"))

@@ -1,0 +1,94 @@
+"""The whole loop: readings → `ioc worker` → alert in the API → acknowledge → worker → WebSocket."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+import requests
+from api_helpers import ServeApi, drain_device
+from kafka import KafkaProducer
+from websockets.sync.client import connect
+
+from api.context import ApiTopics
+from ioc.registry import dump_registry
+from ioc.schemas import DrainageReading, reading_to_json
+from ioc.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def worker(kafka_service: Settings, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    """`ioc worker --topic-prefix P --no-influx` over a one-device registry."""
+    prefix, device_id = f"test-api-{uuid.uuid4().hex[:8]}.", f"dr-loop-{uuid.uuid4().hex[:8]}"
+    registry = tmp_path / "devices.yaml"
+    dump_registry([drain_device(device_id)], registry)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ioc", "worker", "--topic-prefix", prefix, "--no-influx"],
+            cwd=ROOT, env={**os.environ, "IOC_REGISTRY": str(registry)},
+            stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield prefix, device_id, log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_acknowledge_through_the_worker_reaches_the_websocket(
+        kafka_service: Settings, worker: tuple[str, str, Path], serve_api: ServeApi,
+        eventually: Callable[..., None]) -> None:
+    prefix, device_id, log = worker
+    served = serve_api(ApiTopics(alerts=f"{prefix}ioc.alerts",
+                                 commands=f"{prefix}ioc.alert-commands"),
+                       drain_device(device_id))
+    headers = served.headers("oper")
+    producer = KafkaProducer(bootstrap_servers=kafka_service.kafka_bootstrap, acks="all")
+
+    def flood_alerts() -> list[dict[str, object]]:
+        now = datetime.now(UTC)  # keep sending: the worker may subscribe after the first ones
+        reading = DrainageReading(device_id=device_id, ward="tan-phu", observed_at=now,
+                                  received_at=now, water_level_m=1.45)
+        producer.send(f"{prefix}ioc.telemetry", key=device_id.encode(),
+                      value=reading_to_json(reading))
+        producer.flush()
+        resp = requests.get(f"{served.url}/api/v1/alerts", params={"rule": "flood.level"},
+                            headers=headers, timeout=10)
+        data: list[dict[str, object]] = resp.json()["data"]
+        return data
+
+    try:
+        eventually(lambda: len(flood_alerts()) == 1, timeout=90, interval=1.0,
+                   what=f"a flood.level alert via the worker (log: {log})")
+    finally:
+        producer.close()
+    alert = requests.get(f"{served.url}/api/v1/alerts", headers=headers,
+                         timeout=10).json()["data"][0]
+    assert (alert["subject"], alert["status"], alert["severity"]) == (device_id, "open", "high")
+    ws_url = served.url.replace("http://", "ws://") + "/api/v1/alerts/live"
+    with connect(ws_url, open_timeout=10) as ws:
+        ws.send(orjson.dumps({"token": served.token("view")}).decode())
+        assert orjson.loads(ws.recv(timeout=10))["type"] == "snapshot"
+        resp = requests.post(f"{served.url}/api/v1/alerts/{alert['id']}/acknowledge",
+                             headers=headers, timeout=20)
+        assert resp.status_code == 202, resp.text
+        change = orjson.loads(ws.recv(timeout=60))
+    assert change["alert"]["id"] == alert["id"]
+    assert (change["alert"]["status"], change["alert"]["acknowledgedBy"]) \
+        == ("acknowledged", "oper")
+    again = requests.post(f"{served.url}/api/v1/alerts/{alert['id']}/acknowledge",
+                          headers=headers, timeout=20)
+    assert again.status_code == 409
