@@ -1,4 +1,4 @@
-"""`ioc up`: services, bridge, worker and a running city simulation on this machine."""
+"""`ioc up`: services, bridge, worker, API and a running city simulation on this machine."""
 
 from __future__ import annotations
 
@@ -12,41 +12,60 @@ import click
 
 from ioc.errors import ConfigError
 from ioc.local_services import services_status, services_up
-from ioc.settings import load_settings, state_dir
+from ioc.settings import Settings, credentials_file, load_settings, state_dir
 from ioc.supervisor import ProcessSpec, Supervisor
 
 __all__ = ["up"]
 
 
-def _specs(logs: Path, scenario: str, speed: str, rate: int) -> list[ProcessSpec]:
+def _specs(logs: Path, scenario: str, speed: str, rate: int, sim: bool) -> list[ProcessSpec]:
     ioc = (sys.executable, "-m", "ioc")
-    sim = (*ioc, "sim", "run", "--scenario", scenario, "--speed", speed, "--duration", "365d",
-           "--rate", str(rate))
-    return [
+    specs = [
         ProcessSpec("bridge", (*ioc, "bridge"), logs / "bridge.log"),
         ProcessSpec("worker", (*ioc, "worker"), logs / "worker.log"),
-        ProcessSpec("simulator", sim, logs / "simulator.log"),
+        ProcessSpec("api", (*ioc, "api", "serve"), logs / "api.log"),
     ]
+    if sim:
+        run = (*ioc, "sim", "run", "--scenario", scenario, "--speed", speed,
+               "--duration", "365d", "--rate", str(rate))
+        specs.append(ProcessSpec("simulator", run, logs / "simulator.log"))
+    return specs
+
+
+def _prepare(settings: Settings) -> None:
+    """What the processes need before they start: registry, dashboards, the console admin."""
+    if not settings.registry.exists():
+        raise ConfigError(f"device registry {settings.registry} is missing; "
+                          "generate one with `ioc sim catalog --write`")
+    from api.main import users_file
+    from api.users import UserStore, ensure_dev_admin
+    from dashboards.cli import build
+
+    if settings.profile == "dev":
+        ensure_dev_admin(UserStore(users_file()), credentials_file())
+    click.get_current_context().invoke(build)
 
 
 def _banner(specs: list[ProcessSpec]) -> str:
-    settings = load_settings()
-    rows = [f"  {s.name:<10} {'ok' if s.healthy else 'DOWN':<5} {s.version:<8} {s.address}"
-            for s in services_status()]
-    logs = "\n".join(f"  {p.name:<10} {p.log_file}" for p in specs)
-    bucket = settings.influx_bucket
+    s = load_settings()
+    rows = [f"  {st.name:<10} {'ok' if st.healthy else 'DOWN':<5} {st.version:<8} {st.address}"
+            for st in services_status()]
+    logs = [f"  {p.name:<10} {p.log_file}" for p in specs]
+    api = f"http://{s.api_host}:{s.api_port}"
     return "\n".join([
         "Đồng Xoài IOC pipeline is running.", "", "Services:", *rows, "",
-        "Pipeline processes (logs):", logs, "",
-        "  bridge metrics   http://127.0.0.1:9108/metrics   readiness http://127.0.0.1:9108/ready",
-        f"  InfluxDB         {settings.influx_url}  (org {settings.influx_org}, bucket {bucket})",
+        "Pipeline processes (logs):", *logs, "",
+        "URLs:",
+        f"  Operator console  {api}/   (user admin, password IOC_API_ADMIN_PASSWORD "
+        f"in {credentials_file()})",
+        f"  API docs          {api}/docs      readiness {api}/readyz",
+        "  Bridge metrics    http://127.0.0.1:9108/metrics   readiness http://127.0.0.1:9108/ready",
+        f"  InfluxDB          {s.influx_url}  (org {s.influx_org}, bucket {s.influx_bucket})",
+        "  Grafana dashboards (JSON) dashboards/build/ — `docker compose up` serves them",
         "", "Watch it:",
-        "  .venv/bin/ioc alerts --follow          every alert change as it happens",
-        f"  curl -s -G {settings.influx_url}/query --data-urlencode db={bucket} \\",
-        "       -H \"Authorization: Token $IOC_INFLUX_TOKEN\" \\",
-        "       --data-urlencode 'q=SELECT last(water_level_m) FROM drainage GROUP BY device'",
-        "  (the token is in .ioc/credentials.env)", "",
-        "Ctrl-C stops the pipeline processes; `ioc services down` stops the services."])
+        "  .venv/bin/ioc alerts --follow     every alert change as it happens",
+        "  .venv/bin/ioc dashboards check    run every dashboard query against InfluxDB",
+        "", "Ctrl-C stops the pipeline processes; `make down` stops the services."])
 
 
 @click.command()
@@ -56,22 +75,18 @@ def _banner(specs: list[ProcessSpec]) -> str:
               help="Simulated seconds per real second.")
 @click.option("--rate", type=int, default=2000, show_default=True,
               help="Cap on simulator messages per second.")
-@click.option("--no-sim", is_flag=True, help="Run services, bridge and worker only.")
+@click.option("--no-sim", is_flag=True, help="Run services, bridge, worker and API only.")
 def up(scenario: str, speed: str, rate: int, no_sim: bool) -> None:
     """Start everything on this machine and keep it running until Ctrl-C.
 
     Brings up Mosquitto, Kafka and InfluxDB (`ioc services up`), then the MQTT→Kafka
-    bridge, a stream-processing worker and a simulation of the city publishing over MQTT.
-    Processes that die are restarted; their logs are under .ioc/logs/.
+    bridge, the stream-processing worker, the operator API and a simulation of the city
+    publishing over MQTT. Processes that die are restarted; logs are under .ioc/logs/.
     """
     for result in services_up(progress=lambda name, msg: click.echo(f"{name}: {msg}")):
         click.echo(f"{result.name}: {result.action} ({result.seconds:.1f}s)")
-    if not load_settings().registry.exists():
-        raise ConfigError(f"device registry {load_settings().registry} is missing; "
-                          "generate one with `ioc sim catalog --write`")
-    specs = _specs(state_dir() / "logs", scenario, speed, rate)
-    if no_sim:
-        specs = specs[:2]
+    _prepare(load_settings())
+    specs = _specs(state_dir() / "logs", scenario, speed, rate, sim=not no_sim)
     supervisor = Supervisor(specs)
     stopping = False
 

@@ -55,15 +55,25 @@ def worker(web_port: int | None, influx: bool, topic_prefix: str) -> None:
 
     import faust
 
+    from .alerts_view import load_alerts
     from .faust_app import WorkerTopics, create_app
+    from .kafka_topics import ensure_worker_topics
 
     settings = load_settings()
     registry = load_registry(settings.registry)
     topics = WorkerTopics.prefixed(topic_prefix)
-    app = create_app(settings, registry, topics, web_port=web_port).app
+    ensure_worker_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)
+    built = create_app(settings, registry, topics, app_id=f"{topic_prefix}ioc-worker",
+                       web_port=web_port)
+    # rule state lives in memory: rebuild it from the alerts already published, so a
+    # restarted worker continues its open alerts instead of opening duplicates
+    still_open = built.restore(load_alerts(settings.kafka_bootstrap, topics.alerts).values())
+    click.echo(f"restored {still_open} open alert(s) from {topics.alerts}", err=True)
+    app = built.app
     stop = threading.Event()
     if influx:
-        threading.Thread(target=_run_influx_sink, args=(settings, registry, topics, stop),
+        threading.Thread(target=_run_influx_sink,
+                         args=(settings, registry, topics, stop, topic_prefix),
                          name="influx-sink", daemon=True).start()
     try:
         faust.Worker(app, loglevel="INFO").execute_from_commandline()
@@ -71,7 +81,7 @@ def worker(web_port: int | None, influx: bool, topic_prefix: str) -> None:
         stop.set()
 
 
-def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: Any) -> None:
+def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: Any, prefix: str) -> None:
     from kafka import KafkaConsumer
 
     from .influx_client import InfluxLineSink
@@ -79,7 +89,7 @@ def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: Any) -> No
     from .influx_writer import InfluxWriter
 
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
-                             group_id="ioc-influx-writer", enable_auto_commit=False,
+                             group_id=f"{prefix}ioc-influx-writer", enable_auto_commit=False,
                              auto_offset_reset="earliest")
     sink = InfluxSink(consumer, InfluxWriter(InfluxLineSink.from_settings(settings), registry),
                       telemetry=topics.telemetry, alerts=topics.alerts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from ioc.registry import WARDS, Device, Registry
@@ -16,7 +17,7 @@ from ioc.schemas import (
     TrafficReading,
 )
 
-from .rules.base import AlertChange, RuleSettings, point
+from .rules.base import ACTIVE, AlertChange, RuleSettings, point
 from .rules.flood import (
     LevelState,
     LocalizedState,
@@ -140,7 +141,16 @@ class Detector:
         return [] if new is None else [self._store(new)]
 
     def restore(self, alert: Alert) -> None:
-        """Load an alert's last published state (e.g. from the compacted alerts topic)."""
+        """Load an alert's last published state (e.g. from the compacted alerts topic).
+
+        An alert still open also marks its rule's state active, so the rule neither opens a
+        second alert for the same condition nor forgets to clear this one.
+        """
+        if alert.status != "resolved":
+            current = self._open.get((alert.rule, alert.subject))
+            if current is not None and current.date_issued > alert.date_issued:
+                return  # a newer episode of the same (rule, subject) is already open
+            self._seed(alert)
         self._store(alert)
 
     # -- queries --------------------------------------------------------------------------
@@ -205,6 +215,31 @@ class Detector:
         self._silent[d.id], changes = silence_step(
             self._silent.get(d.id, SilentState()), event, d, self.settings)
         return changes
+
+    def _seed(self, a: Alert) -> None:
+        """Mark the rule state behind an open alert as active (after a restart)."""
+        rule, subj, at = a.rule, a.subject, a.date_modified.timestamp()
+        if rule == "flood.level":
+            self._level[subj] = LevelState(a.severity, None, 0, True)
+            self._warning.add(subj)
+        elif rule == "flood.rising":
+            self._rise[subj] = RiseState((), ACTIVE, a.severity)
+        elif rule == "flood.localized":
+            members = tuple((str(d), at, a.severity == "critical")
+                            for d in a.data.get("sensors", ()))
+            self._wards[subj] = LocalizedState(members, ACTIVE, a.severity)
+        elif rule in ("traffic.congestion", "traffic.stopped"):
+            states = self._congestion if rule == "traffic.congestion" else self._stopped
+            states[subj] = TrafficState(ACTIVE)
+        elif rule in ("streetlight.day_burning", "streetlight.outage", "streetlight.overpower"):
+            lamp = self._lamp.get(subj, LampState())
+            self._lamp[subj] = replace(lamp, **{rule.split(".")[1]: ACTIVE})
+        elif rule == "streetlight.circuit_outage" and subj in self.circuits:
+            lamps = [str(d) for d in a.data.get("failingLamps", ())]
+            self._circuit_state[subj] = CircuitState(tuple((d, at) for d in lamps), ACTIVE)
+            self._failing.update(lamps)
+        elif rule == "device.silent":
+            self._silent[subj] = SilentState(None, None, True)
 
     # -- lifecycle ------------------------------------------------------------------------
     def _apply(self, changes: list[AlertChange]) -> list[Alert]:

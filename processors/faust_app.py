@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -14,8 +17,10 @@ import orjson
 
 from ioc import topics as T
 from ioc.registry import Registry
+from ioc.schemas import Alert
 from ioc.settings import Settings
 
+from .clock import TickClock
 from .detector import Detector
 from .routing import Router, handle_envelope
 from .rules.base import RuleSettings
@@ -64,24 +69,38 @@ def to_envelope(router: Router, source: str, value: bytes) -> tuple[str, bytes]:
 class Worker:
     """The app plus its detector and counters."""
 
-    def __init__(self, app: faust.App, detector: Detector) -> None:
-        self.app, self.detector, self.counts = app, detector, Counter[str]()
+    def __init__(self, app: faust.App, detector: Detector, topics: WorkerTopics) -> None:
+        self.app, self.detector, self.topics = app, detector, topics
+        self.counts: Counter[str] = Counter()
+
+    def restore(self, alerts: Iterable[Alert]) -> int:
+        """Load the alerts' last states before consuming; returns how many are still open."""
+        for alert in sorted(alerts, key=lambda a: (a.date_issued, a.version)):
+            self.detector.restore(alert)
+        return len(self.detector.open_alerts())
 
 
 def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | None = None, *,
                app_id: str = "ioc-worker", web_port: int | None = None, tick_s: float = 5.0,
-               rules: RuleSettings | None = None) -> Worker:
+               rules: RuleSettings | None = None, session_timeout_s: float = 10.0) -> Worker:
     """Build the faust-streaming app; `web_port=None` disables its web server."""
     tp = topics or WorkerTopics()
+    # the data dir holds nothing we need (memory store); keep it out of the working tree
+    datadir = Path(tempfile.gettempdir()) / "ioc-faust" / app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(app_id, broker=f"kafka://{settings.kafka_bootstrap}", store="memory://",
+                    datadir=datadir, stream_recovery_delay=0.0,
+                    # a killed worker's partitions move (or its restart resumes) after this
+                    # long instead of the 60 s default
+                    broker_session_timeout=session_timeout_s,
                     key_serializer="raw", value_serializer="raw",
                     web_enabled=web_port is not None, web_port=web_port or 6066,
                     topic_partitions=settings.kafka_partitions, topic_replication_factor=1,
                     consumer_auto_offset_reset="earliest")
     # silent_unseen off: a worker only judges devices whose partitions it has seen
     detector = Detector(registry, rules or RuleSettings(silent_unseen=False))
-    worker, router = Worker(app, detector), Router(registry)
-    owned = app.topic(tp.owned, partitions=settings.kafka_partitions)
+    worker, router, clock = Worker(app, detector, tp), Router(registry), TickClock()
+    owned = app.topic(tp.owned, partitions=settings.kafka_partitions, internal=True)
     alerts = app.topic(tp.alerts, config={"cleanup.policy": "compact"})
     deadletter = app.topic(tp.deadletter)
 
@@ -118,7 +137,8 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
 
     @app.timer(tick_s)
     async def tick() -> None:
-        for alert in detector.tick(time.time()):
+        now = clock.now(detector.clock, time.monotonic())
+        for alert in detector.tick(now) if now is not None else ():
             await alerts.send(key=alert.id.encode(), value=alert.to_json())
 
     return worker

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from ioc.contract import parse_telemetry
 from ioc.registry import Device, Registry
-from ioc.schemas import DrainageReading, StreetlightReading, TrafficReading
+from ioc.schemas import DrainageReading, Reading, StreetlightReading, TrafficReading
 
-__all__ = ["T0", "at", "drain", "drainage_device", "lamp", "lamp_device", "registry",
-           "traffic", "traffic_device"]
+__all__ = ["T0", "ScenarioFeed", "at", "drain", "drainage_device", "lamp", "lamp_device",
+           "registry", "scenario_feed", "traffic", "traffic_device"]
 
 # 2025-06-02 03:00 UTC = 10:00 in Đồng Xoài (broad daylight)
 T0 = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)
@@ -65,3 +68,31 @@ def lamp(dev: Device | str, t: datetime, state: str, watts: float) -> Streetligh
     dev_id = dev if isinstance(dev, str) else dev.id
     return StreetlightReading(device_id=dev_id, observed_at=t, received_at=t,
                               power_state=state, power_w=watts)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioFeed:
+    """A simulator scenario as normalized readings, with its catalog and plan."""
+
+    catalog: list[Device]
+    readings: list[Reading]
+    plan: Any  # sensors_sim.scenarios.Plan (the simulator is imported lazily)
+
+
+def scenario_feed(name: str = "flash-flood", seed: int = 7,
+                  start: datetime = datetime(2025, 6, 2, 6, 0, tzinfo=UTC),
+                  duration_s: float | None = None) -> ScenarioFeed:
+    """Run a simulator scenario and validate its telemetry as the bridge would (no I/O)."""
+    from sensors_sim.catalog import generate_catalog
+    from sensors_sim.generator import generate
+    from sensors_sim.scenarios import get_scenario
+
+    catalog = generate_catalog()
+    scenario = get_scenario(name)
+    duration = duration_s or scenario.default_duration_s
+    reg = Registry(catalog)
+    readings = [parse_telemetry(m.topic, m.payload, m.sim_time, reg)
+                for m in generate(catalog, scenario, seed, start, duration)
+                if m.topic.endswith("/telemetry")]
+    return ScenarioFeed(catalog, readings, scenario.plan(catalog, start.timestamp(), duration,
+                                                         seed))

@@ -1,0 +1,260 @@
+"""Helpers for the processors integration tests: the flood feed, a worker process, readers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from ioc.registry import Registry, dump_registry
+from ioc.schemas import Alert, Reading, reading_to_json
+from ioc.settings import Settings
+from processors.detector import Detector
+from processors.faust_app import WorkerTopics
+from processors.testing import ScenarioFeed, scenario_feed
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class Flood:
+    """The flash-flood scenario as readings, its registry file and the flooded wards."""
+
+    feed: ScenarioFeed
+    registry_file: Path
+    flooded: frozenset[str]
+    reference: tuple[Alert, ...]  # alert changes of one in-process Detector over the feed
+
+    @property
+    def readings(self) -> list[Reading]:
+        """All normalized readings, in time order."""
+        return self.feed.readings
+
+
+@pytest.fixture(scope="session")
+def flood(tmp_path_factory: pytest.TempPathFactory) -> Flood:
+    """The flash-flood feed (built once per session)."""
+    feed = scenario_feed("flash-flood")
+    path = tmp_path_factory.mktemp("registry") / "devices.yaml"
+    dump_registry(feed.catalog, path)
+    flooded = frozenset(e.ward for e in feed.plan.expected if e.rule == "flood.localized")
+    assert flooded, "the flash-flood scenario floods no ward"
+    detector, reference = Detector(Registry(feed.catalog)), []
+    for r in feed.readings:
+        reference += detector.process(r)
+    return Flood(feed, path, flooded, tuple(reference))
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A unique topic prefix (and so unique consumer groups) for one test."""
+    return f"test-{uuid.uuid4().hex[:10]}."
+
+
+def produce(settings: Settings, topic: str, readings: Iterable[Reading], times: int = 1) -> int:
+    """Send readings keyed by device id (each `times` times in a row); returns messages sent."""
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
+                             linger_ms=20, batch_size=256 * 1024)
+    sent = 0
+    try:
+        for r in readings:
+            value = reading_to_json(r)
+            for _ in range(times):
+                producer.send(topic, key=r.device_id.encode(), value=value)
+                sent += 1
+        producer.flush(timeout=60)
+    finally:
+        producer.close()
+    return sent
+
+
+class WorkerProcess:
+    """`python -m ioc worker --topic-prefix P` as a child process, logging to a file."""
+
+    def __init__(self, prefix: str, flood: Flood, log_dir: Path, *, bucket: str | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.prefix, self.topics = prefix, WorkerTopics.prefixed(prefix)
+        self.group = f"{prefix}ioc-worker"
+        self._flood, self._log_dir, self._bucket = flood, log_dir, bucket
+        self._extra = extra_env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        """Start (or restart) the worker process."""
+        env = {**os.environ, "IOC_REGISTRY": str(self._flood.registry_file), **self._extra}
+        args = [sys.executable, "-m", "ioc", "worker", "--topic-prefix", self.prefix]
+        if self._bucket is None:
+            args.append("--no-influx")
+        else:
+            env["IOC_INFLUX_BUCKET"] = self._bucket
+        self.starts += 1
+        log = (self._log_dir / f"worker-{self.starts}.log").open("wb")
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log,
+                                     stderr=subprocess.STDOUT)
+
+    def alive(self) -> bool:
+        """Whether the process is still running."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self, tail: int = 4000) -> str:
+        """The end of the current run's log (for failure messages)."""
+        path = self._log_dir / f"worker-{self.starts}.log"
+        return path.read_text(errors="replace")[-tail:] if path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final commit."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not exit in time."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def worker_process(flood: Flood, prefix: str,
+                   tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Factory of worker processes for this test's prefix; all are stopped afterwards."""
+    made: list[WorkerProcess] = []
+
+    def make(bucket: str | None = None) -> WorkerProcess:
+        w = WorkerProcess(prefix, flood, tmp_path, bucket=bucket)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.stop()
+
+
+class AlertLog:
+    """Every alert version published on an alerts topic, read up to its end on each poll."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        self._consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+                                       group_id=None, enable_auto_commit=False,
+                                       allow_auto_create_topics=False)
+        self._topic, self._parts = topic, list[TopicPartition]()
+        self.versions: list[Alert] = []
+
+    def poll(self) -> list[Alert]:
+        """Read everything published so far; returns all versions seen."""
+        if not self._parts:
+            self._parts = [TopicPartition(self._topic, p)
+                           for p in self._consumer.partitions_for_topic(self._topic) or ()]
+            if not self._parts:
+                return self.versions  # the worker has not created the topic yet
+            self._consumer.assign(self._parts)
+            self._consumer.seek_to_beginning(*self._parts)
+        ends = self._consumer.end_offsets(self._parts)
+        while any(self._consumer.position(tp) < ends[tp] for tp in self._parts):
+            for records in self._consumer.poll(timeout_ms=200).values():
+                self.versions += [Alert.from_json(rec.value) for rec in records]
+        return self.versions
+
+    def latest(self) -> dict[str, Alert]:
+        """The newest version of each alert id (after reading what arrived)."""
+        out: dict[str, Alert] = {}
+        for a in self.poll():
+            if a.id not in out or out[a.id].version < a.version:
+                out[a.id] = a
+        return out
+
+    def close(self) -> None:
+        """Close the consumer."""
+        self._consumer.close()
+
+
+@pytest.fixture
+def alert_log(settings: Settings) -> Iterator[Callable[[str], AlertLog]]:
+    """Factory of AlertLog readers, closed afterwards."""
+    made: list[AlertLog] = []
+
+    def make(topic: str) -> AlertLog:
+        made.append(AlertLog(settings, topic))
+        return made[-1]
+
+    yield make
+    for log in made:
+        log.close()
+
+
+def caught_up(settings: Settings, group: str, topics: Iterable[str]) -> bool:
+    """Whether `group` has committed every partition of `topics` up to its end offset."""
+    # a consumer that never subscribes only reads the group's offsets; it does not join
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group,
+                             enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(t, p) for t in topics
+                 for p in consumer.partitions_for_topic(t) or ()]
+        if not parts:
+            return False
+        ends = consumer.end_offsets(parts)
+        return all((consumer.committed(tp) or 0) >= ends[tp] for tp in parts)
+    finally:
+        consumer.close()
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A throw-away InfluxDB bucket mapped for InfluxQL as database `name`."""
+
+    settings: Settings
+    name: str
+
+    def influxql(self, query: str) -> list[dict[str, Any]]:
+        """Run an InfluxQL query through /query; returns the statement's series."""
+        token = self.settings.influx_token.get_secret_value()
+        response = requests.get(f"{self.settings.influx_url}/query", timeout=10,
+                                params={"db": self.name, "q": query},
+                                headers={"Authorization": f"Token {token}"})
+        response.raise_for_status()
+        result = response.json()["results"][0]
+        assert "error" not in result, result
+        series: list[dict[str, Any]] = result.get("series", [])
+        return series
+
+    def count(self, measurement: str, field: str) -> int:
+        """`SELECT count(field) FROM measurement`, 0 when there are no points."""
+        series = self.influxql(f'SELECT count("{field}") FROM "{measurement}"')
+        return int(series[0]["values"][0][1]) if series else 0
+
+
+@pytest.fixture
+def influx_bucket(influx_service: Settings) -> Iterator[Bucket]:
+    """A unique bucket with a DBRP mapping (so InfluxQL works), deleted afterwards."""
+    from influxdb_client import InfluxDBClient
+    from influxdb_client.domain.dbrp_create import DBRPCreate
+    from influxdb_client.service.dbr_ps_service import DBRPsService
+
+    s = influx_service
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    with InfluxDBClient(url=s.influx_url, token=s.influx_token.get_secret_value(),
+                        org=s.influx_org) as client:
+        bucket = client.buckets_api().create_bucket(bucket_name=name, org=s.influx_org)
+        dbrps = DBRPsService(client.api_client)
+        dbrp = dbrps.post_dbrp(DBRPCreate(org_id=bucket.org_id, bucket_id=bucket.id,
+                                          database=name, retention_policy="autogen",
+                                          default=True))
+        try:
+            yield Bucket(s, name)
+        finally:
+            dbrps.delete_dbrpid(dbrp.id, org_id=bucket.org_id)
+            client.buckets_api().delete_bucket(bucket)

@@ -1,0 +1,23 @@
+"""`ioc alerts` against real Kafka before any worker has created the alerts topic."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from kafka import KafkaConsumer
+
+from ioc.settings import Settings
+from processors.cli import alerts as alerts_cli
+
+
+def test_alerts_on_a_missing_topic_prints_nothing_and_creates_nothing(
+        kafka_service: Settings, unique_topic: str) -> None:
+    for args in (["--json"], ["--all"]):
+        result = CliRunner().invoke(alerts_cli, [*args, "--topic", unique_topic])
+        assert result.exit_code == 0, (result.output, result.exception)
+        assert result.output == ""
+    consumer = KafkaConsumer(bootstrap_servers=kafka_service.kafka_bootstrap)
+    try:
+        # an auto-created alerts topic would not be compacted: `ioc alerts` must not make one
+        assert unique_topic not in consumer.topics()
+    finally:
+        consumer.close()

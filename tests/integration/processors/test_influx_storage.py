@@ -1,0 +1,87 @@
+"""Readings through `ioc worker` into a real InfluxDB: idempotent, and nothing lost in an outage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import pytest
+from proc_helpers import Bucket, Flood, WorkerProcess, caught_up, produce
+
+from ioc.local_services import influxdb
+from ioc.schemas import DrainageReading, Reading, StreetlightReading, TrafficReading
+from ioc.settings import Settings, state_dir
+
+# (measurement, field) pairs and which readings carry that field
+FIELDS: tuple[tuple[str, str, Callable[[Reading], bool]], ...] = (
+    ("traffic", "intensity", lambda r: isinstance(r, TrafficReading)),
+    ("streetlight", "powerConsumption", lambda r: isinstance(r, StreetlightReading)),
+    ("drainage", "waterLevel",
+     lambda r: isinstance(r, DrainageReading) and r.water_level_m is not None),
+    ("drainage", "precipitation",
+     lambda r: isinstance(r, DrainageReading) and r.precipitation_mm is not None),
+)
+
+
+def _expected(readings: Sequence[Reading]) -> dict[tuple[str, str], int]:
+    distinct = {(r.device_id, r.observed_at): r for r in readings}.values()
+    return {(m, f): sum(1 for r in distinct if has(r)) for m, f, has in FIELDS}
+
+
+def _stored(bucket: Bucket) -> dict[tuple[str, str], int]:
+    return {(m, f): bucket.count(m, f) for m, f, _ in FIELDS}
+
+
+def _wait_stored(bucket: Bucket, worker: WorkerProcess, settings: Settings,
+                 expected: dict[tuple[str, str], int], eventually: Callable[..., None],
+                 timeout: float = 90) -> None:
+    group = f"{worker.prefix}ioc-influx-writer"
+    eventually(lambda: not worker.alive() or (
+        caught_up(settings, group, [worker.topics.telemetry]) and _stored(bucket) == expected),
+        timeout=timeout, interval=0.5, what="every reading stored")
+    assert worker.alive(), worker.log()
+
+
+def test_each_reading_is_stored_once_even_when_sent_twice(
+        kafka_service: Settings, influx_bucket: Bucket, flood: Flood,
+        worker_process: Callable[..., WorkerProcess], eventually: Callable[..., None]) -> None:
+    readings = flood.readings[: len(flood.readings) // 3]  # the first hour
+    expected = _expected(readings)
+    worker = worker_process(bucket=influx_bucket.name)
+    worker.start()
+    assert produce(kafka_service, worker.topics.telemetry, readings, times=2) \
+        == 2 * len(readings)
+    _wait_stored(influx_bucket, worker, kafka_service, expected, eventually)
+    assert sum(expected.values()) >= len(readings)
+
+
+@pytest.fixture
+def influxd_restored(influx_service: Settings) -> Iterator[Settings]:
+    """After the test, InfluxDB runs again (started with the project's own code)."""
+    yield influx_service
+    if (influxdb.health(influx_service.influx_url) or {}).get("status") != "pass":
+        from ioc.local_services.manager import services_up
+
+        services_up(["influxdb"])
+
+
+def test_influxdb_outage_mid_stream_loses_nothing(
+        kafka_service: Settings, influxd_restored: Settings, influx_bucket: Bucket,
+        flood: Flood, worker_process: Callable[..., WorkerProcess],
+        eventually: Callable[..., None]) -> None:
+    from ioc.local_services.manager import services_up
+
+    readings = flood.readings[: len(flood.readings) // 3]
+    first, second = readings[: len(readings) // 2], readings[len(readings) // 2:]
+    worker = worker_process(bucket=influx_bucket.name)
+    worker.start()
+    produce(kafka_service, worker.topics.telemetry, first)
+    eventually(lambda: sum(_stored(influx_bucket).values()) > 0, timeout=60, interval=0.5,
+               what="the first readings in InfluxDB")
+
+    assert influxdb.stop(state_dir()), "InfluxDB was not started by `ioc services up`"
+    produce(kafka_service, worker.topics.telemetry, second)
+    eventually(lambda: "not stored" in worker.log() or "write failed" in worker.log(),
+               timeout=60, interval=0.5, what="the writer to notice the outage")
+    services_up(["influxdb"])
+
+    _wait_stored(influx_bucket, worker, kafka_service, _expected(readings), eventually)
