@@ -71,8 +71,8 @@ def _banner(specs: list[ProcessSpec]) -> str:
 @click.command()
 @click.option("--scenario", default="normal-day", show_default=True,
               help="Simulation scenario (see `ioc sim scenarios`).")
-@click.option("--speed", default="10", show_default=True,
-              help="Simulated seconds per real second.")
+@click.option("--speed", default="1", show_default=True,
+              help="Simulated seconds per real second (1 keeps readings stamped now).")
 @click.option("--rate", type=int, default=2000, show_default=True,
               help="Cap on simulator messages per second.")
 @click.option("--no-sim", is_flag=True, help="Run services, bridge, worker and API only.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -29,7 +30,8 @@ async def _consume_with_faust(bootstrap: str, topic_name: str, group: str,
                               expected: int, timeout: float) -> list[bytes]:
     app = faust.App(group, broker=f"kafka://{bootstrap}", store="memory://",
                     web_enabled=False, consumer_auto_offset_reset="earliest",
-                    broker_commit_interval=0.5, topic_partitions=4)
+                    broker_commit_interval=0.5, topic_partitions=4,
+                    datadir=tempfile.mkdtemp(prefix="ioc-faust-test-"))
     topic = app.topic(topic_name, value_type=bytes, value_serializer="raw")
     seen: list[bytes] = []
 
