@@ -20,6 +20,9 @@ class RuleSettings:
     rise_min_m_per_h: float = 0.3
     rise_eta_high_min: float = 30.0
     rise_hold_s: float = 600.0
+    # a rise only matters once the drain is this full relative to its warning level;
+    # without it every drain in a drizzle raised flood.rising (seen in flash-flood backtests)
+    rise_min_fill: float = 0.5
     localized_min_sensors: int = 2
     localized_confirm_readings: int = 2
     localized_window_s: float = 900.0

@@ -109,7 +109,8 @@ def rising_step(state: RiseState, reading: DrainageReading, device: Device,
     samples = (*state.samples, (now, level))[-settings.rise_readings:]
     full = len(samples) >= settings.rise_readings
     rate = _rate_m_per_h(samples) if full else None
-    on = rate is not None and rate >= settings.rise_min_m_per_h
+    filling = device.warn_m is None or level >= settings.rise_min_fill * device.warn_m
+    on = rate is not None and rate >= settings.rise_min_m_per_h and filling
     off = rate is None or rate < settings.rise_min_m_per_h / 2
     hold, edge = hold_step(state.hold, now, on, off and full, 0.0, settings.rise_hold_s)
     if not hold.active:

@@ -76,6 +76,14 @@ def test_rising_needs_sustained_rise() -> None:
     assert [a for a in alerts if a.rule == "flood.rising"] == []
 
 
+def test_rising_in_a_nearly_empty_drain_is_not_an_alert() -> None:
+    det = Detector(registry(drainage_device("d1")))  # warn 0.6 m: rises count from 0.3 m
+    alerts = feed(det, "d1", [0.05, 0.10, 0.15, 0.20, 0.25])  # 3 m/h, but far from warning
+    assert [a for a in alerts if a.rule == "flood.rising"] == []
+    alerts = feed(det, "d1", [0.30, 0.35, 0.40], start=300)
+    assert [a.rule for a in alerts if a.rule == "flood.rising"] == ["flood.rising"]
+
+
 def _two_wards() -> Detector:
     return Detector(registry(drainage_device("a1"), drainage_device("a2"),
                              drainage_device("b1", ward="tan-dong")))
