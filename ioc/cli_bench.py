@@ -12,7 +12,7 @@ from ioc.settings import load_settings
 
 __all__ = ["bench"]
 
-_PARTS = ("contract", "detector", "bridge", "pipeline")
+_PARTS = ("contract", "detector", "bridge", "storage", "pipeline")
 
 
 def _contract(quick: bool) -> dict[str, Any]:
@@ -31,6 +31,12 @@ def _bridge(quick: bool) -> dict[str, Any]:
                             progress=lambda text: click.echo(f"  {text}", err=True))
 
 
+def _storage(quick: bool) -> dict[str, Any]:
+    from processors.storage_bench import run_storage_bench
+    return run_storage_bench(load_settings(), 10_000 if quick else 100_000,
+                             progress=lambda text: click.echo(f"  {text}", err=True))
+
+
 def _pipeline(quick: bool) -> dict[str, Any]:
     from ioc.bench_pipeline import run_pipeline_bench
     return run_pipeline_bench(load_settings(), rate=2000, seconds=5 if quick else 20,
@@ -38,7 +44,8 @@ def _pipeline(quick: bool) -> dict[str, Any]:
 
 
 _RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
-    "contract": _contract, "detector": _detector, "bridge": _bridge, "pipeline": _pipeline}
+    "contract": _contract, "detector": _detector, "bridge": _bridge, "storage": _storage,
+    "pipeline": _pipeline}
 
 
 @click.command()
@@ -51,8 +58,9 @@ def bench(only: str, quick: bool, as_json: bool) -> None:
 
     contract: parse_telemetry vs JSON decode alone. detector: readings/s and per-reading
     latency of all rules. bridge: MQTT → bridge → Kafka vs kafka-python producing directly
-    (needs the services). pipeline: publish-to-alert latency at 2,000 readings/s through
-    Mosquitto, the bridge, Kafka and a worker (needs the services).
+    (needs the services). storage: Kafka → InfluxDB writer vs writing the same readings
+    straight to InfluxDB (needs the services). pipeline: publish-to-alert latency at
+    2,000 readings/s through Mosquitto, the bridge, Kafka and a worker (needs the services).
     """
     parts = [p.strip() for p in only.split(",") if p.strip()]
     unknown = set(parts) - set(_PARTS)
