@@ -7,7 +7,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ingest.acks import AckTracker, Pending
@@ -15,6 +15,7 @@ from ingest.kafka_sink import KafkaSink, SinkConfig, SinkUnavailable
 from ingest.metrics import BridgeMetrics, StatusServer
 from ingest.mqtt_source import MessageHandler, MqttConfig, MqttSource
 from ingest.router import KafkaRecord, KafkaTopics, Router
+from ioc.ownership import owner_keys
 from ioc.registry import Registry
 
 __all__ = ["Bridge", "BridgeConfig"]
@@ -38,6 +39,14 @@ class BridgeConfig:
     drain_timeout_s: float = 30.0
     # Not ready while the oldest unacked message has waited this long for Kafka.
     stall_after_s: float = 10.0
+    # Partition records by their device's owner ward (key stays the device id), so the
+    # worker needs no repartition hop for readings (ioc.ownership).
+    co_partition: bool = True
+
+
+def _owner_keys(registry: Registry) -> dict[bytes, bytes]:
+    """Device id -> owner ward, the worker's own routing (one definition of ownership)."""
+    return {d.encode(): o.encode() for d, o in owner_keys(registry).items()}
 
 
 class _Backoff:
@@ -59,6 +68,9 @@ class Bridge:
     def __init__(self, config: BridgeConfig, registry: Registry | None, *,
                  source_factory: SourceFactory = MqttSource,
                  sink_factory: SinkFactory = KafkaSink) -> None:
+        if config.co_partition and registry is not None and not config.sink.partition_keys:
+            config = replace(config, sink=replace(config.sink,
+                                                  partition_keys=_owner_keys(registry)))
         self.config = config
         self._router = Router(registry, config.topics, config.bridge_id)
         self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
+from kafka.partitioner import DefaultPartitioner, murmur2
 
 from ioc.errors import ServiceError
+from ioc.ownership import OWNER_HEADER
 
-__all__ = ["KafkaSink", "SinkConfig", "SinkUnavailable"]
+__all__ = ["KafkaSink", "OwnerPartitioner", "SinkConfig", "SinkUnavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,9 @@ class SinkConfig:
     delivery_timeout_ms: int = 120_000
     request_timeout_ms: int = 30_000
     max_block_ms: int = 10_000
+    # record key -> the key whose hash picks the partition (device id -> owner ward), so the
+    # worker finds a ward's readings on one partition; empty: Kafka's default partitioning
+    partition_keys: Mapping[bytes, bytes] = field(default_factory=dict)
 
     def producer_options(self) -> dict[str, Any]:
         """Keyword arguments for KafkaProducer."""
@@ -54,7 +59,33 @@ class SinkConfig:
             "max_block_ms": self.max_block_ms,
             # kafka-python's own metrics cost CPU per record; ours are in Prometheus.
             "metrics_enabled": False,
+            "partitioner": OwnerPartitioner(self.partition_keys),
         }
+
+
+class OwnerPartitioner(DefaultPartitioner):
+    """Kafka's default partitioner applied to the owner key of a record key, when known.
+
+    Partition = murmur2(owner key) mod partitions, as if the record were keyed by its owner
+    (ioc.ownership.owner_partition); the record keeps its own key.
+    """
+
+    def __init__(self, partition_keys: Mapping[bytes, bytes]) -> None:
+        self._keys = partition_keys
+        self._hash: dict[bytes, int] = {}
+
+    def partition(self, topic: str, key: Any, serialized_key: bytes | None, value: Any,
+                  serialized_value: bytes | None, cluster: Any) -> int:
+        """The owner key's partition, or the default choice for other keys."""
+        owner = self._keys.get(serialized_key) if serialized_key is not None else None
+        if owner is None:
+            return int(super().partition(topic, key, serialized_key, value, serialized_value,
+                                         cluster))
+        found = self._hash.get(owner)
+        if found is None:
+            found = self._hash[owner] = murmur2(owner) & 0x7FFFFFFF
+        partitions = sorted(cluster.partitions_for_topic(topic))
+        return int(partitions[found % len(partitions)])
 
 
 class KafkaSink:
@@ -62,6 +93,7 @@ class KafkaSink:
 
     def __init__(self, config: SinkConfig) -> None:
         self._config = config
+        self._owners = config.partition_keys
         try:
             self._producer = KafkaProducer(**config.producer_options())
         except (KafkaError, OSError) as exc:
@@ -71,6 +103,9 @@ class KafkaSink:
              headers: tuple[tuple[str, bytes], ...],
              on_ok: Callable[..., Any], on_error: Callable[..., Any], arg: Any) -> None:
         """Queue one record; later `on_ok(arg, metadata)` or `on_error(arg, exception)`."""
+        owner = self._owners.get(key) if key is not None else None
+        if owner is not None:
+            headers = (*headers, (OWNER_HEADER, owner))
         try:
             future = self._producer.send(topic, value=value, key=key,
                                          headers=list(headers) if headers else None)

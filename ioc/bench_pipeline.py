@@ -46,11 +46,14 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
             "p99_ms": pick(0.99), "max_ms": round(s[-1] * 1000, 1)}
 
 
-def _worker(prefix: str, registry: Path, log: Path) -> subprocess.Popen[bytes]:
+def _worker(prefix: str, registry: Path, log: Path,
+            profile: Path | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "IOC_REGISTRY": str(registry)}
+    prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "ioc", "worker", "--topic-prefix", prefix,
-                                 "--no-influx"], stdout=out, stderr=subprocess.STDOUT, env=env)
+        return subprocess.Popen([sys.executable, *prof, "-m", "ioc", "worker", "--topic-prefix",
+                                 prefix, "--no-influx"], stdout=out, stderr=subprocess.STDOUT,
+                                env=env)
 
 
 def _stream(pub: Publisher, devices: list[Device], rate: int, seconds: float,
@@ -93,9 +96,14 @@ def _latencies(records: list[Collected], sent_at: dict[str, tuple[float, int]],
 
 
 def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20.0,
-                       devices: int = 400, triggers: int = 200,
+                       devices: int = 400, triggers: int = 200, linger_ms: int = 5,
+                       worker_profile: Path | None = None,
                        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Publish-to-Kafka (baseline hop) and publish-to-alert latency at a steady rate."""
+    """Publish-to-Kafka (baseline hop) and publish-to-alert latency at a steady rate.
+
+    `linger_ms` is the bridge producer's linger (its `--linger-ms`); `worker_profile` runs
+    the worker under cProfile, writing its stats there.
+    """
     say = progress or (lambda text: None)
     run = uuid.uuid4().hex[:8]
     prefix = f"bench-{run}-"
@@ -108,9 +116,10 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
         say("starting bridge and worker…")
         bridge = BridgeProcess(["--client-id", f"bench-{run}", "--share-group", f"bench-{run}",
                                 "--registry", str(registry), "--topic-prefix", prefix,
-                                "--no-status"], Path(tmp) / "bridge.log")
+                                "--no-status", "--linger-ms", str(linger_ms)],
+                               Path(tmp) / "bridge.log")
         stack.callback(bridge.stop)
-        worker = _worker(prefix, registry, Path(tmp) / "worker.log")
+        worker = _worker(prefix, registry, Path(tmp) / "worker.log", worker_profile)
         stack.callback(_stop_worker, worker)
         bridge.wait_ready(60)
         collector = Collector(settings.kafka_bootstrap, [topics[0], topics[3]], f"bench-{run}")
@@ -126,7 +135,8 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
             time.sleep(0.1)
         kafka_hop = _latencies(collector.records[topics[0]], sent_at, is_alert=False)
         alerts = _latencies(collector.records[topics[3]], sent_at, is_alert=True)
-        return {"rate_per_s": rate, "seconds": seconds, "published": pub.sent,
+        return {"rate_per_s": rate, "seconds": seconds, "bridge_linger_ms": linger_ms,
+                "published": pub.sent,
                 "telemetry_records": collector.count(topics[0]),
                 "baseline_publish_to_kafka": _percentiles(kafka_hop),
                 "publish_to_alert": _percentiles(alerts),

@@ -12,7 +12,7 @@ from ioc.settings import load_settings
 
 __all__ = ["bench"]
 
-_PARTS = ("contract", "detector", "bridge", "storage", "pipeline")
+_PARTS = ("contract", "detector", "worker", "bridge", "storage", "pipeline")
 
 
 def _contract(quick: bool) -> dict[str, Any]:
@@ -23,6 +23,12 @@ def _contract(quick: bool) -> dict[str, Any]:
 def _detector(quick: bool) -> dict[str, Any]:
     from processors.bench import run_detector_bench
     return run_detector_bench(20_000 if quick else 200_000)
+
+
+def _worker(quick: bool) -> dict[str, Any]:
+    from processors.worker_bench import run_worker_bench
+    return run_worker_bench(load_settings(), 10_000 if quick else 100_000,
+                            progress=lambda text: click.echo(f"  {text}", err=True))
 
 
 def _bridge(quick: bool) -> dict[str, Any]:
@@ -44,7 +50,7 @@ def _pipeline(quick: bool) -> dict[str, Any]:
 
 
 _RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
-    "contract": _contract, "detector": _detector, "bridge": _bridge, "storage": _storage,
+    "contract": _contract, "detector": _detector, "worker": _worker, "bridge": _bridge, "storage": _storage,
     "pipeline": _pipeline}
 
 
@@ -57,7 +63,8 @@ def bench(only: str, quick: bool, as_json: bool) -> None:
     """Measure the pipeline on this machine, each figure beside a baseline from the same run.
 
     contract: parse_telemetry vs JSON decode alone. detector: readings/s and per-reading
-    latency of all rules. bridge: MQTT → bridge → Kafka vs kafka-python producing directly
+    latency of all rules. worker: readings/s through the Faust worker vs a plain Kafka
+    consumer (needs the services). bridge: MQTT → bridge → Kafka vs kafka-python producing directly
     (needs the services). storage: Kafka → InfluxDB writer vs writing the same readings
     straight to InfluxDB (needs the services). pipeline: publish-to-alert latency at
     2,000 readings/s through Mosquitto, the bridge, Kafka and a worker (needs the services).

@@ -57,14 +57,15 @@ def worker(web_port: int | None, influx: bool, topic_prefix: str) -> None:
 
     from .alerts_view import load_alerts
     from .faust_app import WorkerTopics, create_app
-    from .kafka_topics import ensure_worker_topics
+    from .kafka_topics import copartitioned_count, ensure_worker_topics
 
     settings = load_settings()
     registry = load_registry(settings.registry)
     topics = WorkerTopics.prefixed(topic_prefix)
     ensure_worker_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)
     built = create_app(settings, registry, topics, app_id=f"{topic_prefix}ioc-worker",
-                       web_port=web_port)
+                       web_port=web_port,
+                       partitions=copartitioned_count(settings.kafka_bootstrap, topics))
     # rule state lives in memory: rebuild it from the alerts already published, so a
     # restarted worker continues its open alerts instead of opening duplicates
     still_open = built.restore(load_alerts(settings.kafka_bootstrap, topics.alerts).values())

@@ -7,6 +7,7 @@ from collections import Counter, OrderedDict
 from dataclasses import replace
 from typing import Any
 
+from ioc.ownership import circuit_wards
 from ioc.registry import WARDS, Device, Registry
 from ioc.schemas import (
     Alert,
@@ -52,7 +53,8 @@ def circuits_of(registry: Registry) -> dict[str, CircuitInfo]:
     for d in registry:
         if d.domain == "streetlight" and d.circuit:
             lamps.setdefault(d.circuit, []).append(d)
-    return {c: CircuitInfo(c, len(ds), ds[0].ward, point(sum(d.lat for d in ds) / len(ds),
+    wards = circuit_wards(registry)
+    return {c: CircuitInfo(c, len(ds), wards[c], point(sum(d.lat for d in ds) / len(ds),
                                                          sum(d.lon for d in ds) / len(ds)))
             for c, ds in lamps.items()}
 

@@ -1,23 +1,31 @@
-"""The Faust worker: telemetry, statuses and commands re-keyed by owner ward, rules, alerts out."""
+"""The Faust worker: readings straight into the rules on their (ward-partitioned) telemetry
+partition; statuses, commands and misplaced readings re-keyed by owner ward; alerts out.
+
+See processors.routing for the co-partitioning that makes the direct path safe.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import faust
 import orjson
+from faust.sensors.monitor import Monitor
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from ioc import topics as T
+from ioc.ownership import OWNER_HEADER
 from ioc.registry import Registry
-from ioc.schemas import Alert
+from ioc.schemas import Alert, reading_from_json
 from ioc.settings import Settings
 
 from .clock import TickClock
@@ -25,7 +33,8 @@ from .detector import Detector
 from .routing import Router, handle_envelope
 from .rules.base import RuleSettings
 
-__all__ = ["Worker", "WorkerTopics", "create_app", "to_envelope"]
+__all__ = ["Batch", "LeanMonitor", "ReadingHandler", "Tuning", "Worker", "WorkerTopics",
+           "create_app", "to_envelope"]
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +48,28 @@ class WorkerTopics:
     commands: str = T.ALERT_COMMANDS
     alerts: str = T.ALERTS
     deadletter: str = T.DEADLETTER
-    owned: str = "ioc.worker-owned"  # internal: everything re-keyed by owner ward
+    owned: str = "ioc.worker-owned"  # internal: statuses, commands, misplaced readings
 
     @classmethod
     def prefixed(cls, prefix: str) -> WorkerTopics:
         """The standard names with `prefix` in front."""
         d = cls()
         return cls(*(prefix + getattr(d, f) for f in cls.__dataclass_fields__))
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Throughput/latency knobs: readings are taken in batches of up to `batch_max`, or
+    whatever arrived within `batch_within_s` - the most a reading waits for its batch."""
+
+    batch_max: int = 500
+    batch_within_s: float = 0.005
+    producer_linger_s: float = 0.0
+    # Faust hard-codes 1,500 ms. aiokafka keeps one fetch per broker in flight and leaves
+    # partitions with unread buffered records out of it, so when the worker is briefly
+    # behind, the next fetch holds only idle partitions (commands, statuses) and the
+    # broker parks it for the full wait while telemetry piles up: 1.5 s stalls.
+    fetch_max_wait_ms: int = 50
 
 
 def to_envelope(router: Router, source: str, value: bytes) -> tuple[str, bytes]:
@@ -66,6 +90,67 @@ def to_envelope(router: Router, source: str, value: bytes) -> tuple[str, bytes]:
     return owner, orjson.dumps(env)
 
 
+@dataclass(slots=True)
+class Batch:
+    """What one batch of telemetry records produced."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    reroute: list[tuple[str, bytes]] = field(default_factory=list)  # (owner, envelope)
+    dead: list[tuple[bytes | None, bytes, str]] = field(default_factory=list)
+
+
+class ReadingHandler:
+    """Decodes each reading once and runs it through the rules if this partition owns it.
+
+    `partitions` is the telemetry topic's partition count when the internal topic has the
+    same count (co-partitioned); None sends every reading through the internal topic.
+    """
+
+    def __init__(self, detector: Detector, router: Router, partitions: int | None) -> None:
+        self._detector, self._router, self._partitions = detector, router, partitions
+
+    def apply(self, partition: int, key: bytes | None, value: bytes, out: Batch,
+              placed_by: bytes | None = None) -> None:
+        """Handle one telemetry record; never raises on bad input.
+
+        `placed_by` is the record's owner header: the owner key its producer partitioned it
+        by. Only such records, on their owner's partition, skip the internal topic.
+        """
+        try:
+            reading = reading_from_json(value)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            out.dead.append((key, value, f"worker:bad_reading:{str(exc)[:150]}"))
+            return
+        owner = self._router.device_owner(reading.device_id)
+        if owner is None:
+            out.dead.append((key, value, "worker:unknown_owner"))
+        elif self._partitions is None or placed_by != owner.encode() or \
+                self._router.partition_of(owner, self._partitions) != partition:
+            # not placed by its owner here (another producer, a registry that disagrees):
+            # its owner's partition of the internal topic decides
+            out.reroute.append((owner, b'{"k":"r","v":' + value + b"}"))
+        else:
+            out.alerts += self._detector.process(reading)
+
+
+class LeanMonitor(Monitor):
+    """Faust's monitor without its per-message bookkeeping (nobody reads those figures here:
+    the web server is off by default), which costs several calls per reading."""
+
+    def on_message_in(self, *args: Any, **kwargs: Any) -> None:
+        """Skip per-message stats."""
+
+    def on_stream_event_in(self, *args: Any, **kwargs: Any) -> None:
+        """Skip per-event stats."""
+        return None
+
+    def on_stream_event_out(self, *args: Any, **kwargs: Any) -> None:
+        """Skip per-event stats."""
+
+    def on_message_out(self, *args: Any, **kwargs: Any) -> None:
+        """Skip per-message stats."""
+
+
 class Worker:
     """The app plus its detector and counters."""
 
@@ -80,65 +165,162 @@ class Worker:
         return len(self.detector.open_alerts())
 
 
-def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | None = None, *,
-               app_id: str = "ioc-worker", web_port: int | None = None, tick_s: float = 5.0,
-               rules: RuleSettings | None = None, session_timeout_s: float = 10.0) -> Worker:
-    """Build the faust-streaming app; `web_port=None` disables its web server."""
-    tp = topics or WorkerTopics()
+_FETCH_WAIT_ATTR = "_ioc_fetch_max_wait_ms"
+
+
+def _install_fetch_wait() -> None:
+    """Let an app override Faust's fixed consumer fetch wait (see Tuning.fetch_max_wait_ms)."""
+    create = AIOKafkaConsumerThread._create_worker_consumer
+    if getattr(create, "_ioc_wrapped", False):
+        return
+
+    def wrapped(self: Any, transport: Any) -> Any:
+        consumer = create(self, transport)
+        wait = getattr(self.app, _FETCH_WAIT_ATTR, None)
+        if wait is not None:  # read by AIOKafkaConsumer.start() when it builds its Fetcher
+            consumer._fetch_max_wait_ms = wait
+        return consumer
+
+    wrapped._ioc_wrapped = True  # type: ignore[attr-defined]
+    AIOKafkaConsumerThread._create_worker_consumer = wrapped  # type: ignore[method-assign]
+
+
+def _faust_app(settings: Settings, app_id: str, web_port: int | None,
+               session_timeout_s: float, tuning: Tuning) -> faust.App:
     # the data dir holds nothing we need (memory store); keep it out of the working tree
     datadir = Path(tempfile.gettempdir()) / "ioc-faust" / app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)
+    _install_fetch_wait()
     app = faust.App(app_id, broker=f"kafka://{settings.kafka_bootstrap}", store="memory://",
-                    datadir=datadir, stream_recovery_delay=0.0,
-                    # a killed worker's partitions move (or its restart resumes) after this
-                    # long instead of the 60 s default
-                    broker_session_timeout=session_timeout_s,
-                    key_serializer="raw", value_serializer="raw",
-                    web_enabled=web_port is not None, web_port=web_port or 6066,
-                    topic_partitions=settings.kafka_partitions, topic_replication_factor=1,
-                    consumer_auto_offset_reset="earliest")
+                     datadir=datadir, stream_recovery_delay=0.0,
+                     # a killed worker's partitions move (or its restart resumes) after this
+                     # long instead of the 60 s default
+                     broker_session_timeout=session_timeout_s,
+                     key_serializer="raw", value_serializer="raw",
+                     producer_linger=tuning.producer_linger_s,
+                     Monitor=LeanMonitor if web_port is None else Monitor,
+                     web_enabled=web_port is not None, web_port=web_port or 6066,
+                     topic_partitions=settings.kafka_partitions, topic_replication_factor=1,
+                     consumer_auto_offset_reset="earliest")
+    setattr(app, _FETCH_WAIT_ATTR, tuning.fetch_max_wait_ms)
+    return app
+
+
+def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | None = None, *,
+               app_id: str = "ioc-worker", web_port: int | None = None, tick_s: float = 5.0,
+               rules: RuleSettings | None = None, session_timeout_s: float = 10.0,
+               partitions: int | None = None, tuning: Tuning | None = None) -> Worker:
+    """Build the faust-streaming app; `web_port=None` disables its web server.
+
+    `partitions`: the telemetry (= internal topic) partition count when co-partitioned,
+    None to re-key every reading through the internal topic.
+    """
+    tp, tune = topics or WorkerTopics(), tuning or Tuning()
+    app = _faust_app(settings, app_id, web_port, session_timeout_s, tune)
     # silent_unseen off: a worker only judges devices whose partitions it has seen
     detector = Detector(registry, rules or RuleSettings(silent_unseen=False))
     worker, router, clock = Worker(app, detector, tp), Router(registry), TickClock()
-    owned = app.topic(tp.owned, partitions=settings.kafka_partitions, internal=True)
+    readings = ReadingHandler(detector, router, partitions)
+    owned = app.topic(tp.owned, partitions=partitions or settings.kafka_partitions,
+                      internal=True)
     alerts = app.topic(tp.alerts, config={"cleanup.policy": "compact"})
     deadletter = app.topic(tp.deadletter)
 
-    def reroute(source: str) -> Any:
-        async def agent(stream: Any) -> None:
-            async for key, value in stream.items():
-                try:
-                    owner, env = to_envelope(router, source, value)
-                except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
-                    worker.counts[f"deadletter_{source}"] += 1
-                    log.warning("unroutable %s message: %s", source, exc)
-                    await deadletter.send(key=key, value=value,
-                                          headers={"reason": f"worker:{exc}"[:200].encode()})
-                    continue
-                await owned.send(key=owner.encode(), value=env)
-        agent.__name__ = f"route_{source}"
-        return agent
+    publish = _Outbox(worker, alerts, owned, deadletter).publish
 
-    app.agent(app.topic(tp.telemetry), name="route_telemetry")(reroute("reading"))
-    app.agent(app.topic(tp.device_status), name="route_status")(reroute("status"))
-    app.agent(app.topic(tp.commands), name="route_commands")(reroute("command"))
+    @app.agent(app.topic(tp.telemetry), name="detect_readings")
+    async def detect_readings(stream: Any) -> None:
+        async for events in stream.take_events(tune.batch_max, within=tune.batch_within_s):
+            batch = Batch()
+            for event in events:
+                msg = event.message
+                readings.apply(msg.partition, msg.key, msg.value, batch,
+                               _header(msg.headers, OWNER_HEADER))
+            worker.counts["readings"] += len(events)
+            await publish(batch)
 
-    @app.agent(owned, name="detect")
-    async def detect(stream: Any) -> None:
-        async for value in stream:
-            try:
-                changed = handle_envelope(detector, value)
-            except Exception as exc:  # a bad message must never stop the worker
-                worker.counts["detect_errors"] += 1
-                log.exception("cannot apply message: %s", exc)
-                continue
-            for alert in changed:
-                await alerts.send(key=alert.id.encode(), value=alert.to_json())
+    _route_agents(app, router, tp, tune, publish)
+    _detect_agent(app, worker, owned, publish)
 
     @app.timer(tick_s)
     async def tick() -> None:
         now = clock.now(detector.clock, time.monotonic())
-        for alert in detector.tick(now) if now is not None else ():
-            await alerts.send(key=alert.id.encode(), value=alert.to_json())
+        await publish(Batch(alerts=detector.tick(now) if now is not None else []))
 
     return worker
+
+
+def _header(headers: Any, name: str) -> bytes | None:
+    """One header's value from Faust's headers (a mapping or a list of pairs)."""
+    if not headers:
+        return None
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for key, value in pairs:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+class _Outbox:
+    """Sends what the agents produced."""
+
+    def __init__(self, worker: Worker, alerts: Any, owned: Any, deadletter: Any) -> None:
+        self._worker, self._alerts, self._owned, self._dead = worker, alerts, owned, deadletter
+        # agents take turns queueing records (FIFO), so the versions of one alert reach
+        # Kafka in the order the detector made them even when two agents change it
+        self._turn = asyncio.Lock()
+
+    async def publish(self, batch: Batch) -> None:
+        """Send a batch's output; return once Kafka has it, so its offsets may be committed."""
+        if not (batch.alerts or batch.reroute or batch.dead):
+            return
+        sent: list[Awaitable[Any]] = []
+        counts = self._worker.counts
+        async with self._turn:
+            for alert in batch.alerts:
+                sent.append(await self._alerts.send(key=alert.id.encode(),
+                                                    value=alert.to_json()))
+            for owner, env in batch.reroute:
+                counts["rerouted"] += 1
+                sent.append(await self._owned.send(key=owner.encode(), value=env))
+            for key, value, reason in batch.dead:
+                counts["deadletter"] += 1
+                sent.append(await self._dead.send(key=key, value=value,
+                                                  headers={"reason": reason[:200].encode()}))
+        await asyncio.gather(*sent)
+
+
+def _route_agents(app: faust.App, router: Router, tp: WorkerTopics, tune: Tuning,
+                  publish: Any) -> None:
+    """Statuses and commands (low volume) are re-keyed by owner into the internal topic."""
+    def reroute(source: str) -> Any:
+        async def agent(stream: Any) -> None:
+            async for events in stream.take_events(tune.batch_max, within=tune.batch_within_s):
+                batch = Batch()
+                for event in events:
+                    key, value = event.message.key, event.message.value
+                    try:
+                        batch.reroute.append(to_envelope(router, source, value))
+                    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
+                        log.warning("unroutable %s message: %s", source, exc)
+                        batch.dead.append((key, value, f"worker:{exc}"))
+                await publish(batch)
+        agent.__name__ = f"route_{source}"
+        return agent
+
+    app.agent(app.topic(tp.device_status), name="route_status")(reroute("status"))
+    app.agent(app.topic(tp.commands), name="route_commands")(reroute("command"))
+
+
+def _detect_agent(app: faust.App, worker: Worker, owned: Any, publish: Any) -> None:
+    """The owner-keyed internal topic: statuses, commands, readings from other partitions."""
+    @app.agent(owned, name="detect")
+    async def detect(stream: Any) -> None:
+        async for value in stream:
+            try:
+                changed = handle_envelope(worker.detector, value)
+            except Exception as exc:  # a bad message must never stop the worker
+                worker.counts["detect_errors"] += 1
+                log.exception("cannot apply message: %s", exc)
+                continue
+            await publish(Batch(alerts=changed))

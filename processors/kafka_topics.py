@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -12,9 +13,31 @@ from ioc.errors import ServiceError
 
 from .faust_app import WorkerTopics
 
-__all__ = ["ensure_worker_topics"]
+__all__ = ["copartitioned_count", "ensure_worker_topics", "partition_counts"]
 
 log = logging.getLogger(__name__)
+
+
+def _admin(bootstrap: str) -> KafkaAdminClient:
+    try:
+        return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="ioc-worker-admin")
+    except KafkaError as exc:
+        raise ServiceError(f"Kafka at {bootstrap}: {exc}") from exc
+
+
+def partition_counts(bootstrap: str, names: Iterable[str]) -> dict[str, int]:
+    """Partition count of each existing topic among `names`."""
+    admin = _admin(bootstrap)
+    try:
+        return _counts(admin, names)
+    finally:
+        admin.close()
+
+
+def _counts(admin: KafkaAdminClient, names: Iterable[str]) -> dict[str, int]:
+    described = admin.describe_topics(list(names))
+    return {d["name"]: len(d["partitions"]) for d in described
+            if d.get("error_code", 0) == 0 and d.get("partitions")}
 
 
 def ensure_worker_topics(bootstrap: str, topics: WorkerTopics, partitions: int) -> list[str]:
@@ -22,29 +45,46 @@ def ensure_worker_topics(bootstrap: str, topics: WorkerTopics, partitions: int) 
 
     Faust only declares the internal topics it consumes, and a topic the broker auto-creates
     on first use would miss compaction (alerts) or appear after the consumer subscribed, so
-    its messages would wait for the next metadata refresh.
+    its messages would wait for the next metadata refresh. The internal topic gets the
+    telemetry topic's partition count, which co-partitions the two (processors.routing).
     """
     compact = {"cleanup.policy": "compact"}
-    wanted = [NewTopic(name, partitions, 1, topic_configs=compact if name == topics.alerts
-                       else {})
-              for name in (topics.telemetry, topics.device_status, topics.commands,
-                           topics.alerts, topics.deadletter, topics.owned)]
+    names = (topics.telemetry, topics.device_status, topics.commands, topics.alerts,
+             topics.deadletter)
+    admin = _admin(bootstrap)
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="ioc-worker-admin")
-    except KafkaError as exc:
-        raise ServiceError(f"Kafka at {bootstrap}: {exc}") from exc
-    try:
-        existing = set(admin.list_topics())
-        missing = [t for t in wanted if t.name not in existing]
-        created = []
-        for topic in missing:  # one by one: a concurrent creator must not fail the rest
-            try:
-                admin.create_topics([topic])
-                created.append(topic.name)
-            except TopicAlreadyExistsError:
-                pass
-        if created:
-            log.info("created topics %s", ", ".join(created))
-        return created
+        created = _create(admin, [NewTopic(n, partitions, 1, topic_configs=compact
+                                           if n == topics.alerts else {}) for n in names])
+        count = _counts(admin, [topics.telemetry]).get(topics.telemetry, partitions)
+        created += _create(admin, [NewTopic(topics.owned, count, 1)])
     finally:
         admin.close()
+    if created:
+        log.info("created topics %s", ", ".join(created))
+    return created
+
+
+def _create(admin: KafkaAdminClient, wanted: list[NewTopic]) -> list[str]:
+    existing = set(admin.list_topics())
+    created = []
+    for topic in wanted:  # one by one: a concurrent creator must not fail the rest
+        if topic.name in existing:
+            continue
+        try:
+            admin.create_topics([topic])
+            created.append(topic.name)
+        except TopicAlreadyExistsError:
+            pass
+    return created
+
+
+def copartitioned_count(bootstrap: str, topics: WorkerTopics) -> int | None:
+    """The telemetry topic's partition count if the internal topic has the same, else None."""
+    counts = partition_counts(bootstrap, [topics.telemetry, topics.owned])
+    telemetry, owned = counts.get(topics.telemetry), counts.get(topics.owned)
+    if telemetry is None or telemetry != owned:
+        log.warning("%s (%s partitions) and %s (%s) are not co-partitioned: every reading "
+                    "goes through %s", topics.telemetry, telemetry, topics.owned, owned,
+                    topics.owned)
+        return None
+    return telemetry

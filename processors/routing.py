@@ -1,4 +1,14 @@
-"""Pure routing for the worker: which partition key owns a device's or an alert's state."""
+"""Pure routing for the worker: which partition key owns a device's or an alert's state.
+
+Co-partitioning: the bridge writes each reading to the telemetry partition of its owner
+key (`owner_partition`: Kafka's murmur2 of the owner ward, as Kafka's default partitioner
+would place a record keyed by the ward), while the record key stays the device id. A
+device's ward is fixed, so its readings stay in one partition, in order. The worker's
+internal topic (statuses, commands, and readings that arrive on another partition) is
+keyed by the same owner key and has as many partitions, and Faust assigns topics with
+the same partition count to its members together, so partition p of both topics - all
+state of the wards hashed to p - has one writer.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +16,13 @@ from typing import Any
 
 import orjson
 
+from ioc.ownership import circuit_wards, owner_keys, owner_partition
 from ioc.registry import Registry
 from ioc.schemas import Alert, AlertCommand, reading_from_json
 
-from .detector import Detector, circuits_of
+from .detector import Detector
 
-__all__ = ["Envelope", "Router", "handle_envelope"]
+__all__ = ["Envelope", "Router", "handle_envelope", "owner_keys", "owner_partition"]
 
 Envelope = dict[str, Any]
 
@@ -24,17 +35,21 @@ class Router:
     """
 
     def __init__(self, registry: Registry) -> None:
-        self._circuit_ward = {c: i.ward for c, i in circuits_of(registry).items()}
-        self._registry = registry
+        self._circuit_ward = circuit_wards(registry)
+        self._owner = owner_keys(registry)
+        self._partition: dict[tuple[str, int], int] = {}
 
     def device_owner(self, device_id: str) -> str | None:
         """Owner key of a device, or None when the registry does not know it."""
-        device = self._registry.get(device_id)
-        if device is None:
-            return None
-        if device.circuit is not None:
-            return self._circuit_ward.get(device.circuit, device.ward)
-        return device.ward
+        return self._owner.get(device_id)
+
+    def partition_of(self, owner: str, partitions: int) -> int:
+        """`owner_partition`, memoized (murmur2 in pure Python costs microseconds)."""
+        key = (owner, partitions)
+        found = self._partition.get(key)
+        if found is None:
+            found = self._partition[key] = owner_partition(owner, partitions)
+        return found
 
     def alert_owner(self, alert_id: str) -> str | None:
         """Owner key of an alert id `rule:subject:opened`."""

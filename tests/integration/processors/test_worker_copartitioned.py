@@ -1,0 +1,64 @@
+"""Readings partitioned by owner ward (as the bridge writes them) skip the repartition hop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from proc_helpers import AlertLog, Flood, WorkerProcess, caught_up
+
+from ingest.kafka_sink import OwnerPartitioner
+from ioc.ownership import OWNER_HEADER, owner_keys
+from ioc.registry import Registry
+from ioc.schemas import reading_to_json
+from ioc.settings import Settings
+
+WARD_RULES = ("flood.level", "flood.localized")
+
+
+def _produce_by_ward(settings: Settings, topic: str, flood: Flood) -> None:
+    keys = {d.encode(): o.encode() for d, o in owner_keys(Registry(flood.feed.catalog)).items()}
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
+                             linger_ms=20, partitioner=OwnerPartitioner(keys))
+    try:
+        for r in flood.readings:  # as the bridge's KafkaSink sends them
+            key = r.device_id.encode()
+            producer.send(topic, key=key, value=reading_to_json(r),
+                          headers=[(OWNER_HEADER, keys[key])])
+        producer.flush(timeout=60)
+    finally:
+        producer.close()
+
+
+def _records(settings: Settings, topic: str) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return sum(consumer.end_offsets(parts).values())
+    finally:
+        consumer.close()
+
+
+def test_ward_partitioned_feed_is_detected_without_the_repartition_topic(
+        kafka_service: Settings, flood: Flood, worker_process: Callable[..., WorkerProcess],
+        alert_log: Callable[[str], AlertLog], eventually: Callable[..., None]) -> None:
+    worker = worker_process()
+    worker.start()
+    _produce_by_ward(kafka_service, worker.topics.telemetry, flood)
+    topics = [worker.topics.telemetry, worker.topics.owned]
+    eventually(lambda: not worker.alive() or caught_up(kafka_service, worker.group, topics),
+               timeout=90, interval=0.5, what="the worker to consume the whole feed")
+    assert worker.alive(), worker.log()
+    log = alert_log(worker.topics.alerts)
+
+    def localized() -> set[str]:
+        return {a.subject for a in log.poll() if a.rule == "flood.localized"}
+
+    eventually(lambda: localized() >= flood.flooded, timeout=20,
+               what=f"flood.localized for {sorted(flood.flooded)}")
+    assert localized() == flood.flooded
+    assert {a.ward for a in log.poll() if a.rule in WARD_RULES} == flood.flooded
+    level_ids = {a.id for a in flood.reference if a.rule == "flood.level"}
+    assert {a.id for a in log.poll() if a.rule == "flood.level"} == level_ids
+    # every reading was judged on its own telemetry partition: nothing was re-keyed
+    assert _records(kafka_service, worker.topics.owned) == 0

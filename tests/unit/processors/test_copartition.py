@@ -1,0 +1,174 @@
+"""Co-partitioning by owner ward: the bridge's partitioner, the worker's routing and Faust's
+partition assignment agree."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import orjson
+import pytest
+from aiokafka.partitioner import DefaultPartitioner as AioDefaultPartitioner
+from faust.assignor.client_assignment import ClientAssignment, ClientMetadata
+from kafka.partitioner import DefaultPartitioner
+
+from ingest.bridge import Bridge, BridgeConfig
+from ingest.kafka_sink import KafkaSink, OwnerPartitioner, SinkConfig
+from ingest.mqtt_source import MqttConfig
+from ioc.ownership import OWNER_HEADER, owner_keys, owner_partition
+from ioc.registry import WARDS
+from ioc.schemas import reading_to_json
+from ioc.settings import Settings
+from processors.faust_app import Batch, ReadingHandler, WorkerTopics, create_app
+from processors.routing import Router
+from processors.testing import T0, drain, drainage_device, lamp_device, registry
+
+REG = registry(drainage_device("a1"), drainage_device("b1", ward="tan-binh"),
+               lamp_device("l1", circuit="c9", ward="tan-xuan"),
+               lamp_device("l2", circuit="c9", ward="tan-binh"))
+
+
+class Cluster:
+    """The part of kafka-python's ClusterMetadata a partitioner reads."""
+
+    def __init__(self, partitions: int) -> None:
+        self._parts = set(range(partitions))
+
+    def topics(self) -> set[str]:
+        return {"t"}
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return self._parts
+
+    def available_partitions_for_topic(self, topic: str) -> set[int]:
+        return self._parts
+
+
+@pytest.mark.parametrize("partitions", [1, 3, 4, 8, 12])
+def test_owner_partition_is_kafkas_default_partition_of_the_ward_key(partitions: int) -> None:
+    # the worker's internal topic is keyed by ward and partitioned by Faust's (aiokafka's)
+    # default partitioner; telemetry must put a ward's readings on that same partition
+    for ward in WARDS:
+        key = ward.encode()
+        expected = owner_partition(ward, partitions)
+        assert DefaultPartitioner().partition("t", key, key, None, None,
+                                              Cluster(partitions)) == expected
+        assert AioDefaultPartitioner()(key, list(range(partitions)), []) == expected
+
+
+def test_bridge_partitioner_places_devices_on_their_owners_partition() -> None:
+    keys = {d.encode(): o.encode() for d, o in owner_keys(REG).items()}
+    part = OwnerPartitioner(keys)
+    cluster = Cluster(4)
+    for device, owner in owner_keys(REG).items():
+        assert part.partition("t", None, device.encode(), None, None, cluster) \
+            == owner_partition(owner, 4)
+    # a lamp follows its circuit's ward, so its circuit's lamps meet on one partition
+    assert owner_keys(REG)["l2"] == "tan-xuan"
+    # unknown keys keep Kafka's default (hash of the key itself)
+    assert part.partition("t", None, b"zz", None, None, cluster) \
+        == DefaultPartitioner().partition("t", b"zz", b"zz", None, None, cluster)
+
+
+def test_bridge_configures_the_owner_partitioner_from_its_registry() -> None:
+    source = SimpleNamespace(ack=lambda *a: None, ready=True)
+    mqtt = MqttConfig(host="h", port=1, username="u", password="p", share_group=None,
+                      client_id="b")
+    config = BridgeConfig("b", mqtt, SinkConfig("k:9092", "b"))
+    bridge = Bridge(config, REG, source_factory=lambda *a: source)
+    assert bridge.config.sink.partition_keys[b"l2"] == b"tan-xuan"
+    off = Bridge(BridgeConfig("b", config.mqtt, config.sink, co_partition=False), REG,
+                 source_factory=lambda *a: source)
+    assert not off.config.sink.partition_keys
+
+
+def test_sink_marks_records_placed_by_their_owner(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[dict[str, Any]] = []
+
+    class Producer:
+        def __init__(self, **options: Any) -> None:
+            assert isinstance(options["partitioner"], OwnerPartitioner)
+
+        def send(self, topic: str, **kw: Any) -> Any:
+            sent.append(kw)
+            return SimpleNamespace(add_callback=lambda *a: None, add_errback=lambda *a: None)
+
+    monkeypatch.setattr("ingest.kafka_sink.KafkaProducer", Producer)
+    sink = KafkaSink(SinkConfig("k:9092", "b", partition_keys={b"a1": b"tan-phu"}))
+    for key in (b"a1", b"zz", None):
+        sink.send("t", key, b"{}", (("x", b"1"),), print, print, None)
+    assert [s["headers"] for s in sent] == [[("x", b"1"), (OWNER_HEADER, b"tan-phu")],
+                                            [("x", b"1")], [("x", b"1")]]
+
+
+def _value(dev: str, second: int, level: float) -> bytes:
+    return reading_to_json(drain(dev, T0.replace(second=second), level))
+
+
+def test_reading_handler_applies_owned_and_reroutes_misplaced_readings() -> None:
+    worker = create_app(Settings(), REG, WorkerTopics.prefixed("t-"), app_id="t-handler")
+    router = Router(REG)
+    handler = ReadingHandler(worker.detector, router, partitions=4)
+    own = router.partition_of("tan-phu", 4)
+    batch = Batch()
+    handler.apply(own, b"a1", _value("a1", 1, 0.7), batch, b"tan-phu")
+    handler.apply((own + 1) % 4, b"a1", _value("a1", 2, 0.7), batch, b"tan-phu")
+    handler.apply(own, b"a1", _value("a1", 3, 0.7), batch)  # not placed by owner: re-key
+    handler.apply(own, b"a1", _value("a1", 4, 0.7), batch, b"tan-dong")  # registries differ
+    handler.apply(own, b"zz", _value("zz", 5, 0.7), batch, b"tan-phu")
+    handler.apply(own, b"a1", b"{not json", batch, b"tan-phu")
+    assert [a.rule for a in batch.alerts] == ["flood.level"]
+    assert [(o, orjson.loads(e)["k"]) for o, e in batch.reroute] == [("tan-phu", "r")] * 3
+    assert orjson.loads(batch.reroute[0][1])["v"]["deviceId"] == "a1"
+    assert [r.split(":")[1] for _, _, r in batch.dead] == ["unknown_owner", "bad_reading"]
+
+    everything = Batch()  # not co-partitioned: every reading takes the internal topic
+    ReadingHandler(worker.detector, router, None).apply(own, b"b1", _value("b1", 4, 0.2),
+                                                       everything, b"tan-binh")
+    assert [o for o, _ in everything.reroute] == ["tan-binh"] and not everything.alerts
+
+
+def test_detect_readings_agent_runs_rules_on_owned_partitions() -> None:
+    worker = create_app(Settings(), REG, WorkerTopics.prefixed("t-"), app_id="t-direct",
+                        partitions=4)
+    agent = worker.app.agents["detect_readings"]
+    own = Router(REG).partition_of("tan-phu", 4)
+
+    async def run() -> None:
+        async with agent.test_context() as ctx:
+            for i, dev in enumerate(("a1", "a1")):
+                await ctx.put(_value(dev, i, 0.7), key=dev.encode(), partition=own,
+                              headers={OWNER_HEADER: b"tan-phu"})
+            # the batch is handed over within `batch_within_s`; poll, not sleep blindly
+            for _ in range(200):
+                if worker.counts["readings"] >= 2:
+                    break
+                await asyncio.sleep(0.01)
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+    assert worker.counts["readings"] == 2
+    assert [a.rule for a in worker.detector.open_alerts()] == ["flood.level"]
+
+
+def test_faust_assigns_copartitioned_topics_together() -> None:
+    """Faust gives partition p of every co-subscribed topic with the same partition count to
+    one member: what makes the direct telemetry path a single writer per ward."""
+    app = faust.App("t-assign", broker="kafka://localhost:1")
+    topics = ["x.telemetry", "x.worker-owned", "x.device-status", "x.alert-commands"]
+    meta = ClientMetadata(assignment=ClientAssignment(actives={}, standbys={}),
+                          url="http://w", changelog_distribution={})
+    members: dict[str, Any] = {f"m{i}": SimpleNamespace(subscription=topics,
+                                                        user_data=meta.dumps())
+                               for i in range(3)}
+    cluster = SimpleNamespace(partitions_for_topic=lambda t: set(range(4)))
+    result = app.assignor._perform_assignment(cluster, members)
+    owners: dict[int, set[str]] = {}
+    for member, assignment in result.items():
+        for _topic, parts in assignment.assignment:
+            for p in parts:
+                owners.setdefault(p, set()).add(member)
+    assert sorted(owners) == [0, 1, 2, 3]
+    assert all(len(m) == 1 for m in owners.values()), owners
+    assert all(len(dict(a.assignment)) == 4 for a in result.values() if a.assignment)
