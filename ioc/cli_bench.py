@@ -50,8 +50,8 @@ def _pipeline(quick: bool) -> dict[str, Any]:
 
 
 _RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
-    "contract": _contract, "detector": _detector, "worker": _worker, "bridge": _bridge, "storage": _storage,
-    "pipeline": _pipeline}
+    "contract": _contract, "detector": _detector, "worker": _worker, "bridge": _bridge,
+    "storage": _storage, "pipeline": _pipeline}
 
 
 @click.command()
