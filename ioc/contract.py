@@ -27,6 +27,9 @@ __all__ = [
 MAX_PAYLOAD_BYTES = 16 * 1024
 MAX_FUTURE = timedelta(minutes=5)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Stores keep int64 nanoseconds and int64 integers: what they cannot hold is rejected here,
+# at the edge, instead of jamming a storage batch downstream.
+_INT64_MAX = 2**63 - 1
 
 
 class RejectReason(StrEnum):
@@ -91,10 +94,28 @@ def _classify_bad_json(payload: bytes, exc: Exception) -> TelemetryRejected:
     except UnicodeDecodeError:
         return TelemetryRejected(RejectReason.INVALID_UTF8, "payload is not UTF-8")
     try:
-        json.loads(text)
+        json.loads(text, parse_constant=_non_finite, parse_float=_finite_float)
+    except _NonFinite:
+        return TelemetryRejected(RejectReason.NON_FINITE, "NaN or Infinity in payload")
     except ValueError:
         return TelemetryRejected(RejectReason.BAD_JSON, str(exc)[:200])
-    return TelemetryRejected(RejectReason.NON_FINITE, "NaN or Infinity in payload")
+    # valid JSON that orjson refused (it reads big integers as floats, so this is rare)
+    return TelemetryRejected(RejectReason.BAD_JSON, str(exc)[:200])
+
+
+class _NonFinite(Exception):
+    pass
+
+
+def _non_finite(name: str) -> float:
+    raise _NonFinite(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFinite(text)
+    return value
 
 
 def _number(doc: dict[str, Any], key: str, lo: float | None, hi: float | None,
@@ -110,6 +131,8 @@ def _number(doc: dict[str, Any], key: str, lo: float | None, hi: float | None,
         raise TelemetryRejected(RejectReason.WRONG_TYPE, f"{key} must be {want}")
     if kind is float and not math.isfinite(value):
         raise TelemetryRejected(RejectReason.NON_FINITE, key)
+    if kind is int and not -_INT64_MAX <= value <= _INT64_MAX:
+        raise TelemetryRejected(RejectReason.OUT_OF_RANGE, f"{key} does not fit in 64 bits")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise TelemetryRejected(RejectReason.OUT_OF_RANGE, f"{key}={value} not in [{lo}, {hi}]")
     return value
@@ -131,10 +154,16 @@ def _timestamp(doc: dict[str, Any], received_at: datetime) -> datetime:
             raise TelemetryRejected(RejectReason.BAD_TIMESTAMP, f"{value[:40]!r}") from exc
         if observed.tzinfo is None:
             raise TelemetryRejected(RejectReason.BAD_TIMESTAMP, "dateObserved lacks an offset")
-        observed = observed.astimezone(UTC)
+        try:
+            observed = observed.astimezone(UTC)
+        except OverflowError as exc:
+            raise TelemetryRejected(RejectReason.BAD_TIMESTAMP, f"{value[:40]!r}") from exc
     else:
         raise TelemetryRejected(RejectReason.WRONG_TYPE,
                                 "dateObserved must be ISO 8601 text or epoch milliseconds")
+    if observed < _EPOCH:
+        raise TelemetryRejected(RejectReason.BAD_TIMESTAMP,
+                                f"{observed.isoformat()} is before 1970")
     if observed - received_at > MAX_FUTURE:
         raise TelemetryRejected(RejectReason.FUTURE_TIMESTAMP,
                                 f"{observed.isoformat()} is ahead of {received_at.isoformat()}")

@@ -102,6 +102,15 @@ def test_rain_gauge_sends_precipitation_only() -> None:
     (_payload(dateObserved="yesterday"), RejectReason.BAD_TIMESTAMP),
     (_payload(dateObserved="2026-11-27T09:59:00"), RejectReason.BAD_TIMESTAMP),
     (_payload(dateObserved=[1]), RejectReason.WRONG_TYPE),
+    (_payload(dateObserved="0001-01-01T00:00:00+01:00"), RejectReason.BAD_TIMESTAMP),
+    (_payload(dateObserved="1000-01-01T00:00:00+00:00"), RejectReason.BAD_TIMESTAMP),
+    (_payload(dateObserved=-1), RejectReason.BAD_TIMESTAMP),
+    # orjson reads integers beyond 64 bits as floats: not epoch milliseconds
+    (b'{"dateObserved": 1000000000000000000000, "waterLevel": 0.3}',
+     RejectReason.WRONG_TYPE),
+    (b'{"dateObserved": 253402300800000, "waterLevel": 0.3}', RejectReason.BAD_TIMESTAMP),
+    (b'{"dateObserved": 1764200000000, "waterLevel": 0.3, "seq": 18446744073709551615}',
+     RejectReason.OUT_OF_RANGE),
     (_payload(dateObserved="2026-11-27T10:06:00+00:00"), RejectReason.FUTURE_TIMESTAMP),
     (b'{"pad": "' + b"x" * MAX_PAYLOAD_BYTES + b'"}', RejectReason.OVERSIZE),
 ])
