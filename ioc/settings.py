@@ -24,7 +24,8 @@ __all__ = [
 # Accepted only under the dev profile; production must set real secrets in the environment.
 DEV_PLACEHOLDER = "dev-only-change-me"
 
-_SECRET_FIELDS = ("mqtt_password", "influx_token", "api_secret")
+_SECRET_FIELDS = ("mqtt_password", "mqtt_gateway_password", "mqtt_device_password",
+                  "influx_token", "api_secret")
 
 
 def state_dir() -> Path:

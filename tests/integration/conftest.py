@@ -24,7 +24,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _unavailable(what: str) -> None:
     message = f"{what} is not answering; start the local services with `ioc services up`"
-    if os.environ.get("CI"):
+    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
         pytest.fail(message)
     pytest.skip(message)
 
