@@ -24,23 +24,13 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from ioc.errors import ServiceError
-from ioc.local_services.credentials import read_env_file
 from ioc.registry import Device
-from ioc.settings import Settings, credentials_file
+from ioc.settings import Settings
 from ioc.topics import telemetry_topic
 
 __all__ = ["BridgeProcess", "Collected", "Collector", "Publisher", "ensure_topics",
-           "free_port", "gateway_password", "seqs_by_device", "sequenced", "traffic_devices",
+           "free_port", "seqs_by_device", "sequenced", "traffic_devices",
            "traffic_payload"]
-
-
-def gateway_password(settings: Settings) -> str:
-    """Password of the gw-<domain> users (Settings field, env, or the credentials file)."""
-    value = getattr(settings, "mqtt_gateway_password", None)
-    if value is not None:
-        return str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
-    return os.environ.get("IOC_MQTT_GATEWAY_PASSWORD") or \
-        read_env_file(credentials_file()).get("IOC_MQTT_GATEWAY_PASSWORD", "")
 
 
 def traffic_devices(prefix: str, count: int) -> list[Device]:
@@ -71,7 +61,8 @@ class Publisher:
     def __init__(self, settings: Settings, domain: str = "traffic", client_id: str = "") -> None:
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                    protocol=mqtt.MQTTv5)
-        self._client.username_pw_set(f"gw-{domain}", gateway_password(settings))
+        self._client.username_pw_set(f"gw-{domain}",
+                                     settings.mqtt_gateway_password.get_secret_value())
         self._client.max_inflight_messages_set(2000)
         self._client.max_queued_messages_set(0)
         self._acked = 0

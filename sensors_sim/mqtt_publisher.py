@@ -21,28 +21,12 @@ from dataclasses import dataclass
 import paho.mqtt.client as mqtt
 
 from ioc.errors import ServiceError
-from ioc.settings import Settings, credentials_file
+from ioc.settings import Settings
 from ioc.topics import DOMAINS, status_topic
 
-__all__ = ["MqttPublisher", "PublishStats", "gateway_password"]
+__all__ = ["MqttPublisher", "PublishStats"]
 
 log = logging.getLogger(__name__)
-
-
-def gateway_password(settings: Settings) -> str:
-    """The gateway users' password: Settings, IOC_MQTT_GATEWAY_PASSWORD, or credentials.env."""
-    value = getattr(settings, "mqtt_gateway_password", None)
-    if value is not None:
-        return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-    if os.environ.get("IOC_MQTT_GATEWAY_PASSWORD"):
-        return os.environ["IOC_MQTT_GATEWAY_PASSWORD"]
-    from ioc.local_services.credentials import read_env_file
-
-    creds = read_env_file(credentials_file())
-    if "IOC_MQTT_GATEWAY_PASSWORD" not in creds:
-        raise ServiceError("no gateway password: set IOC_MQTT_GATEWAY_PASSWORD "
-                           "or run `ioc services up`")
-    return creds["IOC_MQTT_GATEWAY_PASSWORD"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +149,8 @@ class MqttPublisher:
 
     def __init__(self, settings: Settings, password: str | None = None,
                  window: int = 64) -> None:
-        password = password if password is not None else gateway_password(settings)
+        if password is None:
+            password = settings.mqtt_gateway_password.get_secret_value()
         self._gateways = {d: _Gateway(settings, d, password, window) for d in DOMAINS}
         self._announced: dict[str, list[str]] = {d: [] for d in DOMAINS}
 
