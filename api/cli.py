@@ -11,7 +11,7 @@ from ioc.errors import ConfigError
 from ioc.settings import credentials_file, load_settings
 
 from .auth import ROLES, TokenSigner
-from .main import DEFAULT_TOKEN_TTL_S, create_app, users_file
+from .main import DEFAULT_TOKEN_TTL_S, check_serving_secret, create_app, users_file
 from .users import UserError, UserStore, ensure_dev_admin
 
 __all__ = ["api"]
@@ -35,6 +35,8 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     settings = load_settings()
+    host, port = host or settings.api_host, port or settings.api_port
+    check_serving_secret(settings.api_secret.get_secret_value(), host)
     users = UserStore(users_file())
     if settings.profile == "dev":
         message = ensure_dev_admin(users, credentials_file())
@@ -44,7 +46,6 @@ def serve(host: str | None, port: int | None) -> None:
         click.echo("no API users yet: add one with `ioc api user add NAME --role admin`",
                    err=True)
     app = create_app(settings, users=users)
-    host, port = host or settings.api_host, port or settings.api_port
     click.echo(f"API on http://{host}:{port}/  (docs /docs, users in {users.path})")
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
 

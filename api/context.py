@@ -48,6 +48,6 @@ def user_from_token(ctx: ApiContext, token: str) -> tuple[User, TokenClaims]:
     user = ctx.users.get(claims.sub)
     if user is None:
         raise TokenError(f"user {claims.sub!r} no longer exists")
-    if claims.iat < user.tokens_valid_after:
+    if claims.iat < user.tokens_valid_from:
         raise TokenError("token revoked")
     return user, claims

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -11,9 +12,9 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 
-from ioc.errors import ServiceError
+from ioc.errors import ConfigError, ServiceError
 from ioc.registry import Registry, load_registry
-from ioc.settings import Settings, state_dir
+from ioc.settings import DEV_PLACEHOLDER, Settings, state_dir
 
 from .alert_store import AlertFeed, CommandSink, KafkaAlertFeed, KafkaCommandSink
 from .alert_view import AlertView
@@ -23,7 +24,7 @@ from .influx_reader import InfluxReader, ReadingsReader
 from .routes import alerts, auth, devices, health, live, readings
 from .users import UserStore
 
-__all__ = ["API_PREFIX", "create_app", "users_file"]
+__all__ = ["API_PREFIX", "check_serving_secret", "create_app", "is_loopback", "users_file"]
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -34,6 +35,27 @@ _CONSOLE = Path(__file__).parent / "static" / "console.html"
 def users_file() -> Path:
     """Where the API users live: `<state dir>/api-users.json`."""
     return state_dir() / "api-users.json"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address only accepts connections from this machine."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # any other host name may resolve to a public address
+
+
+def check_serving_secret(secret: str, host: str) -> None:
+    """ConfigError if tokens would be signed with the public placeholder off loopback."""
+    # the placeholder is in the source code, so anyone could forge tokens with it
+    if secret in ("", DEV_PLACEHOLDER) and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to serve the API on {host!r} with the placeholder token secret: "
+            "anyone could forge tokens. Set IOC_API_SECRET to a long random value "
+            "(`ioc services up` generates one into .ioc/credentials.env), or bind to "
+            "127.0.0.1")
 
 
 def _api_router() -> APIRouter:
@@ -68,7 +90,7 @@ def create_app(settings: Settings, *, view: AlertView | None = None,
                                       settings.influx_token.get_secret_value(),
                                       bucket or settings.influx_bucket),
         registry=registry if registry is not None else load_registry(settings.registry),
-        users=users or UserStore(users_file()),
+        users=users or UserStore(users_file(), clock=clock),
         signer=TokenSigner(settings.api_secret.get_secret_value(), clock=clock),
         topics=topics, token_ttl_s=token_ttl_s, clock=clock)
     return _build(ctx, feed)

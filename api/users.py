@@ -8,22 +8,36 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import orjson
 
 from ioc.errors import ConfigError, IocError
+from ioc.local_services.credentials import read_env_file
 
 from .auth import DEFAULT_ITERATIONS, ROLES, hash_password, verify_password
 
-__all__ = ["USERNAME_RE", "User", "UserError", "UserStore", "ensure_dev_admin"]
+__all__ = ["USERNAME_RE", "User", "UserError", "UserStore", "ensure_dev_admin",
+           "valid_username"]
 
 log = logging.getLogger(__name__)
-USERNAME_RE = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+USERNAME_RE = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 ADMIN_PASSWORD_KEY = "IOC_API_ADMIN_PASSWORD"
-# verifying against this when the user is unknown keeps login timing the same either way
-_DUMMY_HASH = hash_password("not-a-real-password", 1000)
+
+
+def valid_username(name: str) -> bool:
+    """Whether `name` is an acceptable user name (the whole string, no trailing newline)."""
+    return USERNAME_RE.fullmatch(name) is not None
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(iterations: int) -> str:
+    # verified when the user is unknown; the same iteration count as real users keeps
+    # login timing from telling which names exist
+    return hash_password("not-a-real-password", iterations)
 
 
 class UserError(IocError):
@@ -32,7 +46,7 @@ class UserError(IocError):
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """One API user; tokens issued before `tokens_valid_after` (epoch s) are refused."""
+    """One API user; tokens issued before `created_at` or `tokens_valid_after` are refused."""
 
     name: str
     role: str
@@ -40,13 +54,21 @@ class User:
     created_at: float
     tokens_valid_after: float = 0.0
 
+    @property
+    def tokens_valid_from(self) -> float:
+        """Epoch s from which tokens count (ms precision, as tokens carry `iat` in ms)."""
+        # created_at too, so a deleted and re-added name does not revive old tokens
+        return round(max(self.created_at, self.tokens_valid_after), 3)
+
 
 class UserStore:
     """Users by name, persisted atomically; re-read when another process changed the file."""
 
-    def __init__(self, path: str | Path, iterations: int = DEFAULT_ITERATIONS) -> None:
+    def __init__(self, path: str | Path, iterations: int = DEFAULT_ITERATIONS,
+                 clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self._iterations = iterations
+        self._clock = clock
         self._lock = threading.RLock()
         self._users: dict[str, User] = {}
         self._mtime: int | None = None
@@ -90,7 +112,7 @@ class UserStore:
 
     def add(self, name: str, role: str, password: str) -> User:
         """Create a user; UserError if the name is taken or invalid."""
-        if not USERNAME_RE.match(name):
+        if not valid_username(name):
             raise UserError(f"user name {name!r} must match {USERNAME_RE.pattern}")
         if role not in ROLES:
             raise UserError(f"role {role!r} must be one of {', '.join(ROLES)}")
@@ -100,7 +122,7 @@ class UserStore:
             users = dict(self._load())
             if name in users:
                 raise UserError(f"user {name!r} exists already")
-            user = User(name, role, hash_password(password, self._iterations), time.time())
+            user = User(name, role, hash_password(password, self._iterations), self._clock())
             users[name] = user
             self._save(users)
             return user
@@ -119,25 +141,16 @@ class UserStore:
             users = dict(self._load())
             if name not in users:
                 raise UserError(f"unknown user {name!r}")
-            users[name] = replace(users[name], tokens_valid_after=now or time.time())
+            users[name] = replace(users[name], tokens_valid_after=now or self._clock())
             self._save(users)
             return users[name]
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The user if the password matches, else None (same work either way)."""
         user = self.get(name)
-        ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
+        stored = user.password_hash if user else _dummy_hash(self._iterations)
+        ok = verify_password(password, stored)
         return user if ok and user is not None else None
-
-
-def _existing_secret(credentials: Path, key: str) -> str | None:
-    if not credentials.exists():
-        return None
-    for line in credentials.read_text(encoding="utf-8").splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.strip() == key:
-            return value.strip()
-    return None
 
 
 def ensure_dev_admin(users: UserStore, credentials: Path) -> str | None:
@@ -148,7 +161,8 @@ def ensure_dev_admin(users: UserStore, credentials: Path) -> str | None:
     """
     if users.get("admin") is not None:
         return None
-    password = _existing_secret(credentials, ADMIN_PASSWORD_KEY)
+    # the same parser as `ioc services` and settings use, so quoting means the same
+    password = read_env_file(credentials).get(ADMIN_PASSWORD_KEY)
     if not password:
         password = secrets.token_urlsafe(18)
         credentials.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """WebSocket /api/v1/alerts/live: a snapshot, then every alert change as it happens.
 
-Authenticate with `?token=<bearer token>` or by sending `{"token": "..."}` first. Messages:
+Authenticate by sending `{"token": "<bearer token>"}` as the first message; a token in the
+URL is refused, because access logs and proxies record query strings. Messages:
 `{"type": "snapshot", "alerts": [...]}` once, then `{"type": "alert", "alert": {...}}`.
 Close codes: 4401 bad/missing/expired token, 1013 the client fell too far behind (reconnect).
 """
@@ -33,13 +34,15 @@ def _dump(alert: Alert) -> dict[str, Any]:
     return alert.model_dump(mode="json", by_alias=True)
 
 
-async def _authenticate(ws: WebSocket, ctx: ApiContext, token: str | None) -> TokenClaims:
-    if token is None:
-        first = await asyncio.wait_for(ws.receive_text(), timeout=AUTH_TIMEOUT_S)
-        message = orjson.loads(first)
-        token = message.get("token") if isinstance(message, dict) else None
+async def _authenticate(ws: WebSocket, ctx: ApiContext) -> TokenClaims:
+    if "token" in ws.query_params:
+        # refused rather than ignored, so a client leaking tokens into logs is noticed
+        raise TokenError("token in the URL is not accepted; send {\"token\": \"...\"} first")
+    first = await asyncio.wait_for(ws.receive_text(), timeout=AUTH_TIMEOUT_S)
+    message = orjson.loads(first)
+    token = message.get("token") if isinstance(message, dict) else None
     if not isinstance(token, str) or not token:
-        raise TokenError("send a token: ?token=... or {\"token\": \"...\"} first")
+        raise TokenError("send {\"token\": \"...\"} as the first message")
     _, claims = user_from_token(ctx, token)
     return claims
 
@@ -61,12 +64,12 @@ async def _drain(ws: WebSocket) -> None:
 
 
 @router.websocket("/alerts/live")
-async def alerts_live(ws: WebSocket, token: str | None = None) -> None:
+async def alerts_live(ws: WebSocket) -> None:
     """Every alert change as it happens, after a snapshot of the current alerts."""
     ctx: ApiContext = ws.app.state.ctx
     await ws.accept()
     try:
-        claims = await _authenticate(ws, ctx, token)
+        claims = await _authenticate(ws, ctx)
     except (TokenError, TimeoutError, ValueError) as exc:
         reason = str(exc) or "authentication timed out"
         await ws.close(code=4401, reason=f"not authenticated: {reason}"[:120])

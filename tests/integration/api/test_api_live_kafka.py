@@ -29,7 +29,8 @@ def test_alerts_on_kafka_show_up_in_rest_and_on_the_websocket(
     eventually(lambda: requests.get(f"{served_api.url}/readyz", timeout=5).status_code == 200,
                timeout=30, what="readyz")
     ws_url = served_api.url.replace("http://", "ws://") + "/api/v1/alerts/live"
-    with connect(f"{ws_url}?token={served_api.token('view')}", open_timeout=10) as ws:
+    with connect(ws_url, open_timeout=10) as ws:
+        ws.send(orjson.dumps({"token": served_api.token("view")}).decode())
         snapshot = orjson.loads(ws.recv(timeout=10))
         assert snapshot["type"] == "snapshot"
         assert [a["id"] for a in snapshot["alerts"]] == [second.id, first.id]

@@ -114,13 +114,13 @@ class Api:
 def api(tmp_path: Path) -> Iterator[Api]:
     """The app over fakes, with users admin/oper/view (password 'password-<name>')."""
     settings = Settings(_env_file=None, api_secret=SecretStr("unit-test-secret"))  # type: ignore[call-arg]
-    users = UserStore(tmp_path / "users.json", iterations=1000)
+    commands, reader, clock = FakeCommands(), FakeReader(), FakeClock()
+    users = UserStore(tmp_path / "users.json", iterations=1000, clock=clock)
     for name, role in (("admin", "admin"), ("oper", "operator"), ("view", "viewer")):
         users.add(name, role, f"password-{name}")
     view = AlertView([make_alert(1), make_alert(2, rule="traffic.congestion", ward="tien-thanh",
                                                 severity="medium"),
                       make_alert(3, severity="critical", status="acknowledged")], ready=True)
-    commands, reader, clock = FakeCommands(), FakeReader(), FakeClock()
     app = create_app(settings, view=view, commands=commands, reader=reader,
                      registry=Registry(_devices()), users=users, clock=clock,
                      token_ttl_s=3600)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+import orjson
 from api_fakes import Api
 
 
@@ -40,11 +43,30 @@ def test_revoked_and_deleted_users_lose_their_tokens(api: Api) -> None:
 
 def test_role_change_in_the_users_file_applies_to_existing_tokens(api: Api) -> None:
     headers = api.auth("oper")
-    api.users.delete("oper")
-    api.users.add("oper", "viewer", "password-oper")
+    raw = orjson.loads(api.users.path.read_bytes())
+    raw["users"]["oper"]["role"] = "viewer"
+    api.users.path.write_bytes(orjson.dumps(raw))
+    os.utime(api.users.path, ns=(0, api.users.path.stat().st_mtime_ns + 1_000_000))
     alert_id = api.view.snapshot()[0].id
     resp = api.client.post(f"/api/v1/alerts/{alert_id}/acknowledge", headers=headers)
     assert resp.status_code == 403
+
+
+def test_a_re_created_user_does_not_get_the_old_tokens_back(api: Api) -> None:
+    old = api.auth("oper")
+    api.clock.now += 60
+    api.users.delete("oper")
+    api.users.add("oper", "operator", "password-oper")
+    resp = api.client.get("/api/v1/alerts", headers=old)
+    assert resp.status_code == 401 and "revoked" in resp.json()["detail"]
+    assert api.client.get("/api/v1/alerts", headers=api.auth("oper")).status_code == 200
+
+
+def test_user_names_with_a_trailing_newline_are_refused(api: Api) -> None:
+    body = {"name": "admin2\n", "role": "viewer", "password": "mat-khau-dai"}
+    resp = api.client.post("/api/v1/users", json=body, headers=api.auth("admin"))
+    assert resp.status_code == 422
+    assert api.users.get("admin2\n") is None and api.users.get("admin2") is None
 
 
 def test_admin_issues_a_long_lived_token(api: Api) -> None:
