@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,8 @@ from ioc.settings import load_settings
 from ioc.topics import ALERTS
 
 __all__ = ["alerts", "backtest", "worker"]
+
+log = logging.getLogger(__name__)
 
 _SUMMARY_KEYS = ("id", "rule", "status", "severity", "ward", "subject", "alertSource",
                  "dateIssued", "dateModified", "version", "description")
@@ -51,8 +57,6 @@ def backtest(feed: Path, registry_path: Path | None, full: bool) -> None:
 @click.option("--topic-prefix", default="", help="Prefix every topic name (tests).")
 def worker(web_port: int | None, influx: bool, topic_prefix: str) -> None:
     """Run the stream processors (Faust) and the InfluxDB writer."""
-    import threading
-
     import faust
 
     from .alerts_view import load_alerts
@@ -63,41 +67,50 @@ def worker(web_port: int | None, influx: bool, topic_prefix: str) -> None:
     registry = load_registry(settings.registry)
     topics = WorkerTopics.prefixed(topic_prefix)
     ensure_worker_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)
+    # rule state lives in memory: on each partition assignment the worker rebuilds the
+    # state of the wards it gained from the alerts already published (only those), so a
+    # restarted worker continues its open alerts instead of opening duplicates
     built = create_app(settings, registry, topics, app_id=f"{topic_prefix}ioc-worker",
                        web_port=web_port,
-                       partitions=copartitioned_count(settings.kafka_bootstrap, topics))
-    # rule state lives in memory: rebuild it from the alerts already published, so a
-    # restarted worker continues its open alerts instead of opening duplicates
-    still_open = built.restore(load_alerts(settings.kafka_bootstrap, topics.alerts).values())
-    click.echo(f"restored {still_open} open alert(s) from {topics.alerts}", err=True)
-    app = built.app
-    stop = threading.Event()
+                       partitions=copartitioned_count(settings.kafka_bootstrap, topics),
+                       alert_source=lambda: load_alerts(settings.kafka_bootstrap,
+                                                        topics.alerts).values())
+    stop, failed = threading.Event(), threading.Event()
     if influx:
         threading.Thread(target=_run_influx_sink,
-                         args=(settings, registry, topics, stop, topic_prefix),
+                         args=(settings, registry, topics, stop, topic_prefix, failed),
                          name="influx-sink", daemon=True).start()
     try:
-        faust.Worker(app, loglevel="INFO").execute_from_commandline()
+        faust.Worker(built.app, loglevel="INFO").execute_from_commandline()
     finally:
         stop.set()
+        if failed.is_set():  # the storage writer died: exit non-zero so a supervisor restarts
+            raise SystemExit(1)
 
 
-def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: Any, prefix: str) -> None:
+def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: threading.Event,
+                     prefix: str, failed: threading.Event) -> None:
     from kafka import KafkaConsumer
 
     from .influx_client import InfluxLineSink
     from .influx_sink import InfluxSink
     from .influx_writer import InfluxWriter
 
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
-                             group_id=f"{prefix}ioc-influx-writer", enable_auto_commit=False,
-                             auto_offset_reset="earliest")
-    sink = InfluxSink(consumer, InfluxWriter(InfluxLineSink.from_settings(settings), registry),
-                      telemetry=topics.telemetry, alerts=topics.alerts)
     try:
-        sink.run(stop)
-    finally:
-        sink.close()
+        consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+                                 group_id=f"{prefix}ioc-influx-writer",
+                                 enable_auto_commit=False, auto_offset_reset="earliest")
+        sink = InfluxSink(consumer, InfluxWriter(InfluxLineSink.from_settings(settings),
+                                                 registry),
+                          telemetry=topics.telemetry, alerts=topics.alerts)
+        try:
+            sink.run(stop)  # recovers from transient errors; raises SinkFailed if it cannot
+        finally:
+            sink.close()
+    except Exception:  # the writer must not die silently beside a live worker
+        log.critical("InfluxDB storage stopped; shutting the worker down", exc_info=True)
+        failed.set()
+        os.kill(os.getpid(), signal.SIGTERM)  # Faust's worker stops cleanly on SIGTERM
 
 
 @click.command()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, OrderedDict
+from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
-from ioc.ownership import circuit_wards
+from ioc.ownership import circuit_wards, owner_keys
 from ioc.registry import WARDS, Device, Registry
 from ioc.schemas import (
     Alert,
@@ -66,6 +67,7 @@ class Detector:
         self.registry = registry
         self.settings = settings or RuleSettings()
         self.circuits = circuits_of(registry)
+        self._owner = owner_keys(registry)
         self.clock: float | None = None
         self.counts: Counter[str] = Counter()
         self._last: dict[str, float] = {}
@@ -154,6 +156,24 @@ class Detector:
                 return  # a newer episode of the same (rule, subject) is already open
             self._seed(alert)
         self._store(alert)
+
+    def drop_owners(self, owners: Collection[str]) -> int:
+        """Forget all state of these owner keys (their partitions moved); returns alerts dropped."""
+        gone = set(owners)
+        subjects = gone | {d for d, o in self._owner.items() if o in gone} | \
+            {c for c, info in self.circuits.items() if info.ward in gone}
+        for store in (self._last, self._level, self._rise, self._congestion, self._stopped,
+                      self._lamp, self._silent, self._wards, self._circuit_state):
+            for subject in subjects & store.keys():
+                del store[subject]
+        self._warning -= subjects
+        self._failing -= subjects
+        dropped = [k for k in self._open if k[1] in subjects]
+        for key in dropped:
+            del self._open[key]
+        for alert_id in [i for i, a in self._closed.items() if a.subject in subjects]:
+            del self._closed[alert_id]
+        return len(dropped)
 
     # -- queries --------------------------------------------------------------------------
     def get(self, alert_id: str) -> Alert | None:

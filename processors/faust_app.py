@@ -6,19 +6,16 @@ See processors.routing for the co-partitioning that makes the direct path safe.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import faust
-import orjson
 from faust.sensors.monitor import Monitor
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
@@ -30,11 +27,12 @@ from ioc.settings import Settings
 
 from .clock import TickClock
 from .detector import Detector
+from .faust_parts import Batch, LeanMonitor, Outbox, Ownership, route_agents, to_envelope
 from .routing import Router, handle_envelope
 from .rules.base import RuleSettings
 
-__all__ = ["Batch", "LeanMonitor", "ReadingHandler", "Tuning", "Worker", "WorkerTopics",
-           "create_app", "to_envelope"]
+__all__ = ["AlertSource", "Batch", "LeanMonitor", "ReadingHandler", "Tuning", "Worker",
+           "WorkerTopics", "create_app", "to_envelope"]
 
 log = logging.getLogger(__name__)
 
@@ -72,33 +70,6 @@ class Tuning:
     fetch_max_wait_ms: int = 50
 
 
-def to_envelope(router: Router, source: str, value: bytes) -> tuple[str, bytes]:
-    """Re-key one input message by its owner; raises ValueError with a reason if it cannot."""
-    doc = orjson.loads(value)
-    if not isinstance(doc, dict):
-        raise ValueError("not_object")
-    if source == "command":
-        owner, env = router.alert_owner(str(doc.get("alertId", ""))), {"k": "c", "v": doc}
-    elif source == "status":
-        at = datetime.fromisoformat(doc["at"]).timestamp()
-        owner = router.device_owner(str(doc.get("deviceId")))
-        env = {"k": "s", "v": {"device": doc["deviceId"], "status": doc["status"], "at": at}}
-    else:
-        owner, env = router.device_owner(str(doc.get("deviceId"))), {"k": "r", "v": doc}
-    if owner is None:
-        raise ValueError("unknown_owner")
-    return owner, orjson.dumps(env)
-
-
-@dataclass(slots=True)
-class Batch:
-    """What one batch of telemetry records produced."""
-
-    alerts: list[Alert] = field(default_factory=list)
-    reroute: list[tuple[str, bytes]] = field(default_factory=list)  # (owner, envelope)
-    dead: list[tuple[bytes | None, bytes, str]] = field(default_factory=list)
-
-
 class ReadingHandler:
     """Decodes each reading once and runs it through the rules if this partition owns it.
 
@@ -106,8 +77,10 @@ class ReadingHandler:
     same count (co-partitioned); None sends every reading through the internal topic.
     """
 
-    def __init__(self, detector: Detector, router: Router, partitions: int | None) -> None:
+    def __init__(self, detector: Detector, router: Router, partitions: int | None,
+                 counts: Counter[str] | None = None) -> None:
         self._detector, self._router, self._partitions = detector, router, partitions
+        self.counts: Counter[str] = Counter() if counts is None else counts
 
     def apply(self, partition: int, key: bytes | None, value: bytes, out: Batch,
               placed_by: bytes | None = None) -> None:
@@ -130,32 +103,28 @@ class ReadingHandler:
             # its owner's partition of the internal topic decides
             out.reroute.append((owner, b'{"k":"r","v":' + value + b"}"))
         else:
-            out.alerts += self._detector.process(reading)
+            try:
+                out.alerts += self._detector.process(reading)
+            except Exception as exc:  # a rule bug must not crash (and re-crash) the worker
+                self.counts["detect_errors"] += 1
+                log.exception("rules failed on a reading of %s", reading.device_id)
+                out.dead.append((key, value, f"worker:{type(exc).__name__}:{exc}"))
 
 
-class LeanMonitor(Monitor):
-    """Faust's monitor without its per-message bookkeeping (nobody reads those figures here:
-    the web server is off by default), which costs several calls per reading."""
-
-    def on_message_in(self, *args: Any, **kwargs: Any) -> None:
-        """Skip per-message stats."""
-
-    def on_stream_event_in(self, *args: Any, **kwargs: Any) -> None:
-        """Skip per-event stats."""
-        return None
-
-    def on_stream_event_out(self, *args: Any, **kwargs: Any) -> None:
-        """Skip per-event stats."""
-
-    def on_message_out(self, *args: Any, **kwargs: Any) -> None:
-        """Skip per-message stats."""
+AlertSource = Callable[[], Iterable[Alert]]
 
 
 class Worker:
-    """The app plus its detector and counters."""
+    """The app plus its detector, the wards it owns, and counters.
 
-    def __init__(self, app: faust.App, detector: Detector, topics: WorkerTopics) -> None:
+    `alert_source` returns the current state of every published alert (the compacted alerts
+    topic); the alerts of newly assigned partitions are restored from it.
+    """
+
+    def __init__(self, app: faust.App, detector: Detector, topics: WorkerTopics,
+                 ownership: Ownership, alert_source: AlertSource | None = None) -> None:
         self.app, self.detector, self.topics = app, detector, topics
+        self.ownership, self.alert_source = ownership, alert_source
         self.counts: Counter[str] = Counter()
 
     def restore(self, alerts: Iterable[Alert]) -> int:
@@ -163,6 +132,27 @@ class Worker:
         for alert in sorted(alerts, key=lambda a: (a.date_issued, a.version)):
             self.detector.restore(alert)
         return len(self.detector.open_alerts())
+
+    def rebalance(self, assigned: Iterable[Any]) -> tuple[int, int]:
+        """Take a new partition assignment: forget the wards that moved away, restore the
+        alerts of the partitions gained; returns (alerts dropped, alerts restored).
+
+        Runs inside Faust's on_partitions_assigned signal, before the new partitions are
+        consumed; it blocks the event loop while it reads the alerts topic, on purpose: no
+        record of a gained partition may reach the rules before its alerts are restored.
+        """
+        own = self.ownership
+        lost, gained = own.reassign(own.partitions_of(assigned))
+        dropped = self.detector.drop_owners(own.owners_in(lost)) if lost else 0
+        restored: list[Alert] = []
+        if gained and self.alert_source is not None:
+            restored = own.alerts_in(self.alert_source(), gained)
+            self.restore(restored)
+        log.info("partitions of %s: %s; lost %s (%d alert(s) dropped), gained %s; "
+                 "restored %d alert(s), %d open", own.topic, sorted(own.assigned),
+                 sorted(lost), dropped, sorted(gained), len(restored),
+                 len(self.detector.open_alerts()))
+        return dropped, len(restored)
 
 
 _FETCH_WAIT_ATTR = "_ioc_fetch_max_wait_ms"
@@ -209,24 +199,26 @@ def _faust_app(settings: Settings, app_id: str, web_port: int | None,
 def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | None = None, *,
                app_id: str = "ioc-worker", web_port: int | None = None, tick_s: float = 5.0,
                rules: RuleSettings | None = None, session_timeout_s: float = 10.0,
-               partitions: int | None = None, tuning: Tuning | None = None) -> Worker:
+               partitions: int | None = None, tuning: Tuning | None = None,
+               alert_source: AlertSource | None = None) -> Worker:
     """Build the faust-streaming app; `web_port=None` disables its web server.
 
     `partitions`: the telemetry (= internal topic) partition count when co-partitioned,
-    None to re-key every reading through the internal topic.
+    None to re-key every reading through the internal topic. `alert_source`: see Worker.
     """
     tp, tune = topics or WorkerTopics(), tuning or Tuning()
     app = _faust_app(settings, app_id, web_port, session_timeout_s, tune)
     # silent_unseen off: a worker only judges devices whose partitions it has seen
     detector = Detector(registry, rules or RuleSettings(silent_unseen=False))
-    worker, router, clock = Worker(app, detector, tp), Router(registry), TickClock()
-    readings = ReadingHandler(detector, router, partitions)
-    owned = app.topic(tp.owned, partitions=partitions or settings.kafka_partitions,
-                      internal=True)
+    owned_count = partitions or settings.kafka_partitions
+    worker = Worker(app, detector, tp, Ownership(registry, tp.owned, owned_count), alert_source)
+    router, clock = Router(registry), TickClock()
+    readings = ReadingHandler(detector, router, partitions, worker.counts)
+    owned = app.topic(tp.owned, partitions=owned_count, internal=True)
     alerts = app.topic(tp.alerts, config={"cleanup.policy": "compact"})
     deadletter = app.topic(tp.deadletter)
-
-    publish = _Outbox(worker, alerts, owned, deadletter).publish
+    publish = Outbox(worker.counts, alerts, owned, deadletter).publish
+    _ownership_signals(app, worker)
 
     @app.agent(app.topic(tp.telemetry), name="detect_readings")
     async def detect_readings(stream: Any) -> None:
@@ -239,11 +231,14 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
             worker.counts["readings"] += len(events)
             await publish(batch)
 
-    _route_agents(app, router, tp, tune, publish)
+    route_agents(app, router, (tp.device_status, tp.commands), tune.batch_max,
+                 tune.batch_within_s, publish)
     _detect_agent(app, worker, owned, publish)
 
     @app.timer(tick_s)
     async def tick() -> None:
+        if worker.ownership.paused:  # rebalancing: the wards held may be about to move
+            return
         now = clock.now(detector.clock, time.monotonic())
         await publish(Batch(alerts=detector.tick(now) if now is not None else []))
 
@@ -261,55 +256,15 @@ def _header(headers: Any, name: str) -> bytes | None:
     return None
 
 
-class _Outbox:
-    """Sends what the agents produced."""
+def _ownership_signals(app: faust.App, worker: Worker) -> None:
+    """Pause the tick from a revocation; drop and restore wards on the next assignment."""
+    @app.on_partitions_revoked.connect
+    def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        worker.ownership.paused = True
 
-    def __init__(self, worker: Worker, alerts: Any, owned: Any, deadletter: Any) -> None:
-        self._worker, self._alerts, self._owned, self._dead = worker, alerts, owned, deadletter
-        # agents take turns queueing records (FIFO), so the versions of one alert reach
-        # Kafka in the order the detector made them even when two agents change it
-        self._turn = asyncio.Lock()
-
-    async def publish(self, batch: Batch) -> None:
-        """Send a batch's output; return once Kafka has it, so its offsets may be committed."""
-        if not (batch.alerts or batch.reroute or batch.dead):
-            return
-        sent: list[Awaitable[Any]] = []
-        counts = self._worker.counts
-        async with self._turn:
-            for alert in batch.alerts:
-                sent.append(await self._alerts.send(key=alert.id.encode(),
-                                                    value=alert.to_json()))
-            for owner, env in batch.reroute:
-                counts["rerouted"] += 1
-                sent.append(await self._owned.send(key=owner.encode(), value=env))
-            for key, value, reason in batch.dead:
-                counts["deadletter"] += 1
-                sent.append(await self._dead.send(key=key, value=value,
-                                                  headers={"reason": reason[:200].encode()}))
-        await asyncio.gather(*sent)
-
-
-def _route_agents(app: faust.App, router: Router, tp: WorkerTopics, tune: Tuning,
-                  publish: Any) -> None:
-    """Statuses and commands (low volume) are re-keyed by owner into the internal topic."""
-    def reroute(source: str) -> Any:
-        async def agent(stream: Any) -> None:
-            async for events in stream.take_events(tune.batch_max, within=tune.batch_within_s):
-                batch = Batch()
-                for event in events:
-                    key, value = event.message.key, event.message.value
-                    try:
-                        batch.reroute.append(to_envelope(router, source, value))
-                    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
-                        log.warning("unroutable %s message: %s", source, exc)
-                        batch.dead.append((key, value, f"worker:{exc}"))
-                await publish(batch)
-        agent.__name__ = f"route_{source}"
-        return agent
-
-    app.agent(app.topic(tp.device_status), name="route_status")(reroute("status"))
-    app.agent(app.topic(tp.commands), name="route_commands")(reroute("command"))
+    @app.on_partitions_assigned.connect
+    def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        worker.rebalance(args[0] if args else kwargs.get("assigned", ()))
 
 
 def _detect_agent(app: faust.App, worker: Worker, owned: Any, publish: Any) -> None:

@@ -9,13 +9,18 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
+from ioc.errors import IocError
 from ioc.schemas import Alert, Reading, reading_from_json
 
 from .influx_writer import InfluxWriter, StorageError
 
-__all__ = ["InfluxSink"]
+__all__ = ["InfluxSink", "SinkFailed"]
 
 log = logging.getLogger(__name__)
+
+
+class SinkFailed(IocError):
+    """The sink kept failing on Kafka (poll/commit) errors and gave up: restart the process."""
 
 
 class InfluxSink:
@@ -26,10 +31,13 @@ class InfluxSink:
     """
 
     def __init__(self, consumer: KafkaConsumer, writer: InfluxWriter, *, telemetry: str,
-                 alerts: str, max_records: int = 5000, pause_s: float = 2.0) -> None:
+                 alerts: str, max_records: int = 5000, pause_s: float = 2.0,
+                 max_pause_s: float = 60.0, max_errors: int = 10) -> None:
         self._consumer, self._writer = consumer, writer
         self._telemetry, self._alerts = telemetry, alerts
         self._max_records, self._pause_s = max_records, pause_s
+        self._max_pause_s, self._max_errors = max_pause_s, max_errors
+        self._rewind = False
         self.counts: Counter[str] = Counter()
         consumer.subscribe([telemetry, alerts])
 
@@ -70,10 +78,43 @@ class InfluxSink:
             log.warning("skipping undecodable record on %s: %s", topic, str(exc)[:200])
 
     def run(self, stop: threading.Event) -> None:
-        """Loop until `stop` is set; pauses after a failed batch instead of spinning."""
+        """Loop until `stop` is set; pauses after a failed batch instead of spinning.
+
+        Any other error (a poll, or a commit failing during a rebalance) is logged; the loop
+        backs off, re-reads from the last committed offsets (writes are idempotent) and goes
+        on. After `max_errors` such errors in a row it raises SinkFailed.
+        """
+        errors = 0
         while not stop.is_set():
-            if self.run_once() < 0:
+            try:
+                if self._rewind:
+                    self._rewind_to_committed()
+                stored = self.run_once()
+            except Exception as exc:  # anything from kafka-python: recover or give up
+                errors += 1
+                self.counts["errors"] += 1
+                self._rewind = True
+                if errors >= self._max_errors:
+                    raise SinkFailed(f"{errors} errors in a row, last: {exc!r}") from exc
+                pause = min(self._pause_s * 2 ** (errors - 1), self._max_pause_s)
+                log.exception("storage loop error %d/%d, retrying in %.1f s",
+                              errors, self._max_errors, pause)
+                stop.wait(pause)
+                continue
+            errors = 0
+            if stored < 0:
                 stop.wait(self._pause_s)
+
+    def _rewind_to_committed(self) -> None:
+        """Seek every assigned partition back to its committed offset (records polled but not
+        stored must not be skipped by the next commit)."""
+        for tp in self._consumer.assignment():
+            offset = self._consumer.committed(tp)
+            if offset is None:
+                self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, offset)
+        self._rewind = False
 
     def close(self) -> None:
         """Close the consumer (uncommitted records will be re-read by the next owner)."""
