@@ -13,6 +13,7 @@ from typing import Any
 import click
 import orjson
 
+from ioc.feed import open_feed
 from ioc.registry import load_registry
 from ioc.schemas import Alert
 from ioc.settings import load_settings
@@ -43,7 +44,7 @@ def backtest(feed: Path, registry_path: Path | None, full: bool) -> None:
             doc = {k: doc[k] for k in _SUMMARY_KEYS if k in doc}
         click.echo(orjson.dumps(doc).decode())
 
-    with feed.open("rb") as fh:
+    with open_feed(feed, "r") as fh:
         result = run_backtest(fh, registry, on_alert=emit)
     reasons = ", ".join(f"{k}={v}" for k, v in sorted(result.rejected.items())) or "none"
     click.echo(f"readings: {result.readings}; rejected: {sum(result.rejected.values())} "

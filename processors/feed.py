@@ -1,13 +1,11 @@
-"""A small reader of recorded JSON Lines feeds: {"at", "topic", "payload" | "payload_b64"}."""
+"""Feed lines for the backtest: like ioc.feed, but a broken line is counted, not fatal."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-import orjson
+from ioc.feed import FeedError, decode_line
 
 __all__ = ["FeedLine", "parse_feed_line", "read_feed_lines"]
 
@@ -25,21 +23,10 @@ class FeedLine:
 def parse_feed_line(line: bytes | str) -> FeedLine:
     """Parse one feed line; a broken line comes back with `error` set instead of raising."""
     try:
-        doc = orjson.loads(line)
-    except orjson.JSONDecodeError:
+        msg = decode_line(line.encode() if isinstance(line, str) else line)
+    except FeedError:
         return FeedLine(0.0, "", b"", "bad_feed_line")
-    if not isinstance(doc, dict) or not isinstance(doc.get("topic"), str):
-        return FeedLine(0.0, "", b"", "bad_feed_line")
-    at = doc.get("at")
-    if not isinstance(at, int | float) or isinstance(at, bool):
-        return FeedLine(0.0, doc["topic"], b"", "bad_feed_line")
-    if isinstance(doc.get("payload"), str):
-        return FeedLine(float(at), doc["topic"], doc["payload"].encode("utf-8"))
-    try:
-        payload = base64.b64decode(doc.get("payload_b64") or "", validate=True)
-    except (binascii.Error, TypeError, ValueError):
-        return FeedLine(float(at), doc["topic"], b"", "bad_feed_line")
-    return FeedLine(float(at), doc["topic"], payload)
+    return FeedLine(msg.at, msg.topic, msg.payload)
 
 
 def read_feed_lines(lines: Iterable[bytes | str]) -> Iterator[FeedLine]:

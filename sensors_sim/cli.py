@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 import orjson
 
+from ioc.feed import FeedWriter, read_feed
 from ioc.registry import Device, dump_registry, load_registry
 from ioc.settings import load_settings
 from sensors_sim.catalog import DEFAULT_DEVICES, DEFAULT_SEED, generate_catalog
-from sensors_sim.feed import FeedWriter, read_feed
 from sensors_sim.generator import generate
 from sensors_sim.options import default_start, parse_duration, parse_speed, parse_start
 from sensors_sim.pacing import PaceStats, pump

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from sensors_sim.feed import FeedMessage, read_feed
+from ioc.feed import FeedMessage, read_feed
 
 __all__ = ["feed_span", "shift_delta", "shift_feed", "shift_payload"]
 

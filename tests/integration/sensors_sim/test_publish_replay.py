@@ -14,10 +14,10 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+from ioc.feed import FeedWriter, read_feed
 from ioc.settings import Settings, credentials_file, state_dir
 from ioc.topics import MQTT_TELEMETRY_FILTER
 from sensors_sim.catalog import generate_catalog
-from sensors_sim.feed import FeedWriter, read_feed
 from sensors_sim.generator import generate
 from sensors_sim.mqtt_publisher import MqttPublisher
 from sensors_sim.pacing import pump

@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 from click.testing import CliRunner
 
+from ioc.feed import read_feed
 from ioc.registry import load_registry
 from sensors_sim.cli import sim
-from sensors_sim.feed import read_feed
 from sensors_sim.scenarios import SCENARIOS
 
 

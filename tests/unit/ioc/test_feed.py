@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from sensors_sim.feed import FeedError, FeedMessage, FeedWriter, read_feed
+from ioc.feed import FeedError, FeedMessage, FeedWriter, read_feed
 
 MESSAGES = [
     FeedMessage(0.0, "ioc/v1/traffic/tr-ql14-001/telemetry", b'{"intensity":3}'),

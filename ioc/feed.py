@@ -14,7 +14,15 @@ import orjson
 
 from ioc.errors import IocError
 
-__all__ = ["FeedError", "FeedMessage", "FeedWriter", "decode_line", "encode_line", "read_feed"]
+__all__ = [
+    "FeedError",
+    "FeedMessage",
+    "FeedWriter",
+    "decode_line",
+    "encode_line",
+    "open_feed",
+    "read_feed",
+]
 
 
 class FeedError(IocError):
@@ -30,7 +38,8 @@ class FeedMessage:
     payload: bytes
 
 
-def _open(path: Path, mode: str) -> IO[bytes]:
+def open_feed(path: Path, mode: str) -> IO[bytes]:
+    """Open a feed file for "r" or "w" as bytes (gzip when the name ends with .gz)."""
     if path.suffix == ".gz":
         return gzip.open(path, mode + "b", compresslevel=5)  # type: ignore[return-value]
     return path.open(mode + "b")
@@ -63,7 +72,7 @@ def read_feed(path: str | Path) -> Iterator[FeedMessage]:
     """Messages of a feed file in file order (gzip when the name ends with .gz)."""
     path = Path(path)
     try:
-        with _open(path, "r") as fh:
+        with open_feed(path, "r") as fh:
             for number, line in enumerate(fh, 1):
                 if line.strip():
                     yield decode_line(line, f"{path}:{number}")
@@ -81,7 +90,7 @@ class FeedWriter:
         self.count = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = _open(self.path, "w")
+            self._fh = open_feed(self.path, "w")
         except OSError as exc:
             raise FeedError(f"cannot write feed {self.path}: {exc}") from exc
 
