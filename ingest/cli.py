@@ -44,6 +44,10 @@ def _topics(prefix: str) -> KafkaTopics:
 @click.option("--compression", type=_COMPRESSION, default="none", show_default=True)
 @click.option("--receive-maximum", type=int, default=4000, show_default=True,
               help="Most unacked MQTT messages in flight to this instance.")
+@click.option("--session-expiry", envvar="IOC_BRIDGE_SESSION_EXPIRY", type=int,
+              default=7 * 24 * 3600, show_default=True,
+              help="Seconds the broker keeps this instance's session (and queues its "
+                   "messages) while it is away.")
 @click.option("--status/--no-status", default=True, show_default=True,
               help="Also bridge the retained device status topics (unshared).")
 @click.option("--log-level", default=None, help="[default: IOC_LOG_LEVEL]")
@@ -51,7 +55,8 @@ def _topics(prefix: str) -> KafkaTopics:
               show_default=True)
 def bridge(client_id: str | None, share_group: str | None, metrics_port: int,
            registry: Path | None, topic_prefix: str, linger_ms: int, batch_size: int,
-           compression: str, receive_maximum: int, status: bool, log_level: str | None,
+           compression: str, receive_maximum: int, session_expiry: int, status: bool,
+           log_level: str | None,
            log_format: str) -> None:
     """Bridge device telemetry and status from MQTT to Kafka, losing nothing."""
     settings = load_settings()
@@ -61,7 +66,7 @@ def bridge(client_id: str | None, share_group: str | None, metrics_port: int,
         settings, client_id=client_id, share_group=share_group, topics=_topics(topic_prefix),
         metrics_port=None if metrics_port < 0 else metrics_port, linger_ms=linger_ms,
         batch_size=batch_size, compression=None if compression == "none" else compression,
-        receive_maximum=receive_maximum, status=status)
+        receive_maximum=receive_maximum, status=status, session_expiry_s=session_expiry)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

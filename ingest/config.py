@@ -35,7 +35,8 @@ def bridge_config(settings: Settings, *, client_id: str | None = None,
                   share_group: str | None = None, topics: KafkaTopics | None = None,
                   metrics_port: int | None = None, linger_ms: int = 5,
                   batch_size: int = 256 * 1024, compression: str | None = None,
-                  receive_maximum: int = 4000, status: bool = True) -> BridgeConfig:
+                  receive_maximum: int = 4000, status: bool = True,
+                  session_expiry_s: int = 7 * 24 * 3600) -> BridgeConfig:
     """A BridgeConfig for this machine's services; `share_group=''` disables sharing."""
     cid = client_id or default_client_id()
     group = settings.mqtt_share_group if share_group is None else share_group
@@ -43,6 +44,7 @@ def bridge_config(settings: Settings, *, client_id: str | None = None,
         host=settings.mqtt_host, port=settings.mqtt_port, username=settings.mqtt_username,
         password=settings.mqtt_password.get_secret_value(), client_id=cid,
         share_group=group or None, receive_maximum=receive_maximum,
+        session_expiry_s=session_expiry_s,
         status_filter=MQTT_STATUS_FILTER if status else None)
     sink = SinkConfig(bootstrap=settings.kafka_bootstrap, client_id=cid, linger_ms=linger_ms,
                       batch_size=batch_size, compression=compression)

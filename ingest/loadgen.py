@@ -192,7 +192,9 @@ class BridgeProcess:
     def __init__(self, args: Sequence[str], log_file: Path, metrics_port: int | None = None,
                  env: dict[str, str] | None = None) -> None:
         self.port = metrics_port or free_port()
-        cmd = [sys.executable, "-m", "ingest", "--metrics-port", str(self.port), *args]
+        # a short session: a finished test's bridge must not leave the broker queueing for it
+        cmd = [sys.executable, "-m", "ingest", "--metrics-port", str(self.port),
+               "--session-expiry", "300", *args]
         self._log = log_file.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
                                      env={**os.environ, **(env or {})},

@@ -95,6 +95,8 @@ def render_config(state: Path, port: int, host: str = "127.0.0.1") -> str:
         "autosave_interval 60",
         "max_inflight_messages 1000",
         "max_queued_messages 1000000",
+        # MQTT 3.1.1 persistent sessions have no expiry of their own; cap them like the bridge's
+        "persistent_client_expiration 7d",
         "max_queued_bytes 0",
         f"log_dest file {state / 'logs' / 'mosquitto.log'}",
         "log_type error",
