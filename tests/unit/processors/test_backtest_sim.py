@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
-import pytest
 
+import sensors_sim.generator as sim
 from ioc.registry import Registry
 from processors.backtest import run_backtest
-
-sim = pytest.importorskip("sensors_sim.generator")
 
 
 def test_flash_flood_scenario_raises_localized_only_for_flooded_wards() -> None:
