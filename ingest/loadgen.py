@@ -113,6 +113,13 @@ def ensure_topics(bootstrap: str, names: Sequence[str], partitions: int) -> None
         for name in names:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics([NewTopic(name, partitions, 1)])
+        # KRaft publishes new topics asynchronously: wait until metadata lists them all, or a
+        # consumer subscribing right now may be assigned nothing for minutes
+        deadline = time.monotonic() + 30
+        while not set(names) <= set(admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise ServiceError(f"topics {sorted(names)} not visible after 30s")
+            time.sleep(0.05)
     finally:
         admin.close()
 
@@ -135,7 +142,9 @@ class Collector:
     def __init__(self, bootstrap: str, topics: Sequence[str], group: str) -> None:
         self._consumer = KafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group,
                                        auto_offset_reset="earliest", enable_auto_commit=False,
-                                       fetch_max_wait_ms=100, max_poll_records=5000)
+                                       fetch_max_wait_ms=100, max_poll_records=5000,
+                                       # notice late-created topics in a second, not 5 minutes
+                                       metadata_max_age_ms=1000)
         self.records: dict[str, list[Collected]] = {t: [] for t in topics}
         self.last_at = 0.0
         self._stop = threading.Event()
