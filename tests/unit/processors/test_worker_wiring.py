@@ -30,7 +30,7 @@ def test_router_keys_devices_and_alerts_by_owner_ward() -> None:
         to_envelope(r, "reading", b'{"deviceId": "zz"}')
 
 
-def test_detect_agent_applies_owned_messages() -> None:
+def test_detect_agent_applies_owned_messages(captured_sends: list[tuple[str, dict]]) -> None:
     worker = create_app(Settings(), REG, WorkerTopics.prefixed("t-"), app_id="t-wiring")
     detect = worker.app.agents["detect"]
     router = Router(REG)
@@ -46,3 +46,5 @@ def test_detect_agent_applies_owned_messages() -> None:
     alerts = worker.detector.open_alerts()
     assert {a.rule for a in alerts} == {"flood.level", "flood.localized"}
     assert orjson.loads(alerts[0].to_json())["id"] == alerts[0].id
+    published = {kw["key"].decode() for topic, kw in captured_sends if topic == "t-ioc.alerts"}
+    assert published == {a.id for a in alerts}  # every alert change went to the alerts topic

@@ -1,0 +1,25 @@
+"""Unit tests run Faust agents without a broker: topic sends are captured, not produced."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import faust.topics
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def captured_sends(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Every `Topic.send` in a unit test lands in this list (topic name, keyword arguments)."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def send(self: faust.topics.Topic, *args: Any, **kwargs: Any) -> asyncio.Future[None]:
+        sent.append((self.get_topic_name(), kwargs))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    monkeypatch.setattr(faust.topics.Topic, "send", send)
+    yield sent
