@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 import uvicorn
+from influx_buckets import mapped_bucket
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from api.context import ApiTopics
@@ -101,24 +102,8 @@ class Served:
 @pytest.fixture
 def influx_bucket(influx_service: Settings) -> Iterator[str]:
     """A unique bucket with a DBRP mapping (InfluxQL database of the same name), deleted after."""
-    from influxdb_client import InfluxDBClient
-    from influxdb_client.domain.dbrp_create import DBRPCreate
-    from influxdb_client.service.dbr_ps_service import DBRPsService
-
-    s = influx_service
-    name = f"test-api-{uuid.uuid4().hex[:10]}"
-    with InfluxDBClient(url=s.influx_url, token=s.influx_token.get_secret_value(),
-                        org=s.influx_org) as client:
-        bucket = client.buckets_api().create_bucket(bucket_name=name, org=s.influx_org)
-        dbrps = DBRPsService(client.api_client)
-        dbrp = dbrps.post_dbrp(DBRPCreate(org_id=bucket.org_id, bucket_id=bucket.id,
-                                          database=name, retention_policy="autogen",
-                                          default=True))
-        try:
-            yield name
-        finally:
-            dbrps.delete_dbrpid(dbrp.id, org_id=bucket.org_id)
-            client.buckets_api().delete_bucket(bucket)
+    with mapped_bucket(influx_service, "test-api") as name:
+        yield name
 
 
 def drain_device(device_id: str) -> Device:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
-from dash_city import CityData, city_data
+from dash_city import CityBucket, city_data
+from influx_buckets import mapped_bucket
 
 from dashboards.influxql import InfluxQLClient
 from ioc.registry import Registry, load_registry
@@ -20,24 +18,6 @@ from processors.influx_writer import InfluxWriter
 REGISTRY = Path(__file__).parents[3] / "deploy" / "registry" / "devices.yaml"
 
 
-@dataclass(frozen=True)
-class CityBucket:
-    """The bucket's name (also its InfluxQL database), a client for it, and what it holds."""
-
-    name: str
-    influxql: InfluxQLClient
-    data: CityData
-    registry: Registry
-
-
-def _api(settings: Settings, method: str, path: str, **kwargs: object) -> requests.Response:
-    headers = {"Authorization": f"Token {settings.influx_token.get_secret_value()}"}
-    response = requests.request(method, f"{settings.influx_url}{path}", headers=headers,
-                                timeout=10, **kwargs)  # type: ignore[arg-type]
-    response.raise_for_status()
-    return response
-
-
 @pytest.fixture(scope="session")
 def registry() -> Registry:
     return load_registry(REGISTRY)
@@ -46,14 +26,12 @@ def registry() -> Registry:
 @pytest.fixture(scope="session")
 def city_bucket(influx_service: Settings, registry: Registry) -> Iterator[CityBucket]:
     """A unique bucket mapped as database `<bucket>`, written by the production writer."""
-    s = influx_service
-    name = f"test-dash-{uuid.uuid4().hex[:10]}"
-    org_id = _api(s, "GET", "/api/v2/orgs", params={"org": s.influx_org}).json()["orgs"][0]["id"]
-    bucket = _api(s, "POST", "/api/v2/buckets", json={
-        "name": name, "orgID": org_id, "retentionRules": []}).json()
-    dbrp = _api(s, "POST", "/api/v2/dbrps", json={
-        "bucketID": bucket["id"], "orgID": org_id, "database": name,
-        "retention_policy": "autogen", "default": True}).json()
+    with mapped_bucket(influx_service, "test-dash") as name:
+        yield from _filled(influx_service, name, registry)
+
+
+def _filled(s: Settings, name: str, registry: Registry) -> Iterator[CityBucket]:
+    """Write the city's slice through the production writer, then hand the bucket over."""
     sink = InfluxLineSink.from_settings(s, bucket=name)
     client = InfluxQLClient(s.influx_url, s.influx_token.get_secret_value(), name)
     try:
@@ -65,6 +43,3 @@ def city_bucket(influx_service: Settings, registry: Registry) -> Iterator[CityBu
     finally:
         client.close()
         sink.close()
-        _api(s, "DELETE", f"/api/v2/dbrps/{dbrp.get('content', dbrp)['id']}",
-             params={"orgID": org_id})
-        _api(s, "DELETE", f"/api/v2/buckets/{bucket['id']}")

@@ -6,10 +6,11 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from dashboards.influxql import InfluxQLClient
 from ioc.registry import Registry
 from ioc.schemas import Alert, DrainageReading, Reading, StreetlightReading, TrafficReading
 
-__all__ = ["CityData", "city_data"]
+__all__ = ["CityBucket", "CityData", "city_data"]
 
 STEP = timedelta(minutes=2)
 STEPS = 45  # 90 minutes of history, the last reading a minute ago
@@ -131,3 +132,13 @@ def city_data(registry: Registry, now: datetime | None = None) -> CityData:
     alerts = _alerts(now, wards["tan-phu"][0], slow, lamps[0].device_id)
     return CityData(tuple(traffic + lamps + drains), tuple(alerts), wards, lit,
                     {"critical": 1, "high": 1, "medium": 1, "low": 1})
+
+
+@dataclass(frozen=True)
+class CityBucket:
+    """The bucket's name (also its InfluxQL database), a client for it, and what it holds."""
+
+    name: str
+    influxql: InfluxQLClient
+    data: CityData
+    registry: Registry

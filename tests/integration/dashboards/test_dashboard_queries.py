@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CityBucket
+from dash_city import CityBucket
 
 from dashboards.catalog import all_dashboards
 from dashboards.query_check import CheckResult, check_dashboards, iter_queries, render

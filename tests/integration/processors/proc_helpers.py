@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from influx_buckets import mapped_bucket
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from ioc.registry import Registry, dump_registry
@@ -240,21 +241,5 @@ class Bucket:
 @pytest.fixture
 def influx_bucket(influx_service: Settings) -> Iterator[Bucket]:
     """A unique bucket with a DBRP mapping (so InfluxQL works), deleted afterwards."""
-    from influxdb_client import InfluxDBClient
-    from influxdb_client.domain.dbrp_create import DBRPCreate
-    from influxdb_client.service.dbr_ps_service import DBRPsService
-
-    s = influx_service
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    with InfluxDBClient(url=s.influx_url, token=s.influx_token.get_secret_value(),
-                        org=s.influx_org) as client:
-        bucket = client.buckets_api().create_bucket(bucket_name=name, org=s.influx_org)
-        dbrps = DBRPsService(client.api_client)
-        dbrp = dbrps.post_dbrp(DBRPCreate(org_id=bucket.org_id, bucket_id=bucket.id,
-                                          database=name, retention_policy="autogen",
-                                          default=True))
-        try:
-            yield Bucket(s, name)
-        finally:
-            dbrps.delete_dbrpid(dbrp.id, org_id=bucket.org_id)
-            client.buckets_api().delete_bucket(bucket)
+    with mapped_bucket(influx_service) as name:
+        yield Bucket(influx_service, name)
