@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
@@ -139,17 +139,30 @@ class Collected:
 class Collector:
     """Consumes topics from the beginning in a thread; the test or benchmark polls it."""
 
-    def __init__(self, bootstrap: str, topics: Sequence[str], group: str) -> None:
-        self._consumer = KafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group,
-                                       auto_offset_reset="earliest", enable_auto_commit=False,
-                                       fetch_max_wait_ms=100, max_poll_records=5000,
-                                       # notice late-created topics in a second, not 5 minutes
-                                       metadata_max_age_ms=1000)
+    def __init__(self, bootstrap: str, topics: Sequence[str], group: str = "") -> None:
+        # Partitions are assigned by hand, not through a consumer group: a collector must see
+        # every record from offset 0 whatever the group coordinator is doing (on a freshly
+        # formatted Kafka it can evict a busy member and leave it with nothing assigned).
+        self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                       enable_auto_commit=False, fetch_max_wait_ms=100,
+                                       max_poll_records=5000, client_id=group or None)
+        parts = [TopicPartition(t, p) for t in topics for p in self._partitions(t)]
+        self._consumer.assign(parts)
+        self._consumer.seek_to_beginning(*parts)
         self.records: dict[str, list[Collected]] = {t: [] for t in topics}
         self.last_at = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="collector", daemon=True)
         self._thread.start()
+
+    def _partitions(self, topic: str, timeout: float = 30.0) -> set[int]:
+        deadline = time.monotonic() + timeout
+        while not (found := self._consumer.partitions_for_topic(topic)):
+            if time.monotonic() > deadline:
+                raise ServiceError(f"topic {topic} has no partitions after {timeout:.0f}s "
+                                   "(create it first, e.g. with ensure_topics)")
+            time.sleep(0.05)
+        return set(found)
 
     def _run(self) -> None:
         while not self._stop.is_set():
