@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 
 from kafka import KafkaAdminClient
@@ -57,11 +58,22 @@ def ensure_worker_topics(bootstrap: str, topics: WorkerTopics, partitions: int) 
                                            if n == topics.alerts else {}) for n in names])
         count = _counts(admin, [topics.telemetry]).get(topics.telemetry, partitions)
         created += _create(admin, [NewTopic(topics.owned, count, 1)])
+        _await_visible(admin, [*names, topics.owned])
     finally:
         admin.close()
     if created:
         log.info("created topics %s", ", ".join(created))
     return created
+
+
+def _await_visible(admin: KafkaAdminClient, names: list[str], timeout: float = 30.0) -> None:
+    """KRaft publishes new topics asynchronously; the co-partitioning check that follows
+    must see them, or it would send every reading through the repartition hop."""
+    deadline = time.monotonic() + timeout
+    while len(_counts(admin, names)) < len(names):
+        if time.monotonic() > deadline:
+            raise ServiceError(f"topics not visible after {timeout:.0f}s: {sorted(names)}")
+        time.sleep(0.05)
 
 
 def _create(admin: KafkaAdminClient, wanted: list[NewTopic]) -> list[str]:
