@@ -43,8 +43,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: venv
-	$(VENV)/bin/ruff check ioc ingest processors sensors_sim api dashboards tests
-	$(VENV)/bin/mypy ioc ingest processors sensors_sim api dashboards
+	$(VENV)/bin/ruff check ioc tests
+	$(VENV)/bin/mypy ioc
 
 bench: deps venv services
 	$(IOC) bench

@@ -8,24 +8,24 @@ import sys
 
 import click
 
-from ioc.errors import IocError
+from ioc.core.errors import IocError
 
 __all__ = ["main"]
 
 # name -> "module:attribute" of a click command; imported only when used, so
 # `ioc --help` stays fast and a broken optional part cannot break the others.
 _COMMANDS: dict[str, str] = {
-    "services": "ioc.cli_services:services",
-    "sim": "sensors_sim.cli:sim",
-    "replay": "sensors_sim.cli:replay",
-    "bridge": "ingest.cli:bridge",
-    "worker": "processors.cli:worker",
-    "backtest": "processors.cli:backtest",
-    "alerts": "processors.cli:alerts",
-    "api": "api.cli:api",
-    "dashboards": "dashboards.cli:dashboards",
-    "up": "ioc.cli_up:up",
-    "bench": "ioc.cli_bench:bench",
+    "services": "ioc.devstack.cli:services",
+    "sim": "ioc.sensors_sim.cli:sim",
+    "replay": "ioc.sensors_sim.cli:replay",
+    "bridge": "ioc.ingest.cli:bridge",
+    "worker": "ioc.processors.cli:worker",
+    "backtest": "ioc.processors.cli:backtest",
+    "alerts": "ioc.processors.cli:alerts",
+    "api": "ioc.api.cli:api",
+    "dashboards": "ioc.dashboards.cli:dashboards",
+    "up": "ioc.devstack.up:up",
+    "bench": "ioc.bench.cli:bench",
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ioc.settings import Settings, load_settings
+from ioc.core.settings import Settings, load_settings
 
 _HERE = Path(__file__).parent
 
@@ -38,7 +38,7 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def mqtt_service(settings: Settings) -> Settings:
     """Mosquitto accepts the bridge user, or the test is skipped (failed on CI)."""
-    from ioc.local_services.mosquitto import mqtt_can_connect
+    from ioc.devstack.mosquitto import mqtt_can_connect
 
     if not mqtt_can_connect(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
                             settings.mqtt_password.get_secret_value()):
@@ -49,7 +49,7 @@ def mqtt_service(settings: Settings) -> Settings:
 @pytest.fixture(scope="session")
 def kafka_service(settings: Settings) -> Settings:
     """Kafka answers a metadata request, or the test is skipped (failed on CI)."""
-    from ioc.local_services.kafka import kafka_answers
+    from ioc.devstack.kafka import kafka_answers
 
     if not kafka_answers(settings.kafka_bootstrap):
         _unavailable(f"Kafka at {settings.kafka_bootstrap}")

@@ -10,7 +10,7 @@ from influxdb_client import InfluxDBClient
 from influxdb_client.domain.dbrp_create import DBRPCreate
 from influxdb_client.service.dbr_ps_service import DBRPsService
 
-from ioc.settings import Settings
+from ioc.core.settings import Settings
 
 __all__ = ["mapped_bucket"]
 

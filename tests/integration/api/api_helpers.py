@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 import requests
 import uvicorn
-from influx_buckets import mapped_bucket
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from api.context import ApiTopics
-from api.main import create_app
-from api.users import UserStore
-from ioc.registry import Device, Registry
-from ioc.schemas import Alert
-from ioc.settings import Settings
+from ioc.api.context import ApiTopics
+from ioc.api.main import create_app
+from ioc.api.users import UserStore
+from ioc.core.registry import Device, Registry
+from ioc.core.schemas import Alert
+from ioc.core.settings import Settings
+from tests.integration.influx_buckets import mapped_bucket
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 

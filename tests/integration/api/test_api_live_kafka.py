@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import orjson
 import requests
-from api_helpers import Served, make_alert, produce_alerts, read_topic
 from websockets.sync.client import connect
 
-from ioc.schemas import AlertCommand
-from ioc.settings import Settings
+from ioc.core.schemas import AlertCommand
+from ioc.core.settings import Settings
+from tests.integration.api.api_helpers import Served, make_alert, produce_alerts, read_topic
 
 
 def _alerts(served: Served, headers: dict[str, str]) -> dict[str, dict[str, object]]:

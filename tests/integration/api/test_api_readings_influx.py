@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import requests
-from api_helpers import T0, Served
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
-from ioc.settings import Settings
+from ioc.core.settings import Settings
+from tests.integration.api.api_helpers import T0, Served
 
 
 def _write(settings: Settings, bucket: str, lines: list[str]) -> None:

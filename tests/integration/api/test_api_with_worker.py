@@ -13,14 +13,14 @@ from pathlib import Path
 import orjson
 import pytest
 import requests
-from api_helpers import ServeApi, drain_device
 from kafka import KafkaProducer
 from websockets.sync.client import connect
 
-from api.context import ApiTopics
-from ioc.registry import dump_registry
-from ioc.schemas import DrainageReading, reading_to_json
-from ioc.settings import Settings
+from ioc.api.context import ApiTopics
+from ioc.core.registry import dump_registry
+from ioc.core.schemas import DrainageReading, reading_to_json
+from ioc.core.settings import Settings
+from tests.integration.api.api_helpers import ServeApi, drain_device
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dash_city import CityBucket, city_data
-from influx_buckets import mapped_bucket
 
-from dashboards.influxql import InfluxQLClient
-from ioc.registry import Registry, load_registry
-from ioc.settings import Settings
-from processors.influx_client import InfluxLineSink
-from processors.influx_writer import InfluxWriter
+from ioc.core.registry import Registry, load_registry
+from ioc.core.settings import Settings
+from ioc.dashboards.influxql import InfluxQLClient
+from ioc.storage.influx_client import InfluxLineSink
+from ioc.storage.influx_writer import InfluxWriter
+from tests.integration.dashboards.dash_city import CityBucket, city_data
+from tests.integration.influx_buckets import mapped_bucket
 
 REGISTRY = Path(__file__).parents[3] / "deploy" / "registry" / "devices.yaml"
 

@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from dashboards.influxql import InfluxQLClient
-from ioc.registry import Registry
-from ioc.schemas import Alert, DrainageReading, Reading, StreetlightReading, TrafficReading
+from ioc.core.registry import Registry
+from ioc.core.schemas import Alert, DrainageReading, Reading, StreetlightReading, TrafficReading
+from ioc.dashboards.influxql import InfluxQLClient
 
 __all__ = ["CityBucket", "CityData", "city_data"]
 

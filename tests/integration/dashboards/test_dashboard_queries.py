@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dash_city import CityBucket
 
-from dashboards.catalog import all_dashboards
-from dashboards.query_check import CheckResult, check_dashboards, iter_queries, render
+from ioc.dashboards.catalog import all_dashboards
+from ioc.dashboards.query_check import CheckResult, check_dashboards, iter_queries, render
+from tests.integration.dashboards.dash_city import CityBucket
 
 
 @pytest.fixture(scope="module")

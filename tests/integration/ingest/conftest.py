@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loadgen import BridgeProcess, Collector, Publisher, ensure_topics, traffic_devices
-from ingest.router import KafkaTopics
-from ioc.registry import Device, dump_registry
-from ioc.settings import Settings
+from ioc.bench.loadgen import BridgeProcess, Collector, Publisher, ensure_topics, traffic_devices
+from ioc.core.registry import Device, dump_registry
+from ioc.core.settings import Settings
+from ioc.ingest.router import KafkaTopics
 
 
 class Run:

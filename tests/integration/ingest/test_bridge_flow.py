@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from ingest.loadgen import BridgeProcess, Collector, seqs_by_device, sequenced
-from ioc.topics import status_topic, telemetry_topic
+from ioc.bench.loadgen import BridgeProcess, Collector, seqs_by_device, sequenced
+from ioc.core.topics import status_topic, telemetry_topic
 
 
 def test_10k_sequenced_readings_arrive_complete_and_in_device_order(

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from ingest.loadgen import BridgeProcess, Collector, seqs_by_device, sequenced
-from ioc.local_services.kafka import kafka_answers
-from ioc.local_services.manager import services_down, services_up
+from ioc.bench.loadgen import BridgeProcess, Collector, seqs_by_device, sequenced
+from ioc.devstack.kafka import kafka_answers
+from ioc.devstack.manager import services_down, services_up
 
 
 def _seen(collector: Collector, topic: str) -> set[tuple[str, int]]:

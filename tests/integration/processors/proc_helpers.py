@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 import requests
-from influx_buckets import mapped_bucket
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from ioc.registry import Registry, dump_registry
-from ioc.schemas import Alert, Reading, reading_to_json
-from ioc.settings import Settings
-from processors.detector import Detector
-from processors.faust_app import WorkerTopics
-from processors.testing import ScenarioFeed, scenario_feed
+from ioc.core.registry import Registry, dump_registry
+from ioc.core.schemas import Alert, Reading, reading_to_json
+from ioc.core.settings import Settings
+from ioc.processors.detector import Detector
+from ioc.processors.worker.app import WorkerTopics
+from ioc.testing.factories import ScenarioFeed, scenario_feed
+from tests.integration.influx_buckets import mapped_bucket
 
 ROOT = Path(__file__).resolve().parents[3]
 

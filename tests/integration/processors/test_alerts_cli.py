@@ -5,8 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 from kafka import KafkaConsumer
 
-from ioc.settings import Settings
-from processors.cli import alerts as alerts_cli
+from ioc.core.settings import Settings
+from ioc.processors.cli import alerts as alerts_cli
 
 
 def test_alerts_on_a_missing_topic_prints_nothing_and_creates_nothing(

@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
-from proc_helpers import Bucket, Flood, WorkerProcess, caught_up, produce
 
-from ioc.local_services import influxdb
-from ioc.schemas import DrainageReading, Reading, StreetlightReading, TrafficReading
-from ioc.settings import Settings, state_dir
+from ioc.core.schemas import DrainageReading, Reading, StreetlightReading, TrafficReading
+from ioc.core.settings import Settings, state_dir
+from ioc.devstack import influxdb
+from tests.integration.processors.proc_helpers import (
+    Bucket,
+    Flood,
+    WorkerProcess,
+    caught_up,
+    produce,
+)
 
 # (measurement, field) pairs and which readings carry that field
 FIELDS: tuple[tuple[str, str, Callable[[Reading], bool]], ...] = (
@@ -59,7 +65,7 @@ def influxd_restored(influx_service: Settings) -> Iterator[Settings]:
     """After the test, InfluxDB runs again (started with the project's own code)."""
     yield influx_service
     if (influxdb.health(influx_service.influx_url) or {}).get("status") != "pass":
-        from ioc.local_services.manager import services_up
+        from ioc.devstack.manager import services_up
 
         services_up(["influxdb"])
 
@@ -68,7 +74,7 @@ def test_influxdb_outage_mid_stream_loses_nothing(
         kafka_service: Settings, influxd_restored: Settings, influx_bucket: Bucket,
         flood: Flood, worker_process: Callable[..., WorkerProcess],
         eventually: Callable[..., None]) -> None:
-    from ioc.local_services.manager import services_up
+    from ioc.devstack.manager import services_up
 
     readings = flood.readings[: len(flood.readings) // 3]
     first, second = readings[: len(readings) // 2], readings[len(readings) // 2:]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from proc_helpers import AlertLog, Flood, WorkerProcess, caught_up
 
-from ingest.kafka_sink import OwnerPartitioner
-from ioc.ownership import OWNER_HEADER, owner_keys
-from ioc.registry import Registry
-from ioc.schemas import reading_to_json
-from ioc.settings import Settings
+from ioc.core.ownership import OWNER_HEADER, owner_keys
+from ioc.core.registry import Registry
+from ioc.core.schemas import reading_to_json
+from ioc.core.settings import Settings
+from ioc.ingest.kafka_sink import OwnerPartitioner
+from tests.integration.processors.proc_helpers import AlertLog, Flood, WorkerProcess, caught_up
 
 WARD_RULES = ("flood.level", "flood.localized")
 

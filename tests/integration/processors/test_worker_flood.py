@@ -6,10 +6,16 @@ import json
 from collections.abc import Callable
 
 from click.testing import CliRunner
-from proc_helpers import AlertLog, Flood, WorkerProcess, caught_up, produce
 
-from ioc.settings import Settings
-from processors.cli import alerts as alerts_cli
+from ioc.core.settings import Settings
+from ioc.processors.cli import alerts as alerts_cli
+from tests.integration.processors.proc_helpers import (
+    AlertLog,
+    Flood,
+    WorkerProcess,
+    caught_up,
+    produce,
+)
 
 WARD_RULES = ("flood.level", "flood.localized")  # flood.rising may fire anywhere it rains
 

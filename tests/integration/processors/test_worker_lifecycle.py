@@ -9,10 +9,16 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from kafka import KafkaProducer
-from proc_helpers import AlertLog, Flood, WorkerProcess, caught_up, produce
 
-from ioc.schemas import Alert, AlertCommand, Reading
-from ioc.settings import Settings
+from ioc.core.schemas import Alert, AlertCommand, Reading
+from ioc.core.settings import Settings
+from tests.integration.processors.proc_helpers import (
+    AlertLog,
+    Flood,
+    WorkerProcess,
+    caught_up,
+    produce,
+)
 
 FLOOD_RULES = ("flood.level", "flood.localized")
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from ioc.feed import FeedWriter, read_feed
-from ioc.settings import Settings, credentials_file, state_dir
-from ioc.topics import MQTT_TELEMETRY_FILTER
-from sensors_sim.catalog import generate_catalog
-from sensors_sim.generator import generate
-from sensors_sim.mqtt_publisher import MqttPublisher
-from sensors_sim.pacing import pump
-from sensors_sim.scenarios import get_scenario
+from ioc.core.feed import FeedWriter, read_feed
+from ioc.core.settings import Settings, credentials_file, state_dir
+from ioc.core.topics import MQTT_TELEMETRY_FILTER
+from ioc.sensors_sim.catalog import generate_catalog
+from ioc.sensors_sim.generator import generate
+from ioc.sensors_sim.mqtt_publisher import MqttPublisher
+from ioc.sensors_sim.pacing import pump
+from ioc.sensors_sim.scenarios import get_scenario
 
 
 class Subscriber:
@@ -108,8 +108,8 @@ def test_replayed_feed_arrives_complete_and_in_order(
 
 
 def _restart_mosquitto(settings: Settings) -> None:
-    from ioc.local_services import mosquitto
-    from ioc.local_services.credentials import read_env_file
+    from ioc.devstack import mosquitto
+    from ioc.devstack.credentials import read_env_file
 
     state = state_dir()
     try:

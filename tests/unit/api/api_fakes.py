@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from api.alert_view import AlertView
-from api.main import create_app
-from api.users import UserStore
-from ioc.registry import Device, Registry
-from ioc.schemas import Alert, AlertCommand
-from ioc.settings import Settings
+from ioc.api.alert_view import AlertView
+from ioc.api.main import create_app
+from ioc.api.users import UserStore
+from ioc.core.registry import Device, Registry
+from ioc.core.schemas import Alert, AlertCommand
+from ioc.core.settings import Settings
 
 T0 = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
 

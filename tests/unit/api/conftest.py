@@ -1,5 +1,5 @@
 """Fixtures of the API unit tests (defined in api_fakes)."""
 
-from api_fakes import api
+from tests.unit.api.api_fakes import api
 
 __all__ = ["api"]

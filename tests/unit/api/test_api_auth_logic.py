@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from api.auth import TokenError, TokenSigner, hash_password, role_allows, verify_password
-from api.users import UserError, UserStore, ensure_dev_admin
+from ioc.api.auth import TokenError, TokenSigner, hash_password, role_allows, verify_password
+from ioc.api.users import UserError, UserStore, ensure_dev_admin
 
 
 def test_password_hash_verifies_only_the_right_password() -> None:

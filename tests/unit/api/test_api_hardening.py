@@ -8,12 +8,12 @@ import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 
-import api.cli as api_cli
-import api.users as api_users
-from api.main import check_serving_secret, is_loopback
-from api.users import UserError, UserStore, ensure_dev_admin
-from ioc.errors import ConfigError
-from ioc.settings import DEV_PLACEHOLDER, Settings
+import ioc.api.cli as api_cli
+import ioc.api.users as api_users
+from ioc.api.main import check_serving_secret, is_loopback
+from ioc.api.users import UserError, UserStore, ensure_dev_admin
+from ioc.core.errors import ConfigError
+from ioc.core.settings import DEV_PLACEHOLDER, Settings
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost",
@@ -91,7 +91,7 @@ def test_unknown_users_cost_the_same_pbkdf2_work(tmp_path: Path,
 
 
 def test_default_store_dummy_hash_uses_the_default_iterations() -> None:
-    from api.auth import DEFAULT_ITERATIONS
+    from ioc.api.auth import DEFAULT_ITERATIONS
 
     assert api_users._dummy_hash(DEFAULT_ITERATIONS).split("$")[1] == str(DEFAULT_ITERATIONS)
 

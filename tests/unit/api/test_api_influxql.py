@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from api.influx_reader import (
+from ioc.api.influx_reader import (
     QueryError,
     build_readings_query,
     quote_ident,

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from api_fakes import Api, make_alert, wait_until
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
+
+from tests.unit.api.api_fakes import Api, make_alert, wait_until
 
 URL = "/api/v1/alerts/live"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from api_fakes import T0, Api
 
-from api.influx_reader import QueryError
-from ioc.schemas import AlertCommand
+from ioc.api.influx_reader import QueryError
+from ioc.core.schemas import AlertCommand
+from tests.unit.api.api_fakes import T0, Api
 
 
 def test_health_needs_no_token_and_ready_reflects_backends(api: Api) -> None:
@@ -139,7 +139,7 @@ def test_conflicting_and_unknown_commands(api: Api) -> None:
 
 
 def test_kafka_down_is_503(api: Api) -> None:
-    from ioc.errors import ServiceError
+    from ioc.core.errors import ServiceError
 
     api.commands.fail = ServiceError("broker gone")
     resp = api.client.post(f"/api/v1/alerts/{_open_alert_id(api)}/resolve",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 import orjson
-from api_fakes import Api
+
+from tests.unit.api.api_fakes import Api
 
 
 def test_only_admins_manage_users(api: Api) -> None:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from dashboards.catalog import all_dashboards, gazetteer
-from dashboards.catalog_city import free_flow_by_road
-from dashboards.model import SCHEMA_VERSION, TIMEZONE
-from dashboards.query_check import iter_queries, render
-from ioc.registry import Registry, load_registry
+from ioc.core.registry import Registry, load_registry
+from ioc.dashboards.catalog import all_dashboards, gazetteer
+from ioc.dashboards.catalog_city import free_flow_by_road
+from ioc.dashboards.model import SCHEMA_VERSION, TIMEZONE
+from ioc.dashboards.query_check import iter_queries, render
 
 REGISTRY = Path(__file__).parents[3] / "deploy" / "registry" / "devices.yaml"
 VIETNAMESE = re.compile(r"[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboards.model import (
+from ioc.dashboards.model import (
     DATASOURCE,
     GRID_WIDTH,
     Dashboard,

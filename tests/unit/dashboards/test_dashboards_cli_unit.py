@@ -10,8 +10,8 @@ import niquests
 import pytest
 from click.testing import CliRunner
 
-from dashboards import publish as publish_module
-from dashboards.cli import dashboards
+from ioc.dashboards import publish as publish_module
+from ioc.dashboards.cli import dashboards
 
 REGISTRY = str(Path(__file__).parents[3] / "deploy" / "registry" / "devices.yaml")
 

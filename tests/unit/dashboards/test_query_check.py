@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from dashboards.influxql import InfluxQLError
-from dashboards.query_check import UnresolvedVariable, check_dashboards, iter_queries, render
+from ioc.dashboards.influxql import InfluxQLError
+from ioc.dashboards.query_check import UnresolvedVariable, check_dashboards, iter_queries, render
 
 
 def test_render_replaces_macros_and_every_variable_syntax() -> None:

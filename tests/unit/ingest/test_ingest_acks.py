@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ingest.acks import AckTracker
+from ioc.ingest.acks import AckTracker
 
 
 def _tracker() -> tuple[AckTracker, list[int]]:

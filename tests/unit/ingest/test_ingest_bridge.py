@@ -11,11 +11,11 @@ from typing import Any
 import orjson
 import pytest
 
-from ingest.bridge import Bridge, BridgeConfig
-from ingest.kafka_sink import SinkConfig, SinkUnavailable
-from ingest.mqtt_source import MqttConfig
-from ingest.router import KafkaTopics
-from ioc.registry import Device, Registry
+from ioc.core.registry import Device, Registry
+from ioc.ingest.bridge import Bridge, BridgeConfig
+from ioc.ingest.kafka_sink import SinkConfig, SinkUnavailable
+from ioc.ingest.mqtt_source import MqttConfig
+from ioc.ingest.router import KafkaTopics
 
 TOPIC = "ioc/v1/traffic/cam-1/telemetry"
 

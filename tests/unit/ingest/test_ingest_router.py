@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from ingest.router import MAX_DEADLETTER_BYTES, KafkaTopics, Router, device_id_from_topic
-from ioc.registry import Device, Registry
-from ioc.schemas import TrafficReading, reading_from_json
+from ioc.core.registry import Device, Registry
+from ioc.core.schemas import TrafficReading, reading_from_json
+from ioc.ingest.router import MAX_DEADLETTER_BYTES, KafkaTopics, Router, device_id_from_topic
 
 TOPICS = KafkaTopics.prefixed("t-")
 NOW = time.time()

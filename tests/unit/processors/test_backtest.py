@@ -7,10 +7,10 @@ from pathlib import Path
 import orjson
 from click.testing import CliRunner
 
-from ioc.registry import dump_registry
-from ioc.topics import telemetry_topic
-from processors.cli import backtest
-from processors.testing import T0, drainage_device
+from ioc.core.registry import dump_registry
+from ioc.core.topics import telemetry_topic
+from ioc.processors.cli import backtest
+from ioc.testing.factories import T0, drainage_device
 
 
 def _line(at: float, dev: str, level: float) -> bytes:

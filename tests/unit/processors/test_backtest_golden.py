@@ -12,10 +12,10 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from ioc.registry import dump_registry
-from processors.cli import backtest
-from sensors_sim.catalog import generate_catalog
-from sensors_sim.cli import sim
+from ioc.core.registry import dump_registry
+from ioc.processors.cli import backtest
+from ioc.sensors_sim.catalog import generate_catalog
+from ioc.sensors_sim.cli import sim
 
 FIXTURES = Path(__file__).parent / "fixtures" / "backtest"
 SCENARIOS = ("normal-day", "flash-flood", "ql14-incident", "lighting-fault", "sensor-faults")

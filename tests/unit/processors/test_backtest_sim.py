@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 
 import orjson
 
-import sensors_sim.generator as sim
-from ioc.registry import Registry
-from processors.backtest import run_backtest
+import ioc.sensors_sim.generator as sim
+from ioc.core.registry import Registry
+from ioc.processors.backtest import run_backtest
 
 
 def test_flash_flood_scenario_raises_localized_only_for_flooded_wards() -> None:
-    from sensors_sim.catalog import generate_catalog
-    from sensors_sim.scenarios import get_scenario
+    from ioc.sensors_sim.catalog import generate_catalog
+    from ioc.sensors_sim.scenarios import get_scenario
 
     catalog = generate_catalog()
     scenario = get_scenario("flash-flood")

@@ -14,16 +14,16 @@ from aiokafka.partitioner import DefaultPartitioner as AioDefaultPartitioner
 from faust.assignor.client_assignment import ClientAssignment, ClientMetadata
 from kafka.partitioner import DefaultPartitioner
 
-from ingest.bridge import Bridge, BridgeConfig
-from ingest.kafka_sink import KafkaSink, OwnerPartitioner, SinkConfig
-from ingest.mqtt_source import MqttConfig
-from ioc.ownership import OWNER_HEADER, owner_keys, owner_partition
-from ioc.registry import WARDS
-from ioc.schemas import reading_to_json
-from ioc.settings import Settings
-from processors.faust_app import Batch, ReadingHandler, WorkerTopics, create_app
-from processors.routing import Router
-from processors.testing import T0, drain, drainage_device, lamp_device, registry
+from ioc.core.ownership import OWNER_HEADER, owner_keys, owner_partition
+from ioc.core.registry import WARDS
+from ioc.core.schemas import reading_to_json
+from ioc.core.settings import Settings
+from ioc.ingest.bridge import Bridge, BridgeConfig
+from ioc.ingest.kafka_sink import KafkaSink, OwnerPartitioner, SinkConfig
+from ioc.ingest.mqtt_source import MqttConfig
+from ioc.processors.worker.app import Batch, ReadingHandler, WorkerTopics, create_app
+from ioc.processors.worker.routing import Router
+from ioc.testing.factories import T0, drain, drainage_device, lamp_device, registry
 
 REG = registry(drainage_device("a1"), drainage_device("b1", ward="tan-binh"),
                lamp_device("l1", circuit="c9", ward="tan-xuan"),
@@ -95,7 +95,7 @@ def test_sink_marks_records_placed_by_their_owner(monkeypatch: pytest.MonkeyPatc
             sent.append(kw)
             return SimpleNamespace(add_callback=lambda *a: None, add_errback=lambda *a: None)
 
-    monkeypatch.setattr("ingest.kafka_sink.KafkaProducer", Producer)
+    monkeypatch.setattr("ioc.ingest.kafka_sink.KafkaProducer", Producer)
     sink = KafkaSink(SinkConfig("k:9092", "b", partition_keys={b"a1": b"tan-phu"}))
     for key in (b"a1", b"zz", None):
         sink.send("t", key, b"{}", (("x", b"1"),), print, print, None)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from processors.detector import Detector
-from processors.rules.base import RuleSettings
-from processors.rules.flood import LevelState, level_step
-from processors.testing import at, drain, drainage_device, registry
+from ioc.processors.detector import Detector
+from ioc.processors.rules.base import RuleSettings
+from ioc.processors.rules.flood import LevelState, level_step
+from ioc.testing.factories import at, drain, drainage_device, registry
 
 S = RuleSettings()
 

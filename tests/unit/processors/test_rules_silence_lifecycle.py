@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ioc.schemas import AlertCommand
-from processors.detector import Detector
-from processors.rules.base import RuleSettings
-from processors.testing import at, drain, drainage_device, registry
+from ioc.core.schemas import AlertCommand
+from ioc.processors.detector import Detector
+from ioc.processors.rules.base import RuleSettings
+from ioc.testing.factories import at, drain, drainage_device, registry
 
 S = RuleSettings()
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from processors.detector import Detector
-from processors.rules.base import RuleSettings
-from processors.rules.sun import TZ, phase, sun_times
-from processors.testing import at, lamp, lamp_device, registry, traffic, traffic_device
+from ioc.processors.detector import Detector
+from ioc.processors.rules.base import RuleSettings
+from ioc.processors.rules.sun import TZ, phase, sun_times
+from ioc.testing.factories import at, lamp, lamp_device, registry, traffic, traffic_device
 
 S = RuleSettings()
 

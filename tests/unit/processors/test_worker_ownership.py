@@ -7,15 +7,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from ioc.ownership import owner_partition
-from ioc.schemas import Alert, reading_to_json
-from ioc.settings import Settings
-from processors.detector import Detector
-from processors.faust_app import Batch, ReadingHandler, WorkerTopics, create_app
-from processors.faust_parts import Ownership
-from processors.routing import Router
-from processors.rules.base import RuleSettings
-from processors.testing import T0, at, drain, drainage_device, lamp_device, registry
+from ioc.core.ownership import owner_partition
+from ioc.core.schemas import Alert, reading_to_json
+from ioc.core.settings import Settings
+from ioc.processors.detector import Detector
+from ioc.processors.rules.base import RuleSettings
+from ioc.processors.worker.app import Batch, ReadingHandler, WorkerTopics, create_app
+from ioc.processors.worker.parts import Ownership
+from ioc.processors.worker.routing import Router
+from ioc.testing.factories import T0, at, drain, drainage_device, lamp_device, registry
 
 P = 8
 REG = registry(drainage_device("a1"), drainage_device("b1", ward="tan-binh"),

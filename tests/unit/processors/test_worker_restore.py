@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from processors.clock import TickClock
-from processors.detector import Detector
-from processors.testing import at, drain, drainage_device, registry
+from ioc.processors.clock import TickClock
+from ioc.processors.detector import Detector
+from ioc.testing.factories import at, drain, drainage_device, registry
 
 REG = registry(drainage_device("a1"), drainage_device("a2"))
 

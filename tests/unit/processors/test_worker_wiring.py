@@ -7,11 +7,11 @@ import asyncio
 import orjson
 import pytest
 
-from ioc.schemas import reading_to_json
-from ioc.settings import Settings
-from processors.faust_app import WorkerTopics, create_app, to_envelope
-from processors.routing import Router
-from processors.testing import T0, drain, drainage_device, lamp_device, registry
+from ioc.core.schemas import reading_to_json
+from ioc.core.settings import Settings
+from ioc.processors.worker.app import WorkerTopics, create_app, to_envelope
+from ioc.processors.worker.routing import Router
+from ioc.testing.factories import T0, drain, drainage_device, lamp_device, registry
 
 REG = registry(drainage_device("a1"), drainage_device("a2"),
                lamp_device("l1", circuit="c9", ward="tan-xuan"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ioc.registry import Device, Registry
-from sensors_sim.catalog import generate_catalog
+from ioc.core.registry import Device, Registry
+from ioc.sensors_sim.catalog import generate_catalog
 
 
 @pytest.fixture(scope="package")

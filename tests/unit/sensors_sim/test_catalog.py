@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ioc.errors import ConfigError
-from ioc.registry import WARDS, Device, dump_registry, load_registry
-from sensors_sim.catalog import DEFAULT_DEVICES, generate_catalog
+from ioc.core.errors import ConfigError
+from ioc.core.registry import WARDS, Device, dump_registry, load_registry
+from ioc.sensors_sim.catalog import DEFAULT_DEVICES, generate_catalog
 
 
 def test_same_seed_same_catalog_other_seed_differs() -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 import orjson
 from click.testing import CliRunner
 
-from ioc.feed import read_feed
-from ioc.registry import load_registry
-from sensors_sim.cli import sim
-from sensors_sim.scenarios import SCENARIOS
+from ioc.core.feed import read_feed
+from ioc.core.registry import load_registry
+from ioc.sensors_sim.cli import sim
+from ioc.sensors_sim.scenarios import SCENARIOS
 
 
 def test_scenarios_lists_names_and_descriptions() -> None:

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from ioc.contract import TelemetryRejected, parse_telemetry
-from ioc.registry import Device, Registry
-from sensors_sim.faults import FaultKind
-from sensors_sim.generator import generate, generate_annotated
-from sensors_sim.scenarios import SCENARIOS, get_scenario
+from ioc.core.contract import TelemetryRejected, parse_telemetry
+from ioc.core.registry import Device, Registry
+from ioc.sensors_sim.faults import FaultKind
+from ioc.sensors_sim.generator import generate, generate_annotated
+from ioc.sensors_sim.scenarios import SCENARIOS, get_scenario
 
 START = datetime(2025, 6, 15, 5, 0, tzinfo=UTC)  # 12:00 in Đồng Xoài
 SHORT = {"normal-day": 7200.0, "lighting-fault": 7200.0}

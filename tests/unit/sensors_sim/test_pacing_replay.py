@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from ioc.errors import ConfigError
-from sensors_sim.options import default_start, parse_duration, parse_speed, parse_start
-from sensors_sim.pacing import pump
-from sensors_sim.replay import shift_delta, shift_payload
+from ioc.core.errors import ConfigError
+from ioc.sensors_sim.options import default_start, parse_duration, parse_speed, parse_start
+from ioc.sensors_sim.pacing import pump
+from ioc.sensors_sim.replay import shift_delta, shift_payload
 
 
 class FakeClock:

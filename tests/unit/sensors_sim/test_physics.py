@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from ioc.registry import Device
-from sensors_sim.city import LOCAL_TZ
-from sensors_sim.generator import generate
-from sensors_sim.physics import Storm, solar_elevation_deg
-from sensors_sim.scenarios import FLOODED_WARDS, get_scenario
+from ioc.core.registry import Device
+from ioc.sensors_sim.city import LOCAL_TZ
+from ioc.sensors_sim.generator import generate
+from ioc.sensors_sim.physics import Storm, solar_elevation_deg
+from ioc.sensors_sim.scenarios import FLOODED_WARDS, get_scenario
 
 DAY = datetime(2025, 6, 16, 0, 0, tzinfo=LOCAL_TZ)  # a Monday
 

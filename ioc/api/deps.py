@@ -1,0 +1,71 @@
+"""FastAPI dependencies: the app context, the current user, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
+from fastapi.requests import HTTPConnection
+from fastapi.security import OAuth2PasswordBearer
+
+from ioc.api.auth import Role, TokenError, role_allows
+from ioc.api.context import ApiContext, user_from_token
+from ioc.api.users import User
+from ioc.core.settings import Settings
+
+__all__ = ["Admin", "Ctx", "CurrentUser", "Operator", "SettingsDep", "get_ctx", "require_role"]
+
+TOKEN_URL = "/api/v1/auth/token"
+_oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def get_ctx(conn: HTTPConnection) -> ApiContext:
+    """The ApiContext that create_app put on the app."""
+    ctx: ApiContext = conn.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[ApiContext, Depends(get_ctx)]
+
+
+def get_settings(ctx: Ctx) -> Settings:
+    """The app's Settings."""
+    return ctx.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail,
+                         headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_current_user(ctx: Ctx, token: Annotated[str | None, Depends(_oauth2)]) -> User:
+    """The user of the bearer token; 401 without a valid one."""
+    if not token:
+        raise _unauthorized("not authenticated: send 'Authorization: Bearer <token>' "
+                            f"(get one from POST {TOKEN_URL})")
+    try:
+        user, _ = user_from_token(ctx, token)
+    except TokenError as exc:
+        raise _unauthorized(f"invalid token: {exc}") from exc
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_role(role: Role) -> Callable[[User], User]:
+    """A dependency that lets through users with `role` or a higher one; else 403."""
+    def check(user: CurrentUser) -> User:
+        if not role_allows(user.role, role):
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                detail=f"this needs the {role} role; {user.name} is {user.role}")
+        return user
+    return check
+
+
+Operator = Annotated[User, Depends(require_role("operator"))]
+Admin = Annotated[User, Depends(require_role("admin"))]

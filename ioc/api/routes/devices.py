@@ -1,0 +1,54 @@
+"""Devices and wards from the device registry."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+
+from ioc.api.deps import Ctx, CurrentUser
+from ioc.api.models import DevicePage, WardOut
+from ioc.core.registry import WARDS, Device
+
+__all__ = ["DeviceId", "router", "wards_router"]
+
+router = APIRouter(prefix="/devices", tags=["devices"])
+wards_router = APIRouter(prefix="/wards", tags=["devices"])
+DeviceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                               description="Device id ([A-Za-z0-9_-]{1,64})")]
+
+
+@router.get("", response_model=DevicePage, summary="Registered devices")
+def list_devices(ctx: Ctx, _: CurrentUser,
+                 domain: Literal["traffic", "streetlight", "drainage"] | None = None,
+                 ward: Annotated[str | None, Query()] = None) -> DevicePage:
+    """Devices of the registry, optionally of one domain and/or ward."""
+    if ward is not None and ward not in WARDS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail=f"unknown ward {ward!r}; expected one of {', '.join(WARDS)}")
+    data = [d for d in ctx.registry
+            if (domain is None or d.domain == domain) and (ward is None or d.ward == ward)]
+    return DevicePage(data=data, count=len(data))
+
+
+def device_or_404(ctx: Ctx, device_id: str) -> Device:
+    """The registered device, or 404."""
+    device = ctx.registry.get(device_id)
+    if device is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown device {device_id!r}")
+    return device
+
+
+@router.get("/{device_id}", response_model=Device, summary="One device")
+def get_device(ctx: Ctx, _: CurrentUser, device_id: DeviceId) -> Device:
+    """A device's registry entry; 404 if unknown."""
+    return device_or_404(ctx, device_id)
+
+
+@wards_router.get("", response_model=list[WardOut], summary="Đồng Xoài's eight wards")
+def list_wards(ctx: Ctx, _: CurrentUser) -> list[WardOut]:
+    """The wards with their Vietnamese names, centres and device counts."""
+    counts = Counter(d.ward for d in ctx.registry)
+    return [WardOut(slug=w.slug, name=w.name, lat=w.lat, lon=w.lon, devices=counts[w.slug])
+            for w in WARDS.values()]

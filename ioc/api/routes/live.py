@@ -1,0 +1,95 @@
+"""WebSocket /api/v1/alerts/live: a snapshot, then every alert change as it happens.
+
+Authenticate by sending `{"token": "<bearer token>"}` as the first message; a token in the
+URL is refused, because access logs and proxies record query strings. Messages:
+`{"type": "snapshot", "alerts": [...]}` once, then `{"type": "alert", "alert": {...}}`.
+Close codes: 4401 bad/missing/expired token, 1013 the client fell too far behind (reconnect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from ioc.api.alert_view import AlertFilter, Subscription, select_alerts
+from ioc.api.auth import TokenClaims, TokenError
+from ioc.api.context import ApiContext, user_from_token
+from ioc.core.schemas import Alert
+
+__all__ = ["router"]
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["alerts"])
+AUTH_TIMEOUT_S = 10.0
+SNAPSHOT_LIMIT = 1000
+
+
+def _dump(alert: Alert) -> dict[str, Any]:
+    return alert.model_dump(mode="json", by_alias=True)
+
+
+async def _authenticate(ws: WebSocket, ctx: ApiContext) -> TokenClaims:
+    if "token" in ws.query_params:
+        # refused rather than ignored, so a client leaking tokens into logs is noticed
+        raise TokenError("token in the URL is not accepted; send {\"token\": \"...\"} first")
+    first = await asyncio.wait_for(ws.receive_text(), timeout=AUTH_TIMEOUT_S)
+    message = orjson.loads(first)
+    token = message.get("token") if isinstance(message, dict) else None
+    if not isinstance(token, str) or not token:
+        raise TokenError("send {\"token\": \"...\"} as the first message")
+    _, claims = user_from_token(ctx, token)
+    return claims
+
+
+async def _pump(ws: WebSocket, sub: Subscription) -> None:
+    while True:
+        alert = await sub.get()
+        if sub.overflowed:
+            await ws.close(code=1013, reason="too far behind; reconnect to reload")
+            return
+        await ws.send_text(orjson.dumps({"type": "alert", "alert": _dump(alert)}).decode())
+
+
+async def _drain(ws: WebSocket) -> None:
+    # reading is how a disconnect is noticed while no alert changes arrive
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await ws.receive()
+
+
+@router.websocket("/alerts/live")
+async def alerts_live(ws: WebSocket) -> None:
+    """Every alert change as it happens, after a snapshot of the current alerts."""
+    ctx: ApiContext = ws.app.state.ctx
+    await ws.accept()
+    try:
+        claims = await _authenticate(ws, ctx)
+    except (TokenError, TimeoutError, ValueError) as exc:
+        reason = str(exc) or "authentication timed out"
+        await ws.close(code=4401, reason=f"not authenticated: {reason}"[:120])
+        return
+    except WebSocketDisconnect:
+        return
+    sub = ctx.view.subscribe(asyncio.get_running_loop())
+    tasks: set[asyncio.Task[None]] = set()
+    try:
+        data, _ = select_alerts(ctx.view.snapshot(), AlertFilter(), SNAPSHOT_LIMIT)
+        await ws.send_text(orjson.dumps({"type": "snapshot",
+                                          "alerts": [_dump(a) for a in data]}).decode())
+        tasks = {asyncio.create_task(_pump(ws, sub)), asyncio.create_task(_drain(ws))}
+        remaining = max(0.0, claims.exp - ctx.clock())
+        done, _pending = await asyncio.wait(tasks, timeout=remaining,
+                                            return_when=asyncio.FIRST_COMPLETED)
+        if not done:
+            await ws.close(code=4401, reason="token expired")
+    except (WebSocketDisconnect, RuntimeError) as exc:
+        log.debug("live alerts socket ended: %s", exc)
+    finally:
+        ctx.view.unsubscribe(sub)
+        for task in tasks:
+            task.cancel()

@@ -1,0 +1,184 @@
+"""Bridge benchmark: MQTT → bridge → Kafka against kafka-python producing straight to Kafka."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from kafka import KafkaProducer
+
+from ioc.bench.loadgen import (
+    BridgeProcess,
+    Collector,
+    Publisher,
+    ensure_topics,
+    sequenced,
+    traffic_devices,
+)
+from ioc.core.errors import ServiceError
+from ioc.core.registry import dump_registry
+from ioc.core.settings import Settings
+from ioc.ingest.bridge import Bridge
+from ioc.ingest.config import bridge_config
+from ioc.ingest.kafka_sink import SinkConfig
+from ioc.ingest.router import KafkaTopics
+
+__all__ = ["run_bridge_bench"]
+
+log = logging.getLogger(__name__)
+
+
+def run_bridge_bench(settings: Settings, n_messages: int = 20_000, *, devices: int = 50,
+                     in_process: bool = False, compression: str | None = None,
+                     linger_ms: int = 5, timeout_s: float = 300.0,
+                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Messages/s through the bridge and through a direct producer, measured in one run."""
+    say = progress or (lambda text: log.info("%s", text))
+    run = uuid.uuid4().hex[:8]
+    topics = KafkaTopics.prefixed(f"bench-{run}-")
+    baseline_topic = f"bench-{run}-baseline"
+    devs = traffic_devices(f"bench{run}-", devices)
+    messages = sequenced(devs, max(1, n_messages // devices))
+    ensure_topics(settings.kafka_bootstrap, [topics.telemetry, topics.deadletter,
+                                             topics.device_status, baseline_topic],
+                  settings.kafka_partitions)
+    sink = SinkConfig(settings.kafka_bootstrap, f"bench-{run}", linger_ms=linger_ms,
+                      compression=compression)
+    say(f"baseline: {len(messages)} records straight to Kafka…")
+    baseline = _baseline(settings, sink, baseline_topic, messages, timeout_s)
+    say(f"bridge: {len(messages)} messages MQTT → bridge → Kafka…")
+    with tempfile.TemporaryDirectory() as tmp:
+        registry_file = Path(tmp) / "devices.yaml"
+        dump_registry(devs, registry_file)
+        with _bridge(settings, run, topics, registry_file, in_process, compression,
+                     linger_ms, Path(tmp)):
+            bridged = _through_bridge(settings, run, topics.telemetry, messages, timeout_s)
+        say("bridge drain: the same messages queued in its session first…")
+        drain = _drain(settings, run, topics, messages, timeout_s,
+                       lambda: _bridge(settings, run, topics, registry_file, in_process,
+                                       compression, linger_ms, Path(tmp)))
+    return {
+        "messages": len(messages),
+        "devices": devices,
+        "compression": compression or "none",
+        "linger_ms": linger_ms,
+        "bridge_in_process": in_process,
+        "bridge_msgs_per_s": round(bridged["rate"]),
+        "mqtt_publish_msgs_per_s": round(bridged["publish_rate"]),
+        "bridge_missing": bridged["missing"],
+        "bridge_duplicates": bridged["duplicates"],
+        "bridge_drain_msgs_per_s": round(drain),
+        "baseline_msgs_per_s": round(baseline),
+        "ratio_bridge_to_baseline": round(bridged["rate"] / baseline, 3),
+        "ratio_drain_to_baseline": round(drain / baseline, 3),
+    }
+
+
+def _baseline(settings: Settings, sink: SinkConfig, topic: str,
+              messages: list[tuple[str, bytes]], timeout_s: float) -> float:
+    """kafka-python alone: the same payloads, keys and producer settings as the bridge."""
+    collector = Collector(settings.kafka_bootstrap, [topic], f"bench-{topic}")
+    producer = KafkaProducer(**sink.producer_options())
+    try:
+        keys = [t.split("/")[3].encode() for t, _ in messages]
+        started = time.perf_counter()
+        for key, (_, payload) in zip(keys, messages, strict=True):
+            producer.send(topic, value=payload, key=key)
+        producer.flush()
+        if not collector.wait(topic, len(messages), timeout_s):
+            raise ServiceError(f"baseline: only {collector.count(topic)} of "
+                               f"{len(messages)} records arrived")
+        return len(messages) / (collector.last_at - started)
+    finally:
+        producer.close()
+        collector.close()
+
+
+def _through_bridge(settings: Settings, run: str, topic: str,
+                    messages: list[tuple[str, bytes]], timeout_s: float) -> dict[str, float]:
+    collector = Collector(settings.kafka_bootstrap, [topic], f"bench-{run}-bridge")
+    publisher = Publisher(settings, client_id=f"bench-{run}-pub")
+    try:
+        started = time.perf_counter()
+        publisher.publish_all(messages)
+        publisher.wait_acked(timeout_s)
+        published = time.perf_counter()
+        collector.wait(topic, len(messages), timeout_s)
+        elapsed = collector.last_at - started
+        seen = {(r.key, orjson.loads(r.value)["seq"]) for r in collector.records[topic]}
+        return {"rate": collector.count(topic) / elapsed,
+                "publish_rate": len(messages) / (published - started),
+                "missing": len(messages) - len(seen),
+                "duplicates": collector.count(topic) - len(seen)}
+    finally:
+        publisher.close()
+        collector.close()
+
+
+def _drain(settings: Settings, run: str, topics: KafkaTopics,
+           messages: list[tuple[str, bytes]], timeout_s: float,
+           bridge: Callable[[], Any]) -> float:
+    """Bridge capacity without a live publisher competing for the CPU: messages wait in
+    the bridge's persistent MQTT session, then one bridge start drains them."""
+    publisher = Publisher(settings, client_id=f"bench-{run}-pub2")
+    publisher.publish_all(messages)
+    publisher.wait_acked(timeout_s)
+    publisher.close()
+    collector = Collector(settings.kafka_bootstrap, [topics.telemetry], f"bench-{run}-drain")
+    try:
+        collector.wait(topics.telemetry, len(messages), 30)  # the live run's records
+        base = collector.count(topics.telemetry)
+        started = time.perf_counter()
+        with bridge():
+            collector.wait(topics.telemetry, base + len(messages), timeout_s)
+        return (collector.count(topics.telemetry) - base) / (collector.last_at - started)
+    finally:
+        collector.close()
+
+
+@contextmanager
+def _bridge(settings: Settings, run: str, topics: KafkaTopics, registry_file: Path,
+            in_process: bool, compression: str | None, linger_ms: int,
+            tmp: Path) -> Iterator[None]:
+    client_id = f"bench-{run}-bridge"
+    if in_process:
+        from ioc.ingest.config import load_bridge_registry
+
+        config = bridge_config(settings, client_id=client_id, share_group=f"bench-{run}",
+                               topics=topics, linger_ms=linger_ms, compression=compression,
+                               status=False)
+        yield from _in_process(Bridge(config, load_bridge_registry(registry_file)))
+        return
+    proc = BridgeProcess(["--client-id", client_id, "--share-group", f"bench-{run}",
+                          "--registry", str(registry_file), "--topic-prefix", f"bench-{run}-",
+                          "--linger-ms", str(linger_ms), "--compression",
+                          compression or "none", "--no-status"], tmp / "bridge.log")
+    try:
+        proc.wait_ready(60)
+        yield
+    finally:
+        proc.stop()
+
+
+def _in_process(bridge: Bridge) -> Iterator[None]:
+    stop = threading.Event()
+    thread = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not bridge.ready():
+        if time.monotonic() > deadline:
+            raise ServiceError("in-process bridge not ready after 60s")
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(60)

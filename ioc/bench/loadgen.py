@@ -1,0 +1,270 @@
+"""Load tools shared by the bridge benchmark and the integration tests: devices, a gateway
+publisher, a Kafka collector and a bridge subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import paho.mqtt.client as mqtt
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from ioc.core.errors import ServiceError
+from ioc.core.registry import Device
+from ioc.core.settings import Settings
+from ioc.core.topics import telemetry_topic
+
+__all__ = ["BridgeProcess", "Collected", "Collector", "Publisher", "ensure_topics",
+           "free_port", "seqs_by_device", "sequenced", "traffic_devices",
+           "traffic_payload"]
+
+
+def traffic_devices(prefix: str, count: int) -> list[Device]:
+    """`count` traffic counters with ids `{prefix}{i}` spread over the wards."""
+    wards = ("tan-phu", "tan-dong", "tan-binh", "tan-xuan")
+    return [Device(id=f"{prefix}{i}", domain="traffic", name=f"Counter {i}",
+                   ward=wards[i % len(wards)], lat=11.53, lon=106.89, interval_s=10,
+                   road="QL14", direction="N", free_flow_kmh=50) for i in range(count)]
+
+
+def traffic_payload(seq: int, epoch_ms: int | None = None) -> bytes:
+    """A valid TrafficFlowObserved payload carrying `seq`."""
+    return orjson.dumps({"dateObserved": epoch_ms or int(time.time() * 1000), "seq": seq,
+                         "intensity": seq % 50, "averageVehicleSpeed": 42.5,
+                         "occupancy": 0.25})
+
+
+def sequenced(devices: Sequence[Device], per_device: int) -> list[tuple[str, bytes]]:
+    """Round-robin (topic, payload) messages, seq 0..per_device-1 for each device."""
+    now = int(time.time() * 1000)
+    return [(telemetry_topic(d.domain, d.id), traffic_payload(seq, now))
+            for seq in range(per_device) for d in devices]
+
+
+class Publisher:
+    """A QoS 1 publisher logged in as a domain gateway; counts broker acknowledgements."""
+
+    def __init__(self, settings: Settings, domain: str = "traffic", client_id: str = "") -> None:
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                   protocol=mqtt.MQTTv5)
+        self._client.username_pw_set(f"gw-{domain}",
+                                     settings.mqtt_gateway_password.get_secret_value())
+        self._client.max_inflight_messages_set(2000)
+        self._client.max_queued_messages_set(0)
+        self._acked = 0
+        self._lock = threading.Lock()
+        self._client.on_publish = self._on_publish
+        self._client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=30)
+        self._client.loop_start()
+        self.sent = 0
+
+    def _on_publish(self, *args: Any) -> None:
+        with self._lock:
+            self._acked += 1
+
+    @property
+    def acked(self) -> int:
+        """Messages the broker acknowledged."""
+        return self._acked
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        """Queue one message."""
+        self._client.publish(topic, payload, qos=qos, retain=retain)
+        self.sent += 1
+
+    def publish_all(self, messages: Sequence[tuple[str, bytes]], qos: int = 1) -> None:
+        """Queue many messages."""
+        publish = self._client.publish
+        for topic, payload in messages:
+            publish(topic, payload, qos=qos)
+        self.sent += len(messages)
+
+    def wait_acked(self, timeout: float) -> bool:
+        """Wait until the broker acknowledged everything sent."""
+        deadline = time.monotonic() + timeout
+        while self._acked < self.sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self._acked >= self.sent
+
+    def close(self) -> None:
+        """Disconnect."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+def ensure_topics(bootstrap: str, names: Sequence[str], partitions: int) -> None:
+    """Create Kafka topics up front (auto-creation would cost the first records a delay)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="ioc-loadgen")
+    try:
+        for name in names:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics([NewTopic(name, partitions, 1)])
+        # KRaft publishes new topics asynchronously: wait until metadata lists them all, or a
+        # consumer subscribing right now may be assigned nothing for minutes
+        deadline = time.monotonic() + 30
+        while not set(names) <= set(admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise ServiceError(f"topics {sorted(names)} not visible after 30s")
+            time.sleep(0.05)
+    finally:
+        admin.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """One consumed record."""
+
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+    partition: int
+    offset: int
+    timestamp_ms: int = 0
+
+
+class Collector:
+    """Consumes topics from the beginning in a thread; the test or benchmark polls it."""
+
+    def __init__(self, bootstrap: str, topics: Sequence[str], group: str = "") -> None:
+        # Partitions are assigned by hand, not through a consumer group: a collector must see
+        # every record from offset 0 whatever the group coordinator is doing (on a freshly
+        # formatted Kafka it can evict a busy member and leave it with nothing assigned).
+        self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                       enable_auto_commit=False, fetch_max_wait_ms=100,
+                                       max_poll_records=5000, client_id=group or None)
+        parts = [TopicPartition(t, p) for t in topics for p in self._partitions(t)]
+        self._consumer.assign(parts)
+        self._consumer.seek_to_beginning(*parts)
+        self.records: dict[str, list[Collected]] = {t: [] for t in topics}
+        self.last_at = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="collector", daemon=True)
+        self._thread.start()
+
+    def _partitions(self, topic: str, timeout: float = 30.0) -> set[int]:
+        deadline = time.monotonic() + timeout
+        while not (found := self._consumer.partitions_for_topic(topic)):
+            if time.monotonic() > deadline:
+                raise ServiceError(f"topic {topic} has no partitions after {timeout:.0f}s "
+                                   "(create it first, e.g. with ensure_topics)")
+            time.sleep(0.05)
+        return set(found)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            batch = self._consumer.poll(timeout_ms=200)
+            for tp, recs in batch.items():
+                self.records[tp.topic].extend(
+                    Collected(r.key, r.value, {k: v for k, v in r.headers or ()},
+                              r.partition, r.offset, r.timestamp) for r in recs)
+            if batch:
+                self.last_at = time.perf_counter()
+
+    def count(self, topic: str) -> int:
+        """Records consumed so far from one topic."""
+        return len(self.records[topic])
+
+    def wait(self, topic: str, n: int, timeout: float) -> bool:
+        """Wait until `n` records of `topic` arrived; True if they did."""
+        deadline = time.monotonic() + timeout
+        while self.count(topic) < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.count(topic) >= n
+
+    def close(self) -> None:
+        """Stop consuming."""
+        self._stop.set()
+        self._thread.join(10)
+        self._consumer.close()
+
+
+def seqs_by_device(records: Sequence[Collected]) -> dict[str, list[int]]:
+    """Device id -> the `seq` values of its readings, in consumption order."""
+    out: dict[str, list[int]] = {}
+    for rec in records:
+        key = rec.key.decode() if rec.key else ""
+        out.setdefault(key, []).append(orjson.loads(rec.value)["seq"])
+    return out
+
+
+def free_port() -> int:
+    """A TCP port free right now on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class BridgeProcess:
+    """`python -m ingest` as a subprocess, with its /ready endpoint."""
+
+    def __init__(self, args: Sequence[str], log_file: Path, metrics_port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.port = metrics_port or free_port()
+        # a short session: a finished test's bridge must not leave the broker queueing for it
+        cmd = [sys.executable, "-m", "ioc.ingest", "--metrics-port", str(self.port),
+               "--session-expiry", "300", *args]
+        self._log = log_file.open("ab")
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **(env or {})},
+                                     cwd=Path(__file__).resolve().parents[1])
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        """HTTP GET on the bridge's status server."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
+                return int(r.status), bytes(r.read())
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), b""
+        except OSError:
+            return 0, b""
+
+    def wait_ready(self, timeout: float = 30.0, alive: Callable[[], bool] | None = None) -> None:
+        """Wait for /ready to answer 200; ServiceError if the process dies or time runs out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServiceError(f"bridge exited with {self.proc.returncode}")
+            if self.get("/ready")[0] == 200:
+                return
+            time.sleep(0.1)
+        raise ServiceError(f"bridge not ready after {timeout:.0f}s")
+
+    def metric(self, name: str) -> float:
+        """Sum of one metric's samples from /metrics (0 when absent)."""
+        _, body = self.get("/metrics")
+        total = 0.0
+        for line in body.decode().splitlines():
+            if line.startswith(name) and line[len(name):len(name) + 1] in (" ", "{"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait; SIGKILL after `timeout`."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return int(self.proc.returncode)
+
+    def kill(self) -> None:
+        """SIGKILL, no goodbye."""
+        self.proc.kill()
+        self.proc.wait()

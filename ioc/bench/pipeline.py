@@ -1,0 +1,170 @@
+"""End to end: publish over MQTT at a fixed rate, measure publish→Kafka and publish→alert."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ioc.bench.loadgen import BridgeProcess, Collected, Collector, Publisher, ensure_topics
+from ioc.core.errors import ServiceError
+from ioc.core.registry import WARDS, Device, dump_registry
+from ioc.core.settings import Settings
+from ioc.core.topics import ALERTS, DEADLETTER, DEVICE_STATUS, TELEMETRY, telemetry_topic
+
+__all__ = ["run_pipeline_bench"]
+
+
+def _drains(prefix: str, count: int) -> list[Device]:
+    wards = list(WARDS.values())
+    return [Device(id=f"{prefix}{i:05d}", domain="drainage", name=f"bench drain {i}",
+                   ward=wards[i % len(wards)].slug, lat=wards[i % len(wards)].lat,
+                   lon=wards[i % len(wards)].lon, interval_s=60, basin=f"b{i % 16}",
+                   depth_m=2.0, warn_m=1.0, critical_m=1.6) for i in range(count)]
+
+
+def _payload(seq: int, level: float) -> bytes:
+    return orjson.dumps({"dateObserved": int(time.time() * 1000), "seq": seq,
+                         "waterLevel": level})
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    if not samples:
+        return {"count": 0}
+    s = sorted(samples)
+    pick = lambda q: round(s[min(len(s) - 1, int(q * len(s)))] * 1000, 1)  # noqa: E731
+    return {"count": len(s), "p50_ms": pick(0.50), "p90_ms": pick(0.90),
+            "p99_ms": pick(0.99), "max_ms": round(s[-1] * 1000, 1)}
+
+
+def _worker(prefix: str, registry: Path, log: Path,
+            profile: Path | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "IOC_REGISTRY": str(registry)}
+    prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, *prof, "-m", "ioc", "worker", "--topic-prefix",
+                                 prefix, "--no-influx"], stdout=out, stderr=subprocess.STDOUT,
+                                env=env)
+
+
+def _stream(pub: Publisher, devices: list[Device], rate: int, seconds: float,
+            triggers: int) -> dict[str, tuple[float, int]]:
+    """Publish at `rate`/s; every so often one device's level jumps over warning."""
+    total = int(rate * seconds)
+    every = max(1, total // max(1, triggers))
+    sent_at: dict[str, tuple[float, int]] = {}
+    seqs = dict.fromkeys((d.id for d in devices), 0)
+    start = time.perf_counter()
+    for i in range(total):
+        device = devices[i % len(devices)]
+        level = 0.3
+        if i % every == every // 2 and device.id not in sent_at:
+            level = 1.2
+        seq = seqs[device.id] = seqs[device.id] + 1
+        target = start + i / rate
+        delay = target - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)  # pacing the load, not synchronization
+        if level > 1.0:
+            sent_at[device.id] = (time.time(), seq)
+        pub.publish(telemetry_topic("drainage", device.id), _payload(seq, level))
+    return sent_at
+
+
+def _latencies(records: list[Collected], sent_at: dict[str, tuple[float, int]],
+               is_alert: bool) -> list[float]:
+    """Seconds from publish to the record's Kafka timestamp, first match per device."""
+    out: dict[str, float] = {}
+    for rec in records:
+        doc = orjson.loads(rec.value)
+        device = doc.get("alertSource") if is_alert else doc.get("deviceId")
+        if device not in sent_at or device in out:
+            continue
+        at, seq = sent_at[device]
+        if (is_alert and doc.get("rule") == "flood.level") or doc.get("seq") == seq:
+            out[device] = rec.timestamp_ms / 1000 - at
+    return list(out.values())
+
+
+def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20.0,
+                       devices: int = 400, triggers: int = 200, linger_ms: int = 5,
+                       worker_profile: Path | None = None,
+                       progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Publish-to-Kafka (baseline hop) and publish-to-alert latency at a steady rate.
+
+    `linger_ms` is the bridge producer's linger (its `--linger-ms`); `worker_profile` runs
+    the worker under cProfile, writing its stats there.
+    """
+    say = progress or (lambda text: None)
+    run = uuid.uuid4().hex[:8]
+    prefix = f"bench-{run}-"
+    devs = _drains(f"bp{run}-", devices)
+    topics = [prefix + t for t in (TELEMETRY, DEADLETTER, DEVICE_STATUS, ALERTS)]
+    ensure_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        registry = Path(tmp) / "devices.yaml"
+        dump_registry(devs, registry)
+        say("starting bridge and worker…")
+        bridge = BridgeProcess(["--client-id", f"bench-{run}", "--share-group", f"bench-{run}",
+                                "--registry", str(registry), "--topic-prefix", prefix,
+                                "--no-status", "--linger-ms", str(linger_ms)],
+                               Path(tmp) / "bridge.log")
+        stack.callback(bridge.stop)
+        worker = _worker(prefix, registry, Path(tmp) / "worker.log", worker_profile)
+        stack.callback(_stop_worker, worker)
+        bridge.wait_ready(60)
+        collector = Collector(settings.kafka_bootstrap, [topics[0], topics[3]], f"bench-{run}")
+        stack.callback(collector.close)
+        pub = Publisher(settings, domain="drainage", client_id=f"bench-{run}-pub")
+        stack.callback(pub.close)
+        _warm_up(pub, devs[0], collector, topics[3], worker)
+        say(f"publishing {rate}/s for {seconds:.0f}s ({triggers} level crossings)…")
+        sent_at = _stream(pub, devs[1:], rate, seconds, triggers)
+        collector.wait(topics[0], int(rate * seconds), 60)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_alerted(collector, topics[3])) < len(sent_at):
+            time.sleep(0.1)
+        kafka_hop = _latencies(collector.records[topics[0]], sent_at, is_alert=False)
+        alerts = _latencies(collector.records[topics[3]], sent_at, is_alert=True)
+        return {"rate_per_s": rate, "seconds": seconds, "bridge_linger_ms": linger_ms,
+                "published": pub.sent,
+                "telemetry_records": collector.count(topics[0]),
+                "baseline_publish_to_kafka": _percentiles(kafka_hop),
+                "publish_to_alert": _percentiles(alerts),
+                "alerts_expected": len(sent_at), "alerts_missing": len(sent_at) - len(alerts)}
+
+
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    worker.terminate()
+    try:
+        worker.wait(30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+
+
+def _alerted(collector: Collector, topic: str) -> set[str]:
+    return {orjson.loads(r.value).get("alertSource") for r in collector.records[topic]}
+
+
+def _warm_up(pub: Publisher, device: Device, collector: Collector, topic: str,
+             worker: subprocess.Popen[bytes]) -> None:
+    """Wait until one crossing has gone all the way through (worker joined its group)."""
+    deadline = time.monotonic() + 120
+    seq = 0
+    while device.id not in _alerted(collector, topic):
+        if worker.poll() is not None:
+            raise ServiceError(f"worker exited with {worker.returncode} during warm-up")
+        if time.monotonic() > deadline:
+            raise ServiceError("no alert from the worker within 120s of warm-up")
+        seq += 1
+        pub.publish(telemetry_topic("drainage", device.id), _payload(seq, 1.2))
+        time.sleep(0.5)  # one probe reading per half second while the worker starts

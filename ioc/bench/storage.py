@@ -1,0 +1,109 @@
+"""Storage throughput: Kafka → InfluxSink → InfluxDB beside writing the same lines directly."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from influxdb_client import InfluxDBClient
+from kafka import KafkaConsumer, KafkaProducer
+
+from ioc.core.schemas import Reading, reading_to_json
+from ioc.core.settings import Settings
+from ioc.storage.influx_client import InfluxLineSink
+from ioc.storage.influx_sink import InfluxSink
+from ioc.storage.influx_writer import InfluxWriter
+from ioc.testing.factories import (
+    T0,
+    at,
+    drain,
+    drainage_device,
+    lamp,
+    lamp_device,
+    traffic,
+    traffic_device,
+)
+
+__all__ = ["run_storage_bench"]
+
+
+def _readings(n: int, devices: int) -> list[Reading]:
+    per = max(1, devices // 3)
+    drains = [drainage_device(f"sb-d{i}") for i in range(per)]
+    roads = [traffic_device(f"sb-t{i}") for i in range(per)]
+    lamps = [lamp_device(f"sb-l{i}") for i in range(per)]
+    out: list[Reading] = []
+    for i in range(n):
+        t, k = at(i // (3 * per) * 60.0, T0), (i // 3) % per
+        kind = i % 3
+        out.append(drain(drains[k], t, 0.3) if kind == 0
+                   else traffic(roads[k], t, 40.0, 0.2) if kind == 1
+                   else lamp(lamps[k], t, "on", 95.0))
+    return out
+
+
+@contextmanager
+def _bucket(settings: Settings) -> Iterator[str]:
+    name = f"bench-{uuid.uuid4().hex[:10]}"
+    with InfluxDBClient(url=settings.influx_url, org=settings.influx_org,
+                        token=settings.influx_token.get_secret_value()) as client:
+        bucket = client.buckets_api().create_bucket(bucket_name=name, org=settings.influx_org)
+        try:
+            yield name
+        finally:
+            client.buckets_api().delete_bucket(bucket)
+
+
+def _direct(settings: Settings, bucket: str, readings: list[Reading], batch: int) -> float:
+    sink = InfluxLineSink.from_settings(settings, bucket)
+    writer = InfluxWriter(sink)
+    try:
+        start = time.perf_counter()
+        for i in range(0, len(readings), batch):
+            writer.write_readings(readings[i:i + batch])
+        return len(readings) / (time.perf_counter() - start)
+    finally:
+        sink.close()
+
+
+def _through_kafka(settings: Settings, bucket: str, readings: list[Reading],
+                   timeout_s: float) -> float:
+    topic = f"bench-{uuid.uuid4().hex[:8]}-telemetry"
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5,
+                             batch_size=256 * 1024)
+    for r in readings:
+        producer.send(topic, key=r.device_id.encode(), value=reading_to_json(r))
+    producer.flush()
+    producer.close()
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+                             group_id=f"{topic}-writer", enable_auto_commit=False,
+                             auto_offset_reset="earliest")
+    line_sink = InfluxLineSink.from_settings(settings, bucket)
+    sink = InfluxSink(consumer, InfluxWriter(line_sink), telemetry=topic, alerts=f"{topic}-a")
+    try:
+        start = time.perf_counter()
+        deadline = time.monotonic() + timeout_s
+        while sink.counts["readings"] < len(readings) and time.monotonic() < deadline:
+            sink.run_once(timeout_ms=200)
+        return sink.counts["readings"] / (time.perf_counter() - start)
+    finally:
+        sink.close()
+        line_sink.close()
+
+
+def run_storage_bench(settings: Settings, n: int = 50_000, devices: int = 600,
+                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Readings/s stored through Kafka and the sink, and written straight to InfluxDB."""
+    say = progress or (lambda text: None)
+    readings = _readings(n, devices)
+    with _bucket(settings) as direct_bucket, _bucket(settings) as sink_bucket:
+        say(f"baseline: {n} readings straight to InfluxDB…")
+        direct = _direct(settings, direct_bucket, readings, 5000)
+        say(f"sink: {n} readings Kafka → InfluxSink → InfluxDB…")
+        via_kafka = _through_kafka(settings, sink_bucket, readings, 300.0)
+    return {"readings": n, "sink_readings_per_s": round(via_kafka),
+            "baseline_direct_write_readings_per_s": round(direct),
+            "ratio_to_baseline": round(via_kafka / direct, 3)}

@@ -1,0 +1,181 @@
+"""Worker throughput: a backlog of readings on Kafka, drained by `ioc worker`, beside a plain
+kafka-python consumer reading the same topic in the same run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.partitioner import DefaultPartitioner, murmur2
+
+from ioc.core.errors import ServiceError
+from ioc.core.ownership import OWNER_HEADER
+from ioc.core.registry import WARDS, Device, Registry, dump_registry
+from ioc.core.schemas import reading_to_json
+from ioc.core.settings import Settings
+from ioc.processors.worker.app import WorkerTopics
+from ioc.processors.worker.routing import Router
+from ioc.processors.worker.topics import ensure_worker_topics
+from ioc.testing.factories import T0, drain, drainage_device
+
+__all__ = ["run_worker_bench"]
+
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _devices(prefix: str, count: int) -> list[Device]:
+    wards = list(WARDS)
+    return [drainage_device(f"{prefix}{i:05d}", ward=wards[i % len(wards)])
+            for i in range(count)]
+
+
+def _produce(settings: Settings, topic: str, devices: Sequence[Device], n: int,
+             by_ward: bool) -> int:
+    """`n` drainage readings round robin; every 50th device-reading crosses warning."""
+    owner = Router(Registry(devices))
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
+                             linger_ms=20, batch_size=512 * 1024, metrics_enabled=False)
+    try:
+        parts = sorted(producer.partitions_for(topic))
+        default = DefaultPartitioner()
+        for i in range(n):
+            dev = devices[i % len(devices)]
+            step = i // len(devices)
+            level = 0.7 if step % 50 in range(10, 20) else 0.3  # open, then clear, ...
+            value = reading_to_json(drain(dev, T0 + timedelta(seconds=60 * step), level))
+            key = dev.id.encode()
+            ward = (owner.device_owner(dev.id) or "").encode()
+            part = (parts[(murmur2(ward) & 0x7FFFFFFF) % len(parts)] if by_ward
+                    else default.partition(topic, key, key, None, None, producer._metadata))
+            producer.send(topic, key=key, value=value, partition=part,
+                          headers=[(OWNER_HEADER, ward)] if by_ward else None)
+        producer.flush(timeout=120)
+    finally:
+        producer.close()
+    return n
+
+
+def _baseline(settings: Settings, topic: str, n: int) -> float:
+    """Seconds a plain kafka-python consumer group needs to read `n` records (incl. join)."""
+    consumer = KafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap,
+                             group_id=f"{topic}-baseline-{uuid.uuid4().hex[:6]}",
+                             auto_offset_reset="earliest", enable_auto_commit=False,
+                             max_poll_records=5000, metrics_enabled=False)
+    seen, start = 0, time.perf_counter()
+    try:
+        while seen < n and time.perf_counter() - start < 120:
+            seen += sum(len(r) for r in consumer.poll(timeout_ms=500).values())
+        consumer.commit()
+        return time.perf_counter() - start
+    finally:
+        consumer.close()
+
+
+def _lag(consumer: KafkaConsumer, parts: list[TopicPartition]) -> int:
+    ends = consumer.end_offsets(parts)
+    committed = {tp: consumer.committed(tp) or 0 for tp in parts}
+    return sum(max(0, ends[tp] - committed[tp]) for tp in parts)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start_worker(prefix: str, registry: Path, log: Path,
+                  profile: Path | None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "IOC_REGISTRY": str(registry)}
+    prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, *prof, "-m", "ioc", "worker",
+                                 "--topic-prefix", prefix, "--no-influx"],
+                                cwd=_ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def _drain(settings: Settings, group: str, topics: Sequence[str], n: int,
+           worker: subprocess.Popen[bytes], timeout: float) -> dict[str, float | None]:
+    """Poll the group's committed offsets until no lag is left; rate from first commit."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group,
+                             enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(t, p) for t in topics
+                 for p in consumer.partitions_for_topic(t) or ()]
+        started = time.perf_counter()
+        first: tuple[float, int] | None = None
+        while time.perf_counter() - started < timeout:
+            if worker.poll() is not None:
+                raise ServiceError(f"worker exited with {worker.returncode}")
+            lag, now = _lag(consumer, parts), time.perf_counter()
+            done = n - min(n, lag)
+            if first is None and done > 0:
+                first = (now, done)
+            if lag == 0 and first is not None:
+                drained = now - first[0]
+                rate = (n - first[1]) / drained if drained > 0 else float("nan")
+                cpu = _cpu_seconds(worker.pid)
+                return {"worker_cpu_s": cpu, "worker_cpu_us_per_reading":
+                        None if cpu is None else round(cpu / n * 1e6, 1),
+                        "worker_total_s": round(now - started, 2),
+                        "worker_drain_s": round(drained, 2),
+                        "worker_readings_per_s": round(rate, 1)}
+            time.sleep(0.05)  # polling a condition with a deadline
+        raise ServiceError(f"worker did not catch up within {timeout:.0f}s")
+    finally:
+        consumer.close()
+
+
+def run_worker_bench(settings: Settings, n: int = 50_000, *, devices: int = 400,
+                     by_ward: bool = True, profile: Path | None = None,
+                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Readings/s of `ioc worker --no-influx` draining `n` readings, beside a plain consumer.
+
+    `by_ward` partitions the backlog as the bridge does (by owner ward); False uses Kafka's
+    default (device-id hash), which makes the worker repartition every reading.
+    """
+    say = progress or (lambda text: None)
+    run = uuid.uuid4().hex[:8]
+    prefix = f"wbench-{run}-"
+    topics = WorkerTopics.prefixed(prefix)
+    devs = _devices(f"wb{run}-", devices)
+    ensure_worker_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)
+    say(f"producing {n} readings to {topics.telemetry}…")
+    _produce(settings, topics.telemetry, devs, n, by_ward)
+    baseline_s = _baseline(settings, topics.telemetry, n)
+    with tempfile.TemporaryDirectory() as tmp:
+        registry = Path(tmp) / "devices.yaml"
+        dump_registry(devs, registry)
+        say("running the worker until its group has committed everything…")
+        worker = _start_worker(prefix, registry, Path(tmp) / "worker.log", profile)
+        try:
+            figures = _drain(settings, f"{prefix}ioc-worker",
+                             [topics.telemetry, topics.owned], n, worker, timeout=600)
+        except ServiceError as exc:
+            tail = (Path(tmp) / "worker.log").read_text(errors="replace")[-3000:]
+            raise ServiceError(f"{exc}\n{tail}") from exc
+        finally:
+            _stop(worker)
+    return {"readings": n, "devices": devices, "partitioned_by_ward": by_ward,
+            "baseline_consumer_s": round(baseline_s, 2),
+            "baseline_readings_per_s": round(n / baseline_s, 1), **figures}
+
+
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    worker.terminate()
+    try:
+        worker.wait(60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()

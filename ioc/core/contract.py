@@ -1,0 +1,253 @@
+"""The MQTT device contract: one pure function turns (topic, bytes) into a Reading or a reason."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from ioc.core.errors import IocError
+from ioc.core.registry import Registry
+from ioc.core.schemas import DrainageReading, Reading, StreetlightReading, TrafficReading
+from ioc.core.topics import DEVICE_ID_RE, DOMAINS
+
+__all__ = [
+    "MAX_FUTURE",
+    "MAX_PAYLOAD_BYTES",
+    "RejectReason",
+    "TelemetryRejected",
+    "parse_telemetry",
+    "split_topic",
+]
+
+MAX_PAYLOAD_BYTES = 16 * 1024
+MAX_FUTURE = timedelta(minutes=5)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Stores keep int64 nanoseconds and int64 integers: what they cannot hold is rejected here,
+# at the edge, instead of jamming a storage batch downstream.
+_INT64_MAX = 2**63 - 1
+
+
+class RejectReason(StrEnum):
+    """Machine-readable reasons a message goes to the dead-letter topic."""
+
+    BAD_TOPIC = "bad_topic"
+    UNKNOWN_DOMAIN = "unknown_domain"
+    BAD_DEVICE_ID = "bad_device_id"
+    OVERSIZE = "oversize"
+    INVALID_UTF8 = "invalid_utf8"
+    BAD_JSON = "bad_json"
+    NOT_OBJECT = "not_object"
+    MISSING_FIELD = "missing_field"
+    WRONG_TYPE = "wrong_type"
+    NON_FINITE = "non_finite"
+    OUT_OF_RANGE = "out_of_range"
+    BAD_TIMESTAMP = "bad_timestamp"
+    FUTURE_TIMESTAMP = "future_timestamp"
+    UNKNOWN_DEVICE = "unknown_device"
+    DOMAIN_MISMATCH = "domain_mismatch"
+
+
+class TelemetryRejected(IocError):
+    """A message broke the device contract; `reason` says how, `detail` says where."""
+
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def split_topic(topic: str) -> tuple[str, str, str]:
+    """Split `ioc/v1/{domain}/{device_id}/{kind}` into (domain, device_id, kind)."""
+    parts = topic.split("/")
+    if len(parts) != 5 or parts[0] != "ioc" or parts[1] != "v1":
+        raise TelemetryRejected(RejectReason.BAD_TOPIC, f"topic {topic!r} is not ioc/v1/...")
+    _, _, domain, device_id, kind = parts
+    if domain not in DOMAINS:
+        raise TelemetryRejected(RejectReason.UNKNOWN_DOMAIN, f"domain {domain!r}")
+    if not DEVICE_ID_RE.fullmatch(device_id):
+        raise TelemetryRejected(RejectReason.BAD_DEVICE_ID, f"device id {device_id[:80]!r}")
+    return domain, device_id, kind
+
+
+def _decode(payload: bytes) -> dict[str, Any]:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise TelemetryRejected(RejectReason.OVERSIZE,
+                                f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
+    try:
+        doc = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise _classify_bad_json(payload, exc) from exc
+    if not isinstance(doc, dict):
+        raise TelemetryRejected(RejectReason.NOT_OBJECT, f"payload is a {type(doc).__name__}")
+    return doc
+
+
+def _classify_bad_json(payload: bytes, exc: Exception) -> TelemetryRejected:
+    # Slow path only: tell apart bad bytes and NaN/Infinity literals from broken JSON.
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return TelemetryRejected(RejectReason.INVALID_UTF8, "payload is not UTF-8")
+    try:
+        json.loads(text, parse_constant=_non_finite, parse_float=_finite_float)
+    except _NonFinite:
+        return TelemetryRejected(RejectReason.NON_FINITE, "NaN or Infinity in payload")
+    except ValueError:
+        return TelemetryRejected(RejectReason.BAD_JSON, str(exc)[:200])
+    # valid JSON that orjson refused (it reads big integers as floats, so this is rare)
+    return TelemetryRejected(RejectReason.BAD_JSON, str(exc)[:200])
+
+
+class _NonFinite(Exception):
+    pass
+
+
+def _non_finite(name: str) -> float:
+    raise _NonFinite(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFinite(text)
+    return value
+
+
+def _number(doc: dict[str, Any], key: str, lo: float | None, hi: float | None,
+            required: bool = True, integer: bool = False) -> Any:
+    value = doc.get(key)
+    if value is None:
+        if required:
+            raise TelemetryRejected(RejectReason.MISSING_FIELD, key)
+        return None
+    kind = type(value)
+    if kind is bool or (kind is not int and (integer or kind is not float)):
+        want = "an integer" if integer else "a number"
+        raise TelemetryRejected(RejectReason.WRONG_TYPE, f"{key} must be {want}")
+    if kind is float and not math.isfinite(value):
+        raise TelemetryRejected(RejectReason.NON_FINITE, key)
+    if kind is int and not -_INT64_MAX <= value <= _INT64_MAX:
+        raise TelemetryRejected(RejectReason.OUT_OF_RANGE, f"{key} does not fit in 64 bits")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise TelemetryRejected(RejectReason.OUT_OF_RANGE, f"{key}={value} not in [{lo}, {hi}]")
+    return value
+
+
+def _timestamp(doc: dict[str, Any], received_at: datetime) -> datetime:
+    value = doc.get("dateObserved")
+    if value is None:
+        raise TelemetryRejected(RejectReason.MISSING_FIELD, "dateObserved")
+    if type(value) is int:
+        try:
+            observed = _EPOCH + timedelta(milliseconds=value)
+        except OverflowError as exc:
+            raise TelemetryRejected(RejectReason.BAD_TIMESTAMP, "epoch ms out of range") from exc
+    elif type(value) is str:
+        try:
+            observed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise TelemetryRejected(RejectReason.BAD_TIMESTAMP, f"{value[:40]!r}") from exc
+        if observed.tzinfo is None:
+            raise TelemetryRejected(RejectReason.BAD_TIMESTAMP, "dateObserved lacks an offset")
+        try:
+            observed = observed.astimezone(UTC)
+        except OverflowError as exc:
+            raise TelemetryRejected(RejectReason.BAD_TIMESTAMP, f"{value[:40]!r}") from exc
+    else:
+        raise TelemetryRejected(RejectReason.WRONG_TYPE,
+                                "dateObserved must be ISO 8601 text or epoch milliseconds")
+    if observed < _EPOCH:
+        raise TelemetryRejected(RejectReason.BAD_TIMESTAMP,
+                                f"{observed.isoformat()} is before 1970")
+    if observed - received_at > MAX_FUTURE:
+        raise TelemetryRejected(RejectReason.FUTURE_TIMESTAMP,
+                                f"{observed.isoformat()} is ahead of {received_at.isoformat()}")
+    return observed
+
+
+def _text(doc: dict[str, Any], key: str, choices: tuple[str, ...] | None = None) -> Any:
+    value = doc.get(key)
+    if value is None:
+        if choices:
+            raise TelemetryRejected(RejectReason.MISSING_FIELD, key)
+        return None
+    if type(value) is not str:
+        raise TelemetryRejected(RejectReason.WRONG_TYPE, f"{key} must be text")
+    if choices and value not in choices:
+        raise TelemetryRejected(RejectReason.OUT_OF_RANGE, f"{key}={value[:40]!r} not in {choices}")
+    return value
+
+
+_KNOWN = {
+    "traffic": frozenset({"intensity", "averageVehicleSpeed", "occupancy", "laneDirection"}),
+    "streetlight": frozenset({"powerState", "powerConsumption", "lifetimePowerConsumption",
+                              "voltage", "current", "illuminanceLevel"}),
+    "drainage": frozenset({"waterLevel", "precipitation", "flow"}),
+}
+_COMMON = frozenset({"dateObserved", "seq", "batteryLevel"})
+
+
+def _traffic(doc: dict[str, Any], common: dict[str, Any]) -> Reading:
+    return TrafficReading(
+        **common,
+        intensity=_number(doc, "intensity", 0, None, integer=True),
+        average_speed_kmh=_number(doc, "averageVehicleSpeed", 0, 400),
+        occupancy=_number(doc, "occupancy", 0, 1),
+        lane_direction=_text(doc, "laneDirection"))
+
+
+def _streetlight(doc: dict[str, Any], common: dict[str, Any]) -> Reading:
+    return StreetlightReading(
+        **common,
+        power_state=_text(doc, "powerState", ("on", "off", "low")),
+        power_w=_number(doc, "powerConsumption", 0, 100_000),
+        energy_kwh=_number(doc, "lifetimePowerConsumption", 0, None, required=False),
+        voltage_v=_number(doc, "voltage", 0, 1_000, required=False),
+        current_a=_number(doc, "current", 0, 1_000, required=False),
+        illuminance=_number(doc, "illuminanceLevel", 0, 1, required=False))
+
+
+def _drainage(doc: dict[str, Any], common: dict[str, Any]) -> Reading:
+    level = _number(doc, "waterLevel", -1.0, 100.0, required=False)
+    rain = _number(doc, "precipitation", 0, 1_000, required=False)
+    if level is None and rain is None:
+        raise TelemetryRejected(RejectReason.MISSING_FIELD, "waterLevel or precipitation")
+    return DrainageReading(**common, water_level_m=level, precipitation_mm=rain,
+                           flow_m3s=_number(doc, "flow", -1_000, 1_000, required=False))
+
+
+_BUILDERS = {"traffic": _traffic, "streetlight": _streetlight, "drainage": _drainage}
+
+
+def parse_telemetry(topic: str, payload: bytes, received_at: datetime,
+                    registry: Registry | None = None) -> Reading:
+    """Validate one MQTT telemetry message; raise TelemetryRejected with a reason if it is bad.
+
+    With a registry, unknown devices are rejected and the device's ward is attached.
+    """
+    domain, device_id, kind = split_topic(topic)
+    if kind != "telemetry":
+        raise TelemetryRejected(RejectReason.BAD_TOPIC, f"{kind!r} is not a telemetry topic")
+    ward = None
+    if registry is not None:
+        device = registry.get(device_id)
+        if device is None:
+            raise TelemetryRejected(RejectReason.UNKNOWN_DEVICE, device_id)
+        if device.domain != domain:
+            raise TelemetryRejected(RejectReason.DOMAIN_MISMATCH,
+                                    f"{device_id} is a {device.domain} device")
+        ward = device.ward
+    doc = _decode(payload)
+    common = {
+        "device_id": device_id, "ward": ward, "received_at": received_at,
+        "observed_at": _timestamp(doc, received_at),
+        "seq": _number(doc, "seq", 0, None, required=False, integer=True),
+        "battery_level": _number(doc, "batteryLevel", 0, 1, required=False),
+        "ignored": sum(1 for k in doc if k not in _COMMON and k not in _KNOWN[domain]),
+    }
+    return _BUILDERS[domain](doc, common)

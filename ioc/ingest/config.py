@@ -1,0 +1,52 @@
+"""Build a BridgeConfig from Settings plus per-instance options; load the registry."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from ioc.core.errors import ConfigError
+from ioc.core.registry import Registry, load_registry
+from ioc.core.settings import Settings
+from ioc.core.topics import MQTT_STATUS_FILTER
+from ioc.ingest.bridge import BridgeConfig
+from ioc.ingest.kafka_sink import SinkConfig
+from ioc.ingest.mqtt_source import MqttConfig
+from ioc.ingest.router import KafkaTopics
+
+__all__ = ["bridge_config", "default_client_id", "load_bridge_registry"]
+
+
+def default_client_id() -> str:
+    """A stable per-host id: the persistent session (and its unacked messages) survives
+    a restart only if the instance comes back with the same client id."""
+    return f"ioc-bridge-{socket.gethostname()}"
+
+
+def load_bridge_registry(path: Path) -> Registry:
+    """The device registry, or a ConfigError that says how to get one."""
+    if not path.exists():
+        raise ConfigError(f"device registry {path} not found: generate it (ioc sim catalog) "
+                          "or pass --registry / set IOC_REGISTRY")
+    return load_registry(path)
+
+
+def bridge_config(settings: Settings, *, client_id: str | None = None,
+                  share_group: str | None = None, topics: KafkaTopics | None = None,
+                  metrics_port: int | None = None, linger_ms: int = 5,
+                  batch_size: int = 256 * 1024, compression: str | None = None,
+                  receive_maximum: int = 4000, status: bool = True,
+                  session_expiry_s: int = 7 * 24 * 3600) -> BridgeConfig:
+    """A BridgeConfig for this machine's services; `share_group=''` disables sharing."""
+    cid = client_id or default_client_id()
+    group = settings.mqtt_share_group if share_group is None else share_group
+    mqtt = MqttConfig(
+        host=settings.mqtt_host, port=settings.mqtt_port, username=settings.mqtt_username,
+        password=settings.mqtt_password.get_secret_value(), client_id=cid,
+        share_group=group or None, receive_maximum=receive_maximum,
+        session_expiry_s=session_expiry_s,
+        status_filter=MQTT_STATUS_FILTER if status else None)
+    sink = SinkConfig(bootstrap=settings.kafka_bootstrap, client_id=cid, linger_ms=linger_ms,
+                      batch_size=batch_size, compression=compression)
+    return BridgeConfig(bridge_id=cid, mqtt=mqtt, sink=sink, topics=topics or KafkaTopics(),
+                        metrics_port=metrics_port)

@@ -1,0 +1,139 @@
+"""`ioc backtest`, `ioc worker` and `ioc alerts`: the processors' command line."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from ioc.core.feed import open_feed
+from ioc.core.registry import load_registry
+from ioc.core.schemas import Alert
+from ioc.core.settings import load_settings
+from ioc.core.topics import ALERTS
+
+__all__ = ["alerts", "backtest", "worker"]
+
+log = logging.getLogger(__name__)
+
+_SUMMARY_KEYS = ("id", "rule", "status", "severity", "ward", "subject", "alertSource",
+                 "dateIssued", "dateModified", "version", "description")
+
+
+@click.command()
+@click.argument("feed", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--registry", "registry_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Device registry (default: IOC_REGISTRY / Settings.registry).")
+@click.option("--full/--summary", default=False, help="Print the whole alert or key fields.")
+def backtest(feed: Path, registry_path: Path | None, full: bool) -> None:
+    """Run the detection rules over a recorded feed; one JSON line per alert change."""
+    from ioc.processors.backtest import run_backtest
+
+    registry = load_registry(registry_path or load_settings().registry)
+
+    def emit(alert: Alert) -> None:
+        doc = orjson.loads(alert.to_json())
+        if not full:
+            doc = {k: doc[k] for k in _SUMMARY_KEYS if k in doc}
+        click.echo(orjson.dumps(doc).decode())
+
+    with open_feed(feed, "r") as fh:
+        result = run_backtest(fh, registry, on_alert=emit)
+    reasons = ", ".join(f"{k}={v}" for k, v in sorted(result.rejected.items())) or "none"
+    click.echo(f"readings: {result.readings}; rejected: {sum(result.rejected.values())} "
+               f"({reasons})", err=True)
+    sys.stdout.flush()
+
+
+@click.command()
+@click.option("--web-port", type=int, default=None, help="Faust web port (default: disabled).")
+@click.option("--influx/--no-influx", default=True, help="Also store readings and alerts.")
+@click.option("--topic-prefix", default="", help="Prefix every topic name (tests).")
+def worker(web_port: int | None, influx: bool, topic_prefix: str) -> None:
+    """Run the stream processors (Faust) and the InfluxDB writer."""
+    import faust
+
+    from ioc.core.alerts_topic import load_alerts
+    from ioc.processors.worker.app import WorkerTopics, create_app
+    from ioc.processors.worker.topics import copartitioned_count, ensure_worker_topics
+
+    settings = load_settings()
+    registry = load_registry(settings.registry)
+    topics = WorkerTopics.prefixed(topic_prefix)
+    ensure_worker_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)
+    # rule state lives in memory: on each partition assignment the worker rebuilds the
+    # state of the wards it gained from the alerts already published (only those), so a
+    # restarted worker continues its open alerts instead of opening duplicates
+    built = create_app(settings, registry, topics, app_id=f"{topic_prefix}ioc-worker",
+                       web_port=web_port,
+                       partitions=copartitioned_count(settings.kafka_bootstrap, topics),
+                       alert_source=lambda: load_alerts(settings.kafka_bootstrap,
+                                                        topics.alerts).values())
+    stop, failed = threading.Event(), threading.Event()
+    if influx:
+        threading.Thread(target=_run_influx_sink,
+                         args=(settings, registry, topics, stop, topic_prefix, failed),
+                         name="influx-sink", daemon=True).start()
+    try:
+        faust.Worker(built.app, loglevel="INFO").execute_from_commandline()
+    finally:
+        stop.set()
+        if failed.is_set():  # the storage writer died: exit non-zero so a supervisor restarts
+            raise SystemExit(1)
+
+
+def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: threading.Event,
+                     prefix: str, failed: threading.Event) -> None:
+    from kafka import KafkaConsumer
+
+    from ioc.storage.influx_client import InfluxLineSink
+    from ioc.storage.influx_sink import InfluxSink
+    from ioc.storage.influx_writer import InfluxWriter
+
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+                                 group_id=f"{prefix}ioc-influx-writer",
+                                 enable_auto_commit=False, auto_offset_reset="earliest")
+        sink = InfluxSink(consumer, InfluxWriter(InfluxLineSink.from_settings(settings),
+                                                 registry),
+                          telemetry=topics.telemetry, alerts=topics.alerts)
+        try:
+            sink.run(stop)  # recovers from transient errors; raises SinkFailed if it cannot
+        finally:
+            sink.close()
+    except Exception:  # the writer must not die silently beside a live worker
+        log.critical("InfluxDB storage stopped; shutting the worker down", exc_info=True)
+        failed.set()
+        os.kill(os.getpid(), signal.SIGTERM)  # Faust's worker stops cleanly on SIGTERM
+
+
+@click.command()
+@click.option("--follow", is_flag=True, help="Keep printing every change.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.option("--all", "show_all", is_flag=True, help="Include resolved alerts.")
+@click.option("--topic", default=None, help="Alerts topic (default ioc.alerts).")
+def alerts(follow: bool, as_json: bool, show_all: bool, topic: str | None) -> None:
+    """Current alerts (folded from the compacted alerts topic), and every change with --follow."""
+    from ioc.core.alerts_topic import fold_alerts, format_row, read_alerts
+
+    settings = load_settings()
+    current: dict[str, Alert] = {}
+    stream = read_alerts(settings.kafka_bootstrap, topic or ALERTS, follow=follow)
+    for alert, caught_up in stream:
+        if alert is not None:
+            fold_alerts(current, alert)
+            if follow and caught_up:
+                click.echo(alert.to_json().decode() if as_json else format_row(alert))
+        if caught_up and alert is None:
+            shown = [a for a in current.values() if show_all or a.status != "resolved"]
+            for a in sorted(shown, key=lambda a: a.date_issued):
+                click.echo(a.to_json().decode() if as_json else format_row(a))
+            if not follow:
+                return

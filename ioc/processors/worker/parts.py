@@ -1,0 +1,158 @@
+"""Parts of the Faust worker: its output batch and outbox, the re-keying agents, partition
+ownership (which wards this worker holds), and a leaner monitor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import faust
+import orjson
+from faust.sensors.monitor import Monitor
+
+from ioc.core.ownership import owner_keys
+from ioc.core.registry import Registry
+from ioc.core.schemas import Alert
+from ioc.processors.worker.routing import Router
+
+__all__ = ["Batch", "LeanMonitor", "Outbox", "Ownership", "route_agents", "to_envelope"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one batch of records produced."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    reroute: list[tuple[str, bytes]] = field(default_factory=list)  # (owner, envelope)
+    dead: list[tuple[bytes | None, bytes, str]] = field(default_factory=list)
+
+
+def to_envelope(router: Router, source: str, value: bytes) -> tuple[str, bytes]:
+    """Re-key one input message by its owner; raises ValueError with a reason if it cannot."""
+    doc = orjson.loads(value)
+    if not isinstance(doc, dict):
+        raise ValueError("not_object")
+    if source == "command":
+        owner, env = router.alert_owner(str(doc.get("alertId", ""))), {"k": "c", "v": doc}
+    elif source == "status":
+        at = datetime.fromisoformat(doc["at"]).timestamp()
+        owner = router.device_owner(str(doc.get("deviceId")))
+        env = {"k": "s", "v": {"device": doc["deviceId"], "status": doc["status"], "at": at}}
+    else:
+        owner, env = router.device_owner(str(doc.get("deviceId"))), {"k": "r", "v": doc}
+    if owner is None:
+        raise ValueError("unknown_owner")
+    return owner, orjson.dumps(env)
+
+
+class Ownership:
+    """The owner keys (wards) this worker holds: those whose partition of the owner-keyed
+    internal topic is assigned to it. Paused from a revocation until the next assignment."""
+
+    def __init__(self, registry: Registry, topic: str, partitions: int) -> None:
+        self.router, self.topic, self.partitions = Router(registry), topic, partitions
+        self._owners = frozenset(owner_keys(registry).values())
+        self.assigned: frozenset[int] = frozenset()
+        self.paused = True  # nothing is owned before the first assignment
+
+    def partitions_of(self, assigned: Iterable[Any]) -> frozenset[int]:
+        """The internal topic's partitions among assigned topic partitions (.topic/.partition)."""
+        return frozenset(tp.partition for tp in assigned if tp.topic == self.topic)
+
+    def reassign(self, parts: Collection[int]) -> tuple[frozenset[int], frozenset[int]]:
+        """Take a new assignment; returns the (lost, gained) partitions and resumes."""
+        new = frozenset(parts)
+        lost, gained = self.assigned - new, new - self.assigned
+        self.assigned, self.paused = new, False
+        return lost, gained
+
+    def owners_in(self, parts: Collection[int]) -> frozenset[str]:
+        """The owner keys whose partition is among `parts`."""
+        return frozenset(o for o in self._owners
+                         if self.router.partition_of(o, self.partitions) in parts)
+
+    def alerts_in(self, alerts: Iterable[Alert], parts: Collection[int]) -> list[Alert]:
+        """The alerts whose owner's partition is among `parts` (unknown owners: none)."""
+        kept = []
+        for alert in alerts:
+            owner = self.router.alert_owner(alert.id)
+            if owner is not None and self.router.partition_of(owner, self.partitions) in parts:
+                kept.append(alert)
+        return kept
+
+
+class Outbox:
+    """Sends what the agents produced."""
+
+    def __init__(self, counts: Counter[str], alerts: Any, owned: Any, deadletter: Any) -> None:
+        self._counts, self._alerts, self._owned, self._dead = counts, alerts, owned, deadletter
+        # agents take turns queueing records (FIFO), so the versions of one alert reach
+        # Kafka in the order the detector made them even when two agents change it
+        self._turn = asyncio.Lock()
+
+    async def publish(self, batch: Batch) -> None:
+        """Send a batch's output; return once Kafka has it, so its offsets may be committed."""
+        if not (batch.alerts or batch.reroute or batch.dead):
+            return
+        sent: list[Awaitable[Any]] = []
+        counts = self._counts
+        async with self._turn:
+            for alert in batch.alerts:
+                sent.append(await self._alerts.send(key=alert.id.encode(),
+                                                    value=alert.to_json()))
+            for owner, env in batch.reroute:
+                counts["rerouted"] += 1
+                sent.append(await self._owned.send(key=owner.encode(), value=env))
+            for key, value, reason in batch.dead:
+                counts["deadletter"] += 1
+                sent.append(await self._dead.send(key=key, value=value,
+                                                  headers={"reason": reason[:200].encode()}))
+        await asyncio.gather(*sent)
+
+
+def route_agents(app: faust.App, router: Router, topics: tuple[str, str], batch_max: int,
+                 within_s: float, publish: Any) -> None:
+    """Statuses and commands (low volume) are re-keyed by owner into the internal topic."""
+    def reroute(source: str) -> Any:
+        async def agent(stream: Any) -> None:
+            async for events in stream.take_events(batch_max, within=within_s):
+                batch = Batch()
+                for event in events:
+                    key, value = event.message.key, event.message.value
+                    try:
+                        batch.reroute.append(to_envelope(router, source, value))
+                    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
+                        log.warning("unroutable %s message: %s", source, exc)
+                        batch.dead.append((key, value, f"worker:{exc}"))
+                await publish(batch)
+        agent.__name__ = f"route_{source}"
+        return agent
+
+    status, commands = topics
+    app.agent(app.topic(status), name="route_status")(reroute("status"))
+    app.agent(app.topic(commands), name="route_commands")(reroute("command"))
+
+
+class LeanMonitor(Monitor):
+    """Faust's monitor without its per-message bookkeeping (nobody reads those figures here:
+    the web server is off by default), which costs several calls per reading."""
+
+    def on_message_in(self, *args: Any, **kwargs: Any) -> None:
+        """Skip per-message stats."""
+
+    def on_stream_event_in(self, *args: Any, **kwargs: Any) -> None:
+        """Skip per-event stats."""
+        return None
+
+    def on_stream_event_out(self, *args: Any, **kwargs: Any) -> None:
+        """Skip per-event stats."""
+
+    def on_message_out(self, *args: Any, **kwargs: Any) -> None:
+        """Skip per-message stats."""

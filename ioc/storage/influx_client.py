@@ -1,0 +1,35 @@
+"""The influxdb-client adapter: a synchronous line-protocol sink for InfluxWriter."""
+
+from __future__ import annotations
+
+from influxdb_client import InfluxDBClient, WritePrecision
+from influxdb_client.client.write_api import SYNCHRONOUS
+
+from ioc.core.settings import Settings
+from ioc.storage.influx_writer import LineSink
+
+__all__ = ["InfluxLineSink"]
+
+
+class InfluxLineSink(LineSink):
+    """Writes line protocol to one bucket synchronously; errors propagate to the writer."""
+
+    def __init__(self, url: str, token: str, org: str, bucket: str,
+                 timeout_ms: int = 10_000) -> None:
+        self._client = InfluxDBClient(url=url, token=token, org=org, timeout=timeout_ms)
+        self._api = self._client.write_api(write_options=SYNCHRONOUS)
+        self._org, self._bucket = org, bucket
+
+    @classmethod
+    def from_settings(cls, settings: Settings, bucket: str | None = None) -> InfluxLineSink:
+        """A sink for the configured InfluxDB (bucket overridable for tests)."""
+        return cls(settings.influx_url, settings.influx_token.get_secret_value(),
+                   settings.influx_org, bucket or settings.influx_bucket)
+
+    def __call__(self, lines: list[str]) -> None:
+        self._api.write(bucket=self._bucket, org=self._org, record=lines,
+                        write_precision=WritePrecision.NS)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._client.close()

@@ -1,0 +1,141 @@
+"""InfluxDB writer: readings per domain measurement and alert changes, retried, all-or-error."""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from ioc.core.errors import ServiceError
+from ioc.core.registry import Registry
+from ioc.core.schemas import (
+    SEVERITY_RANK,
+    Alert,
+    DrainageReading,
+    Reading,
+    StreetlightReading,
+    TrafficReading,
+)
+
+__all__ = ["InfluxWriter", "LineSink", "StorageError", "alert_line", "reading_line"]
+
+log = logging.getLogger(__name__)
+
+
+class StorageError(ServiceError):
+    """A batch could not be stored; the caller must not commit its offsets."""
+
+
+class LineSink(Protocol):
+    """Where line-protocol text goes (influxdb-client's write API, or a fake in tests)."""
+
+    def __call__(self, lines: list[str]) -> None: ...
+
+
+def _tag(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def _field(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value}i"
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
+def _line(measurement: str, tags: dict[str, str | None], fields: dict[str, Any],
+          ns: int) -> str:
+    tag_s = "".join(f",{k}={_tag(v)}" for k, v in sorted(tags.items()) if v)
+    field_s = ",".join(f"{k}={_field(v)}" for k, v in fields.items() if v is not None)
+    return f"{measurement}{tag_s} {field_s} {ns}"
+
+
+def _fields(r: Reading) -> dict[str, Any]:
+    if isinstance(r, TrafficReading):
+        return {"intensity": r.intensity, "averageVehicleSpeed": float(r.average_speed_kmh),
+                "occupancy": float(r.occupancy)}
+    if isinstance(r, StreetlightReading):
+        return {"powerState": r.power_state, "powerConsumption": float(r.power_w),
+                "on": r.power_state != "off", "lifetimePowerConsumption": r.energy_kwh,
+                "voltage": r.voltage_v, "current": r.current_a, "illuminanceLevel": r.illuminance}
+    if isinstance(r, DrainageReading):
+        return {"waterLevel": r.water_level_m, "precipitation": r.precipitation_mm,
+                "flow": r.flow_m3s}
+    return {}
+
+
+def _ns(dt: datetime) -> int:
+    # integer arithmetic: float seconds would lose the last digits of a ns timestamp
+    return (calendar.timegm(dt.utctimetuple()) * 1_000_000 + dt.microsecond) * 1000
+
+
+def reading_line(r: Reading, registry: Registry | None = None) -> str:
+    """Line protocol of one reading; the device's own observed time is the point's time."""
+    device = registry.get(r.device_id) if registry is not None else None
+    tags = {"device": r.device_id, "ward": r.ward or (device.ward if device else None),
+            "domain": r.domain}
+    if device is not None:
+        tags.update(road=device.road, circuit=device.circuit, basin=device.basin)
+    fields = {**_fields(r), "seq": r.seq, "batteryLevel": r.battery_level}
+    return _line(r.domain, tags, fields, _ns(r.observed_at))
+
+
+def alert_line(a: Alert) -> str:
+    """Line protocol of one alert change (time = its dateModified)."""
+    tags = {"rule": a.rule, "ward": a.ward, "severity": a.severity, "status": a.status,
+            "subject": a.subject}
+    fields = {"id": a.id, "version": a.version, "severityRank": SEVERITY_RANK[a.severity],
+              "description": a.description, "category": a.category,
+              "dateIssued": a.date_issued.isoformat()}
+    return _line("alerts", tags, fields, _ns(a.date_modified))
+
+
+class InfluxWriter:
+    """Writes whole batches or raises StorageError after bounded retries with backoff."""
+
+    def __init__(self, sink: LineSink, registry: Registry | None = None, *,
+                 attempts: int = 5, backoff_s: float = 0.5, max_backoff_s: float = 10.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._sink, self._registry = sink, registry
+        self._attempts, self._backoff, self._max_backoff = attempts, backoff_s, max_backoff_s
+        self._sleep = sleep
+        self.stats = {"points": 0, "batches": 0, "errors": 0, "retries": 0}
+
+    def write_readings(self, batch: Sequence[Reading]) -> int:
+        """Store readings; returns points written or raises StorageError."""
+        return self._write([reading_line(r, self._registry) for r in batch])
+
+    def write_alerts(self, batch: Sequence[Alert]) -> int:
+        """Store alert changes; returns points written or raises StorageError."""
+        return self._write([alert_line(a) for a in batch])
+
+    def flush(self) -> None:
+        """Nothing is buffered between calls: every write is synchronous."""
+
+    def _write(self, lines: list[str]) -> int:
+        if not lines:
+            return 0
+        delay = self._backoff
+        for attempt in range(1, self._attempts + 1):
+            try:
+                self._sink(lines)
+            except Exception as exc:  # any client/transport error: retry, then give up
+                self.stats["errors"] += 1
+                if attempt == self._attempts:
+                    raise StorageError(f"InfluxDB write failed {attempt} times: {exc}") from exc
+                log.warning("InfluxDB write failed (attempt %d): %s", attempt, exc)
+                self.stats["retries"] += 1
+                self._sleep(delay)
+                delay = min(delay * 2, self._max_backoff)
+            else:
+                break
+        self.stats["points"] += len(lines)
+        self.stats["batches"] += 1
+        return len(lines)

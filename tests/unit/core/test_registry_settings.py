@@ -1,0 +1,79 @@
+"""Registry loading/validation and the settings' secret rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ioc.core.errors import ConfigError
+from ioc.core.registry import WARDS, Device, Registry, dump_registry, load_registry
+from ioc.core.settings import DEV_PLACEHOLDER, load_settings
+
+
+def _lamp(device_id: str = "sl-1", **extra: object) -> Device:
+    fields: dict[str, object] = dict(id=device_id, domain="streetlight", name="Đèn 1",
+                                     ward="tan-xuan", lat=11.55, lon=106.91, interval_s=300,
+                                     circuit="tx-c1", rated_w=100)
+    fields.update(extra)
+    return Device.model_validate(fields)
+
+
+def test_eight_wards_with_slugs_without_diacritics() -> None:
+    assert len(WARDS) == 8
+    assert all(slug.isascii() for slug in WARDS)
+    assert WARDS["tien-hung"].name == "Tiến Hưng"
+
+
+def test_round_trip_through_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "devices.yaml"
+    dump_registry([_lamp("sl-1"), _lamp("sl-2")], path)
+    registry = load_registry(path)
+    assert len(registry) == 2 and "sl-2" in registry
+    assert registry.get("sl-1") == _lamp("sl-1")
+    assert [d.id for d in registry.in_ward("tan-xuan", "streetlight")] == ["sl-1", "sl-2"]
+
+
+def test_domain_facts_are_required() -> None:
+    with pytest.raises(ValueError, match="lacks rated_w"):
+        _lamp(rated_w=None)
+
+
+def test_unknown_ward_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown ward"):
+        _lamp(ward="atlantis")
+
+
+def test_duplicate_ids_and_bad_files_raise_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="twice"):
+        Registry([_lamp(), _lamp()])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("devices: {}\n")
+    with pytest.raises(ConfigError, match="devices"):
+        load_registry(bad)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_registry(tmp_path / "missing.yaml")
+
+
+def test_placeholder_secrets_refused_outside_dev(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    monkeypatch.setenv("IOC_CREDENTIALS", str(tmp_path / "none.env"))
+    assert load_settings().mqtt_password.get_secret_value() == DEV_PLACEHOLDER
+    monkeypatch.setenv("IOC_PROFILE", "prod")
+    with pytest.raises(ConfigError, match="IOC_MQTT_PASSWORD"):
+        load_settings()
+    for name in ("MQTT_PASSWORD", "MQTT_GATEWAY_PASSWORD", "MQTT_DEVICE_PASSWORD",
+                 "INFLUX_TOKEN", "API_SECRET"):
+        monkeypatch.setenv(f"IOC_{name}", "s3cret-" + name)
+    assert load_settings().profile == "prod"
+
+
+def test_credentials_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    creds = tmp_path / "credentials.env"
+    creds.write_text("IOC_INFLUX_TOKEN=from-file\nIOC_MQTT_PORT=1999\n")
+    monkeypatch.setenv("IOC_CREDENTIALS", str(creds))
+    settings = load_settings()
+    assert settings.influx_token.get_secret_value() == "from-file"
+    assert settings.mqtt_port == 1999
+    monkeypatch.setenv("IOC_MQTT_PORT", "2000")  # the environment wins over the file
+    assert load_settings().mqtt_port == 2000

@@ -1,0 +1,137 @@
+"""Pure pieces of the local services: generated config, ACL, credentials, Kafka properties."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+from ioc.core.errors import ConfigError
+from ioc.core.settings import Settings
+from ioc.devstack import manager
+from ioc.devstack.credentials import (
+    GENERATED_KEYS,
+    ensure_credentials,
+    merge_credentials,
+    read_env_file,
+)
+from ioc.devstack.kafka import new_cluster_id, render_log4j, render_server_properties
+from ioc.devstack.mosquitto import (
+    mqtt_users,
+    registry_device_ids,
+    render_acl,
+    render_config,
+)
+
+CREDS = {
+    "IOC_MQTT_USERNAME": "ioc-bridge",
+    "IOC_MQTT_PASSWORD": "bridge-pw",
+    "IOC_MQTT_GATEWAY_PASSWORD": "gw-pw",
+    "IOC_MQTT_DEVICE_PASSWORD": "dev-pw",
+}
+
+
+def test_acl_restricts_devices_to_their_own_id() -> None:
+    lines = render_acl().splitlines()
+    assert "pattern write ioc/v1/+/%u/telemetry" in lines
+    assert "pattern write ioc/v1/+/%u/status" in lines
+    # no global `topic` rule before the first `user` line: it would apply to every user
+    assert not any(line.startswith("topic") for line in lines[:lines.index("user ioc-bridge")])
+
+
+def _user_block(acl: str, user: str) -> list[str]:
+    block = acl.split(f"user {user}\n", 1)[1].split("\n\n", 1)[0]
+    return block.splitlines()
+
+
+def test_acl_bridge_reads_everything_and_gateways_write_their_domain() -> None:
+    acl = render_acl()
+    assert "topic read ioc/v1/#" in _user_block(acl, "ioc-bridge")
+    assert "topic read $share/+/ioc/v1/#" in _user_block(acl, "ioc-bridge")
+    for domain in ("traffic", "streetlight", "drainage"):
+        assert _user_block(acl, f"gw-{domain}") == [f"topic readwrite ioc/v1/{domain}/#"]
+    assert "topic readwrite test/#" in _user_block(acl, "ioc-test")
+
+
+def test_config_is_local_authenticated_and_persistent(tmp_path: Path) -> None:
+    lines = render_config(tmp_path, 1883).splitlines()
+    assert "listener 1883 127.0.0.1" in lines
+    assert "allow_anonymous false" in lines
+    assert "per_listener_settings false" in lines
+    assert "persistence true" in lines
+    assert f"persistence_location {tmp_path / 'mosquitto' / 'data'}/" in lines
+    assert f"password_file {tmp_path / 'mosquitto' / 'passwd'}" in lines
+    assert f"acl_file {tmp_path / 'mosquitto' / 'acl'}" in lines
+    assert "max_queued_messages 1000000" in lines
+    assert "max_inflight_messages 1000" in lines
+
+
+def test_mqtt_users_cover_roles_demo_and_registry_devices() -> None:
+    users = mqtt_users(CREDS, ["tr-001", "dr-002"])
+    assert users["ioc-bridge"] == "bridge-pw"
+    assert users["gw-traffic"] == users["gw-drainage"] == "gw-pw"
+    assert users["dev-demo-1"] == users["dev-demo-2"] == users["tr-001"] == "dev-pw"
+    assert users["dr-002"] == "dev-pw"
+    assert "ioc-test" in users
+
+
+def test_registry_device_ids_missing_file_is_empty(tmp_path: Path) -> None:
+    assert registry_device_ids(tmp_path / "nope.yaml") == []
+
+
+def test_merge_never_overwrites() -> None:
+    merged = merge_credentials({"A": "old", "B": "keep"}, {"A": "new", "C": "added"})
+    assert merged == {"A": "old", "B": "keep", "C": "added"}
+
+
+def test_ensure_credentials_creates_0600_and_keeps_existing(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            ) -> None:
+    for key in GENERATED_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    path = tmp_path / "credentials.env"
+    path.write_text("# mine\nIOC_MQTT_PASSWORD=chosen-by-me\nOTHER='x y'\n")
+    values = ensure_credentials(path, Settings())
+    assert values["IOC_MQTT_PASSWORD"] == "chosen-by-me"
+    assert values["OTHER"] == "x y"
+    assert set(GENERATED_KEYS) <= set(values)
+    assert values["IOC_INFLUX_ORG"] == "dongxoai" and values["IOC_INFLUX_BUCKET"] == "ioc"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = ensure_credentials(path, Settings())
+    assert again == values == read_env_file(path)
+
+
+def test_server_properties_single_kraft_node(tmp_path: Path) -> None:
+    text = render_server_properties(tmp_path / "data", "127.0.0.1:9092", partitions=4)
+    props = dict(line.split("=", 1) for line in text.splitlines()
+                 if line and not line.startswith("#"))
+    assert props["process.roles"] == "broker,controller"
+    assert props["node.id"] == "1"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
+    assert props["controller.quorum.voters"] == "1@127.0.0.1:9093"
+    assert props["log.dirs"] == str(tmp_path / "data")
+    assert props["num.partitions"] == "4"
+    assert props["offsets.topic.replication.factor"] == "1"
+    assert props["transaction.state.log.replication.factor"] == "1"
+    assert props["group.initial.rebalance.delay.ms"] == "0"
+    assert props["auto.create.topics.enable"] == "true"
+
+
+def test_log4j_writes_to_file(tmp_path: Path) -> None:
+    assert f"log4j.appender.file.File={tmp_path / 'kafka.log'}" in render_log4j(
+        tmp_path / "kafka.log").splitlines()
+
+
+def test_cluster_id_is_22_char_base64url() -> None:
+    cid = new_cluster_id()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", cid) and not cid.startswith("-")
+    assert cid != new_cluster_id()
+
+
+def test_parse_only() -> None:
+    assert manager.parse_only(None) == ("mosquitto", "kafka", "influxdb")
+    assert manager.parse_only("influxdb, mosquitto") == ("mosquitto", "influxdb")
+    with pytest.raises(ConfigError):
+        manager.parse_only("mosquitto,redis")
