@@ -15,7 +15,8 @@ up: deps venv  ## everything: services, bridge, worker, simulation; prints the U
 down: venv  ## stop what `make up` / `ioc services up` started
 	$(IOC) services down
 
-test: deps venv services  ## unit tests, then integration tests against the real services
+test: deps venv services  ## layer contracts, unit tests, then integration tests against the real services
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest tests/unit -q
 	$(VENV)/bin/pytest tests/integration -v --durations=15
 
@@ -42,9 +43,10 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-lint: venv
+lint: venv  ## ruff, mypy and the import-linter layer contracts (docs/architecture.md)
 	$(VENV)/bin/ruff check ioc tests
 	$(VENV)/bin/mypy ioc
+	$(VENV)/bin/lint-imports
 
 bench: deps venv services
 	$(IOC) bench

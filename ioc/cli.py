@@ -1,64 +1,79 @@
-"""The `ioc` command line: one entry point, one subcommand per job."""
+"""The `ioc` command line: one entry point, one subcommand per job.
+
+This is the only module that knows every part of the product; each part keeps its own
+click commands and knows nothing of the others' (see docs/architecture.md).
+"""
 
 from __future__ import annotations
 
-import importlib
-import logging
 import sys
 
 import click
 
 from ioc.core.errors import IocError
+from ioc.core.logging import cli_level, setup_logging
 
-__all__ = ["main"]
+__all__ = ["cli", "main"]
 
-# name -> "module:attribute" of a click command; imported only when used, so
-# `ioc --help` stays fast and a broken optional part cannot break the others.
-_COMMANDS: dict[str, str] = {
-    "services": "ioc.devstack.cli:services",
-    "sim": "ioc.sensors_sim.cli:sim",
-    "replay": "ioc.sensors_sim.cli:replay",
-    "bridge": "ioc.ingest.cli:bridge",
-    "worker": "ioc.processors.cli:worker",
-    "backtest": "ioc.processors.cli:backtest",
-    "alerts": "ioc.processors.cli:alerts",
-    "api": "ioc.api.cli:api",
-    "dashboards": "ioc.dashboards.cli:dashboards",
-    "up": "ioc.devstack.up:up",
-    "bench": "ioc.bench.cli:bench",
-}
+
+_NAMES = ("alerts", "api", "backtest", "bench", "bridge", "dashboards", "replay", "services",
+          "sim", "up", "worker")
+
+
+def _command(name: str) -> click.Command | None:
+    """The command `name`, importing its part only now: `ioc --help` stays fast and a
+    command never pays for Faust, FastAPI or the simulator it does not use."""
+    match name:
+        case "services":
+            from ioc.devstack.cli import services
+            return services
+        case "up":
+            from ioc.devstack.up import up
+            return up
+        case "sim":
+            from ioc.sensors_sim.cli import sim
+            return sim
+        case "replay":
+            from ioc.sensors_sim.cli import replay
+            return replay
+        case "bridge":
+            from ioc.ingest.cli import bridge
+            return bridge
+        case "worker":
+            from ioc.processors.cli import worker
+            return worker
+        case "backtest":
+            from ioc.processors.cli import backtest
+            return backtest
+        case "alerts":
+            from ioc.processors.cli import alerts
+            return alerts
+        case "api":
+            from ioc.api.cli import api
+            return api
+        case "dashboards":
+            from ioc.dashboards.cli import dashboards
+            return dashboards
+        case "bench":
+            from ioc.bench.cli import bench
+            return bench
+    return None
 
 
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in _COMMANDS if self._load(name) is not None)
+        return list(_NAMES)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return self._load(cmd_name)
-
-    @staticmethod
-    def _load(name: str) -> click.Command | None:
-        target = _COMMANDS.get(name)
-        if target is None:
-            return None
-        module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                return None  # that part of the product is not built yet
-            raise
-        command = getattr(module, attr, None)
-        return command if isinstance(command, click.Command) else None
+        return _command(cmd_name)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def cli(verbose: int) -> None:
     """Đồng Xoài IOC event pipeline: MQTT → Kafka → stream processors → InfluxDB / API."""
-    level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=max(level, logging.DEBUG),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # long-running commands (bridge, worker, api) re-configure from IOC_LOG_LEVEL
+    setup_logging(cli_level(verbose))
 
 
 def main() -> None:

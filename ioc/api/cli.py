@@ -11,6 +11,7 @@ from ioc.api.auth import ROLES, TokenSigner
 from ioc.api.main import DEFAULT_TOKEN_TTL_S, check_serving_secret, create_app, users_file
 from ioc.api.users import UserError, UserStore, ensure_dev_admin
 from ioc.core.errors import ConfigError
+from ioc.core.logging import setup_logging
 from ioc.core.settings import credentials_file, load_settings
 
 __all__ = ["api"]
@@ -34,6 +35,7 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     settings = load_settings()
+    setup_logging(settings.log_level, settings.log_format)
     host, port = host or settings.api_host, port or settings.api_port
     check_serving_secret(settings.api_secret.get_secret_value(), host)
     users = UserStore(users_file())

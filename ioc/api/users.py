@@ -17,7 +17,7 @@ import orjson
 
 from ioc.api.auth import DEFAULT_ITERATIONS, ROLES, hash_password, verify_password
 from ioc.core.errors import ConfigError, IocError
-from ioc.devstack.credentials import read_env_file
+from ioc.core.settings import read_env_file
 
 __all__ = ["USERNAME_RE", "User", "UserError", "UserStore", "ensure_dev_admin",
            "valid_username"]

@@ -1,4 +1,4 @@
-"""Log setup for the bridge process: text or one JSON object per line."""
+"""Log setup for every `ioc` process: one root handler, text or one JSON object per line."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from datetime import UTC, datetime
 
 import orjson
 
-__all__ = ["JsonFormatter", "setup_logging"]
+__all__ = ["JsonFormatter", "cli_level", "make_handler", "setup_logging"]
+
+_TEXT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+# client libraries log every reconnect at INFO; the pipeline's own loggers say what matters
+_CHATTY = ("kafka", "aiokafka", "paho", "urllib3", "faust.transport", "mode")
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,13 +26,25 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(doc).decode()
 
 
-def setup_logging(level: str, fmt: str = "text") -> None:
-    """Give the `ingest` loggers a handler at `level` unless the root already prints them."""
+def make_handler(fmt: str = "text") -> logging.Handler:
+    """A stderr handler in the chosen format ("text" or "json")."""
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"))
-    for name in ("ioc.ingest", "kafka"):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
-        logger.propagate = False
-        logger.setLevel(level.upper() if name == "ioc.ingest" else "WARNING")
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT))
+    return handler
+
+
+def setup_logging(level: str | int, fmt: str = "text") -> None:
+    """Route every logger through one root handler at `level`; client libraries at WARNING."""
+    numeric = level if isinstance(level, int) else logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}")
+    root = logging.getLogger()
+    root.handlers[:] = [make_handler(fmt)]
+    root.setLevel(numeric)
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+
+
+def cli_level(verbose: int) -> int:
+    """One-shot commands log warnings; each -v shows one level more."""
+    return max(logging.WARNING - 10 * verbose, logging.DEBUG)

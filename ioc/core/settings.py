@@ -18,6 +18,7 @@ __all__ = [
     "credentials_file",
     "get_settings",
     "load_settings",
+    "read_env_file",
     "state_dir",
 ]
 
@@ -46,6 +47,7 @@ class Settings(BaseSettings):
     profile: Literal["dev", "prod"] = "dev"
     registry: Path = Path("deploy/registry/devices.yaml")
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
@@ -55,6 +57,12 @@ class Settings(BaseSettings):
     # Dev profile: one password per gateway role and one shared by all device users.
     mqtt_gateway_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
     mqtt_device_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
+
+    # one bridge instance: its MQTT client id (default ioc-bridge-HOST), /metrics port
+    # (0: any free, -1: off) and how long the broker keeps its session while it is away
+    bridge_client_id: str | None = None
+    bridge_metrics_port: int = Field(default=9108, ge=-1, le=65535)
+    bridge_session_expiry: int = Field(default=7 * 24 * 3600, ge=0)
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = Field(default=4, ge=1)
@@ -80,6 +88,20 @@ class Settings(BaseSettings):
                     raise ValueError(f"IOC_{name.upper()} must be set to a real secret "
                                      f"when IOC_PROFILE={self.profile}")
         return self
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse `KEY=value` lines (comments and blank lines ignored)."""
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ioc.devstack.credentials import ensure_credentials, merge_credentials, read_env_file
+from ioc.core.settings import read_env_file
+from ioc.devstack.credentials import ensure_credentials, merge_credentials
 from ioc.devstack.manager import (
     SERVICES,
     UpResult,

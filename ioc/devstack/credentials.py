@@ -8,9 +8,9 @@ import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ioc.core.settings import DEV_PLACEHOLDER, Settings
+from ioc.core.settings import DEV_PLACEHOLDER, Settings, read_env_file
 
-__all__ = ["GENERATED_KEYS", "ensure_credentials", "merge_credentials", "read_env_file"]
+__all__ = ["GENERATED_KEYS", "ensure_credentials", "merge_credentials"]
 
 log = logging.getLogger(__name__)
 
@@ -23,20 +23,6 @@ GENERATED_KEYS = (
     "IOC_INFLUX_ADMIN_PASSWORD",
     "IOC_API_SECRET",
 )
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """Parse `KEY=value` lines (comments and blank lines ignored)."""
-    values: dict[str, str] = {}
-    if not path.exists():
-        return values
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        values[key.strip()] = value.strip().strip('"').strip("'")
-    return values
 
 
 def merge_credentials(existing: Mapping[str, str], wanted: Mapping[str, str]) -> dict[str, str]:

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ioc.core.errors import ConfigError
-from ioc.core.settings import credentials_file, load_settings, state_dir
+from ioc.core.settings import credentials_file, load_settings, read_env_file, state_dir
 from ioc.devstack import influxdb, kafka, mosquitto
-from ioc.devstack.credentials import ensure_credentials, read_env_file
+from ioc.devstack.credentials import ensure_credentials
 from ioc.devstack.process import ServiceStatus
 
 __all__ = ["SERVICES", "UpResult", "parse_only", "services_down", "services_status",

@@ -82,7 +82,7 @@ def worker(web_port: int | None, influx: bool, topic_prefix: str) -> None:
                          args=(settings, registry, topics, stop, topic_prefix, failed),
                          name="influx-sink", daemon=True).start()
     try:
-        faust.Worker(built.app, loglevel="INFO").execute_from_commandline()
+        faust.Worker(built.app, loglevel=settings.log_level.upper()).execute_from_commandline()
     finally:
         stop.set()
         if failed.is_set():  # the storage writer died: exit non-zero so a supervisor restarts

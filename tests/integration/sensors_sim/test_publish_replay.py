@@ -108,8 +108,8 @@ def test_replayed_feed_arrives_complete_and_in_order(
 
 
 def _restart_mosquitto(settings: Settings) -> None:
+    from ioc.core.settings import read_env_file
     from ioc.devstack import mosquitto
-    from ioc.devstack.credentials import read_env_file
 
     state = state_dir()
     try:

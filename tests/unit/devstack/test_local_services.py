@@ -9,14 +9,9 @@ from pathlib import Path
 import pytest
 
 from ioc.core.errors import ConfigError
-from ioc.core.settings import Settings
+from ioc.core.settings import Settings, read_env_file
 from ioc.devstack import manager
-from ioc.devstack.credentials import (
-    GENERATED_KEYS,
-    ensure_credentials,
-    merge_credentials,
-    read_env_file,
-)
+from ioc.devstack.credentials import GENERATED_KEYS, ensure_credentials, merge_credentials
 from ioc.devstack.kafka import new_cluster_id, render_log4j, render_server_properties
 from ioc.devstack.mosquitto import (
     mqtt_users,
