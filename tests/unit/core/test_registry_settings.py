@@ -77,3 +77,18 @@ def test_credentials_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert settings.mqtt_port == 1999
     monkeypatch.setenv("IOC_MQTT_PORT", "2000")  # the environment wins over the file
     assert load_settings().mqtt_port == 2000
+
+
+def test_bridge_and_log_settings_come_from_ioc_variables(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    monkeypatch.setenv("IOC_CREDENTIALS", str(tmp_path / "none.env"))
+    monkeypatch.setenv("IOC_BRIDGE_CLIENT_ID", "bridge-a")
+    monkeypatch.setenv("IOC_BRIDGE_METRICS_PORT", "-1")
+    monkeypatch.setenv("IOC_BRIDGE_SESSION_EXPIRY", "300")
+    monkeypatch.setenv("IOC_LOG_FORMAT", "json")
+    s = load_settings()
+    assert (s.bridge_client_id, s.bridge_metrics_port, s.bridge_session_expiry,
+            s.log_format) == ("bridge-a", -1, 300, "json")
+    monkeypatch.setenv("IOC_BRIDGE_METRICS_PORT", "-2")
+    with pytest.raises(ConfigError, match="bridge_metrics_port"):
+        load_settings()
