@@ -1,21 +1,161 @@
-"""Kafka adapters: a thread folding `ioc.alerts` into an AlertView, and the command producer."""
+"""The API's live alerts: an in-memory view kept current from `ioc.alerts`, and its queries.
+
+Folding is `ioc.core.alerts_topic.AlertFold` (the same as `ioc alerts` and the worker);
+this module adds what a live server needs on top: a lock, change subscriptions for the
+WebSocket, filtered listing, and the background thread that follows the topic.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
-from ioc.api.alert_view import AlertView
-from ioc.core.errors import ServiceError
-from ioc.core.schemas import Alert, AlertCommand
+from ioc.core.alerts_topic import AlertFold, AlertsTopicReader, Change, Record, Removed
+from ioc.core.schemas import Alert
 
-__all__ = ["AlertFeed", "CommandSink", "KafkaAlertFeed", "KafkaCommandSink"]
+__all__ = ["AlertFeed", "AlertFilter", "AlertView", "KafkaAlertFeed", "Subscription",
+           "select_alerts"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    """GET /alerts filters; an empty tuple means any value."""
+
+    status: tuple[str, ...] = ()
+    rule: tuple[str, ...] = ()
+    ward: tuple[str, ...] = ()
+    severity: tuple[str, ...] = ()
+
+    def matches(self, a: Alert) -> bool:
+        """Whether the alert passes every non-empty filter."""
+        return ((not self.status or a.status in self.status)
+                and (not self.rule or a.rule in self.rule)
+                and (not self.ward or a.ward in self.ward)
+                and (not self.severity or a.severity in self.severity))
+
+
+def select_alerts(alerts: Iterable[Alert], flt: AlertFilter, limit: int) -> tuple[list[Alert], int]:
+    """Matching alerts newest first (by dateIssued, then id), at most `limit`, and the total."""
+    matching = sorted((a for a in alerts if flt.matches(a)),
+                      key=lambda a: (a.date_issued, a.id), reverse=True)
+    return matching[:limit], len(matching)
+
+
+class Subscription:
+    """One asyncio consumer of alert changes; fed from any thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, maxsize: int = 1000) -> None:
+        self._loop = loop
+        self.queue: asyncio.Queue[Alert] = asyncio.Queue(maxsize)
+        # set when the subscriber must reload rather than read on: it fell too far behind,
+        # or an alert was deleted (the live stream has no message for a deletion)
+        self.overflowed = False
+
+    def push(self, change: Change) -> None:
+        """Hand one change to the subscriber's loop (thread-safe)."""
+        with contextlib.suppress(RuntimeError):  # a closed loop: the subscriber is gone
+            self._loop.call_soon_threadsafe(self._put, change)
+
+    def _put(self, change: Change) -> None:
+        if isinstance(change, Removed):
+            self.overflowed = True  # the waiting reader wakes on the put below and reloads
+        try:
+            self.queue.put_nowait(change.alert if isinstance(change, Removed) else change)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+    async def get(self) -> Alert:
+        """The next change."""
+        return await self.queue.get()
+
+
+class AlertView:
+    """Latest version of every alert by id; the feed thread applies, routes read."""
+
+    def __init__(self, alerts: Sequence[Alert] = (), ready: bool = False) -> None:
+        self._lock = threading.Lock()
+        self._fold = AlertFold(alerts)
+        self._subs: set[Subscription] = set()
+        self._ready = threading.Event()
+        if ready:
+            self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the view has caught up with the alerts topic at least once."""
+        return self._ready.is_set()
+
+    def mark_ready(self) -> None:
+        """Called by the feed once it has read to the end of the topic."""
+        if not self._ready.is_set():
+            log.info("alert view caught up: %d alerts", len(self))
+        self._ready.set()
+
+    def apply(self, alert: Alert) -> bool:
+        """Fold one alert state in; subscribers hear of it if it is newer."""
+        with self._lock:
+            changed = self._fold.apply(alert)
+            subs = list(self._subs) if changed else []  # taken with the change: no gap
+        for sub in subs:
+            sub.push(alert)
+        return changed
+
+    def apply_record(self, record: Record) -> Change | None:
+        """Fold one record of the topic in (a tombstone deletes); subscribers hear of changes."""
+        with self._lock:
+            change = self._fold.apply_record(record)
+            subs = list(self._subs)
+        if change is not None:
+            for sub in subs:
+                sub.push(change)
+        return change
+
+    @property
+    def undecodable(self) -> int:
+        """How many records of the topic could not be decoded."""
+        with self._lock:
+            return self._fold.undecodable
+
+    def get(self, alert_id: str) -> Alert | None:
+        """The alert's current state, or None."""
+        with self._lock:
+            return self._fold.alerts.get(alert_id)
+
+    def snapshot(self) -> list[Alert]:
+        """Every alert's current state."""
+        with self._lock:
+            return list(self._fold.alerts.values())
+
+    @property
+    def subscriber_count(self) -> int:
+        """How many live subscriptions there are."""
+        with self._lock:
+            return len(self._subs)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._fold.alerts)
+
+    def subscribe(self, loop: asyncio.AbstractEventLoop, maxsize: int = 1000) -> Subscription:
+        """Start receiving changes; take the snapshot after this so nothing falls between."""
+        sub = Subscription(loop, maxsize)
+        with self._lock:
+            self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Stop receiving changes."""
+        with self._lock:
+            self._subs.discard(sub)
 
 
 class AlertFeed(Protocol):
@@ -26,28 +166,21 @@ class AlertFeed(Protocol):
     def stop(self) -> None: ...
 
 
-class CommandSink(Protocol):
-    """Where operator commands go (the worker is the single writer of alert state)."""
-
-    def send(self, command: AlertCommand) -> None: ...
-
-    def close(self) -> None: ...
-
-
 class KafkaAlertFeed:
-    """Reads the compacted alerts topic from the beginning, then follows it."""
+    """A thread that reads the compacted alerts topic from the beginning, then follows it."""
 
     def __init__(self, bootstrap: str, topic: str, poll_ms: int = 300,
-                 refresh_s: float = 30.0) -> None:
-        self._bootstrap, self._topic = bootstrap, topic
-        self._poll_ms, self._refresh_s = poll_ms, refresh_s
+                 refresh_s: float = 30.0, reader: AlertsTopicReader | None = None) -> None:
+        self._reader = reader or AlertsTopicReader(bootstrap, topic, poll_ms=poll_ms,
+                                                   refresh_s=refresh_s,
+                                                   client_id="ioc-api-alerts")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self, view: AlertView) -> None:
         """Start the consumer thread."""
         self._thread = threading.Thread(target=self._run, args=(view,), daemon=True,
-                                        name=f"alert-feed-{self._topic}")
+                                        name=f"alert-feed-{self._reader.topic}")
         self._thread.start()
 
     def stop(self) -> None:
@@ -59,87 +192,15 @@ class KafkaAlertFeed:
     def _run(self, view: AlertView) -> None:
         while not self._stop.is_set():
             try:
-                self._consume(view)
+                # the reader resumes where the last session stopped, so no replay on retry
+                for record in self._reader.records(follow=True, stop=self._stop):
+                    if record is None:
+                        view.mark_ready()
+                    else:
+                        view.apply_record(record)
             except (KafkaError, OSError) as exc:
-                log.warning("alerts feed from %s failed, retrying: %s", self._topic, exc)
+                log.warning("alerts feed from %s failed, retrying: %s", self._reader.topic, exc)
                 self._stop.wait(2.0)
             except Exception:  # a bug must not silently end the feed: log it and go on
                 log.exception("alerts feed crashed; restarting")
                 self._stop.wait(2.0)
-
-    def _partitions(self, consumer: KafkaConsumer) -> list[TopicPartition]:
-        found = consumer.partitions_for_topic(self._topic) or set()
-        return [TopicPartition(self._topic, p) for p in sorted(found)]
-
-    def _consume(self, view: AlertView) -> None:
-        """One consumer session; returns to be restarted when the partitions change."""
-        consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None,
-                                 enable_auto_commit=False, allow_auto_create_topics=False,
-                                 client_id="ioc-api-alerts")
-        try:
-            parts = self._partitions(consumer)
-            while not parts and not self._stop.is_set():
-                view.mark_ready()  # no topic yet means no alerts yet
-                self._stop.wait(1.0)
-                parts = self._partitions(consumer)
-            if not parts:
-                return
-            consumer.assign(parts)
-            consumer.seek_to_beginning(*parts)
-            end = consumer.end_offsets(parts)
-            self._follow(consumer, view, parts, end)
-        finally:
-            consumer.close()
-
-    def _follow(self, consumer: KafkaConsumer, view: AlertView, parts: list[TopicPartition],
-                end: dict[TopicPartition, int]) -> None:
-        ticks_per_refresh = max(1, int(self._refresh_s * 1000 / self._poll_ms))
-        tick = 0
-        while not self._stop.is_set():
-            for records in consumer.poll(timeout_ms=self._poll_ms).values():
-                for rec in records:
-                    if rec.value is None:
-                        continue  # a compaction tombstone
-                    try:
-                        view.apply(Alert.from_json(rec.value))
-                    except ValueError as exc:
-                        log.warning("skipping undecodable alert at %s: %s", rec.offset,
-                                    str(exc)[:200])
-            if not view.ready and all(consumer.position(tp) >= end[tp] for tp in parts):
-                view.mark_ready()
-            tick += 1
-            if tick % ticks_per_refresh == 0 and self._partitions(consumer) != parts:
-                log.info("partitions of %s changed; re-reading it", self._topic)
-                return
-
-
-class KafkaCommandSink:
-    """Sends AlertCommand JSON keyed by alert id; the producer is made on first use."""
-
-    def __init__(self, bootstrap: str, topic: str, timeout_s: float = 10.0) -> None:
-        self._bootstrap, self.topic, self._timeout = bootstrap, topic, timeout_s
-        self._producer: KafkaProducer | None = None
-        self._lock = threading.Lock()
-
-    def _get(self) -> KafkaProducer:
-        with self._lock:
-            if self._producer is None:
-                self._producer = KafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
-                                               client_id="ioc-api-commands", linger_ms=0)
-            return self._producer
-
-    def send(self, command: AlertCommand) -> None:
-        """Send and wait for the broker's acknowledgement; ServiceError if it fails."""
-        try:
-            future = self._get().send(self.topic, key=command.alert_id.encode("utf-8"),
-                                      value=command.model_dump_json(by_alias=True).encode())
-            future.get(timeout=self._timeout)
-        except KafkaError as exc:
-            raise ServiceError(f"could not send the command to Kafka: {exc}") from exc
-
-    def close(self) -> None:
-        """Flush and close the producer."""
-        with self._lock:
-            if self._producer is not None:
-                self._producer.close(timeout=5)
-                self._producer = None

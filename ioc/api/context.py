@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ioc.api.alert_store import CommandSink
-from ioc.api.alert_view import AlertView
+from ioc.api.alert_store import AlertView
 from ioc.api.auth import TokenClaims, TokenError, TokenSigner
+from ioc.api.command_sink import CommandSink
 from ioc.api.influx_reader import ReadingsReader
 from ioc.api.users import User, UserStore
 from ioc.core import topics

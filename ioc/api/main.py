@@ -12,9 +12,9 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 
-from ioc.api.alert_store import AlertFeed, CommandSink, KafkaAlertFeed, KafkaCommandSink
-from ioc.api.alert_view import AlertView
+from ioc.api.alert_store import AlertFeed, AlertView, KafkaAlertFeed
 from ioc.api.auth import TokenSigner
+from ioc.api.command_sink import CommandSink, KafkaCommandSink
 from ioc.api.context import ApiContext, ApiTopics
 from ioc.api.influx_reader import InfluxReader, ReadingsReader
 from ioc.api.routes import alerts, auth, devices, health, live, readings

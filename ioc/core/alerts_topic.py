@@ -1,93 +1,192 @@
-"""Read the compacted alerts topic from the beginning and fold it to the current state per id."""
+"""The compacted alerts topic: one fold to the current state per alert id, and its reader.
+
+`ioc.alerts` carries each alert's full current state on every change, keyed by alert id.
+`AlertFold` is the only place that turns its records into state (the `ioc alerts` CLI, the
+worker's restore and the API's live view all use it); `AlertsTopicReader` is the one
+kafka-python reader that feeds it.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator
-from zoneinfo import ZoneInfo
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from kafka import KafkaConsumer, TopicPartition
 
+from ioc.core.city import TZ
 from ioc.core.schemas import Alert
 
-__all__ = ["fold_alerts", "format_row", "load_alerts", "read_alerts"]
+__all__ = ["AlertFold", "AlertsTopicReader", "Change", "Record", "Removed", "decode_record",
+           "format_row", "load_alerts"]
 
 log = logging.getLogger(__name__)
-_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def fold_alerts(current: dict[str, Alert], alert: Alert) -> bool:
-    """Keep the newest version of each alert; returns whether `alert` was newer."""
-    old = current.get(alert.id)
-    if old is not None and old.version >= alert.version:
-        return False
-    current[alert.id] = alert
-    return True
+class Record(NamedTuple):
+    """One record of the alerts topic, as read (a None value is a tombstone)."""
+
+    key: bytes | None
+    value: bytes | None
+    partition: int = 0
+    offset: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """A tombstone took this alert away; `alert` is the last state it had."""
+
+    alert: Alert
+
+
+Change = Alert | Removed
+
+
+def decode_record(key: bytes | None, value: bytes | None) -> Alert | str:
+    """The alert a record carries, or the id a tombstone deletes; ValueError if neither."""
+    if value is not None:
+        return Alert.from_json(value)
+    if not key:
+        raise ValueError("tombstone without a key")
+    return key.decode("utf-8")  # UnicodeDecodeError is a ValueError
+
+
+class AlertFold:
+    """The current state of every alert by id: a higher version wins, a tombstone deletes.
+
+    Resolved alerts are state like any other and stay until a tombstone removes them.
+    """
+
+    def __init__(self, alerts: Iterable[Alert] = ()) -> None:
+        self.alerts: dict[str, Alert] = {}
+        self.undecodable = 0
+        for alert in alerts:
+            self.apply(alert)
+
+    def apply(self, alert: Alert) -> bool:
+        """Keep `alert` if it is newer than the state held for its id; whether it was."""
+        old = self.alerts.get(alert.id)
+        if old is not None and old.version >= alert.version:
+            return False  # a replay or an out-of-order older state
+        self.alerts[alert.id] = alert
+        return True
+
+    def remove(self, alert_id: str) -> Removed | None:
+        """Delete one alert; what was removed, or None if it was not there."""
+        old = self.alerts.pop(alert_id, None)
+        return None if old is None else Removed(old)
+
+    def apply_record(self, record: Record) -> Change | None:
+        """Fold one raw record in; the change it made, or None (stale or undecodable)."""
+        try:
+            decoded = decode_record(record.key, record.value)
+        except ValueError as exc:
+            # one bad record must not stop the fold: count it, say where it is, go on
+            self.undecodable += 1
+            log.warning("skipping undecodable alert at %d/%d: %s", record.partition,
+                        record.offset, str(exc)[:200])
+            return None
+        if isinstance(decoded, str):
+            return self.remove(decoded)
+        return decoded if self.apply(decoded) else None
 
 
 def format_row(a: Alert) -> str:
-    """One table row, times shown in Asia/Ho_Chi_Minh."""
-    issued = a.date_issued.astimezone(_TZ).strftime("%Y-%m-%d %H:%M")
+    """One table row, times shown in the city's local time."""
+    issued = a.date_issued.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
     return (f"{issued}  {a.status:<12} {a.severity:<8} {a.rule:<26} {a.ward or '-':<10} "
             f"{a.subject:<20} {a.id}")
 
 
-def _partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
-    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+class AlertsTopicReader:
+    """Reads the alerts topic from the beginning, then (with `follow`) every new record.
 
-
-def _decoded(batch: dict[TopicPartition, list[object]]) -> Iterator[Alert]:
-    for records in batch.values():
-        for rec in records:
-            try:
-                yield Alert.from_json(rec.value)  # type: ignore[attr-defined]
-            except ValueError as exc:
-                log.warning("skipping undecodable alert: %s", str(exc)[:200])
-
-
-def read_alerts(bootstrap: str, topic: str, *, follow: bool,
-                timeout_ms: int = 1000) -> Iterator[tuple[Alert | None, bool]]:
-    """Yield (alert, caught_up); (None, True) once when the end of the topic is reached.
-
-    A topic that does not exist yet counts as empty (and is never created here: an
-    auto-created alerts topic would lack compaction); with `follow` it is waited for.
+    A topic that does not exist yet counts as empty and is never created here (an
+    auto-created alerts topic would lack compaction). The reader remembers how far it got,
+    so after a failure a new `records()` call goes on from there instead of replaying.
     """
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             group_id=None, allow_auto_create_topics=False)
-    try:
-        parts = _partitions(consumer, topic)
-        if not parts:
-            yield None, True
-            if not follow:
-                return
-        while not parts:
-            time.sleep(timeout_ms / 1000)  # waiting for the worker to create the topic
-            parts = _partitions(consumer, topic)
+
+    def __init__(self, bootstrap: str, topic: str, *, poll_ms: int = 1000,
+                 refresh_s: float = 30.0, client_id: str = "ioc-alerts-reader",
+                 consumer_factory: Callable[..., Any] = KafkaConsumer) -> None:
+        self.topic = topic
+        self._bootstrap, self._client_id, self._factory = bootstrap, client_id, consumer_factory
+        self._poll_ms = poll_ms
+        self._ticks_per_refresh = max(1, int(refresh_s * 1000 / poll_ms))
+        self._positions: dict[TopicPartition, int] = {}
+
+    def records(self, *, follow: bool,
+                stop: threading.Event | None = None) -> Iterator[Record | None]:
+        """Yield every record, and None once on reaching the end of the topic as it was."""
+        consumer = self._factory(bootstrap_servers=self._bootstrap, group_id=None,
+                                 enable_auto_commit=False, allow_auto_create_topics=False,
+                                 auto_offset_reset="earliest", client_id=self._client_id)
+        try:
+            yield from self._session(consumer, follow, stop or threading.Event())
+        finally:
+            consumer.close()
+
+    def _partitions(self, consumer: Any) -> list[TopicPartition]:
+        found = consumer.partitions_for_topic(self.topic) or ()
+        return [TopicPartition(self.topic, p) for p in sorted(found)]
+
+    def _assign(self, consumer: Any, parts: list[TopicPartition]) -> None:
         consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        caught_up = all(consumer.position(tp) >= end[tp] for tp in parts)
+        for tp in parts:
+            if tp in self._positions:
+                consumer.seek(tp, self._positions[tp])
+            else:
+                consumer.seek_to_beginning(tp)
+
+    def _session(self, consumer: Any, follow: bool,
+                 stop: threading.Event) -> Iterator[Record | None]:
+        parts = self._partitions(consumer)
+        caught_up = not parts
         if caught_up:
-            yield None, True
+            yield None  # no topic yet means no alerts yet
             if not follow:
                 return
-        while True:
-            for alert in _decoded(consumer.poll(timeout_ms=timeout_ms)):
-                yield alert, caught_up
-            if not caught_up and all(consumer.position(tp) >= end[tp] for tp in parts):
+        while not parts:  # waiting for the worker to create the topic
+            if stop.wait(self._poll_ms / 1000):
+                return
+            parts = self._partitions(consumer)
+        self._assign(consumer, parts)
+        end: dict[TopicPartition, int] = consumer.end_offsets(parts)
+        tick = 0
+        while not stop.is_set():
+            if not caught_up and all(consumer.position(tp) >= n for tp, n in end.items()):
                 caught_up = True
-                yield None, True
+                yield None
                 if not follow:
                     return
-    finally:
-        consumer.close()
+            yield from self._poll(consumer)
+            tick += 1
+            if follow and tick % self._ticks_per_refresh == 0:
+                parts = self._refresh(consumer, parts)
+
+    def _poll(self, consumer: Any) -> Iterator[Record]:
+        for tp, batch in consumer.poll(timeout_ms=self._poll_ms).items():
+            for rec in batch:
+                yield Record(rec.key, rec.value, tp.partition, rec.offset)
+                self._positions[tp] = rec.offset + 1
+
+    def _refresh(self, consumer: Any, parts: list[TopicPartition]) -> list[TopicPartition]:
+        # manual assignment does not notice partitions added to the topic: look now and then
+        found = self._partitions(consumer)
+        if found and found != parts:
+            log.info("partitions of %s changed to %d; reading the new ones", self.topic,
+                     len(found))
+            self._assign(consumer, found)
+            return found
+        return parts
 
 
 def load_alerts(bootstrap: str, topic: str) -> dict[str, Alert]:
     """The latest state of every alert on the topic (empty if it does not exist yet)."""
-    current: dict[str, Alert] = {}
-    for alert, _ in read_alerts(bootstrap, topic, follow=False):
-        if alert is not None:
-            fold_alerts(current, alert)
-    return current
+    fold = AlertFold()
+    for record in AlertsTopicReader(bootstrap, topic).records(follow=False):
+        if record is not None:
+            fold.apply_record(record)
+    return fold.alerts

@@ -13,9 +13,11 @@ from ioc.core.errors import IocError
 
 __all__ = ["dashboards"]
 
-_HERE = Path(__file__).parent
-DEFAULT_OUT = _HERE / "build"  # docker-compose mounts it at /var/lib/grafana/dashboards
-DEFAULT_GAZETTEER = _HERE / "gazetteer" / "ioc-devices.json"
+# relative to the working directory like the registry's default: run from the repository,
+# docker-compose mounts ./dashboards/build at /var/lib/grafana/dashboards
+_OUTPUT = Path("dashboards")
+DEFAULT_OUT = _OUTPUT / "build"
+DEFAULT_GAZETTEER = _OUTPUT / "gazetteer" / "ioc-devices.json"
 
 
 def _built(registry_path: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ioc.core.city import TZ_NAME
+
 __all__ = [
     "DATASOURCE",
     "GRID_WIDTH",
@@ -27,7 +29,7 @@ __all__ = [
 DATASOURCE: dict[str, str] = {"type": "influxdb", "uid": "ioc-influxdb"}
 SCHEMA_VERSION = 39  # Grafana 11.x
 GRID_WIDTH = 24
-TIMEZONE = "Asia/Ho_Chi_Minh"
+TIMEZONE = TZ_NAME
 
 PanelKind = Literal["timeseries", "stat", "table", "geomap"]
 ResultFormat = Literal["time_series", "table"]

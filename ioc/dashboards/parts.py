@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ioc.core.city import CENTRE
 from ioc.core.registry import WARDS
 from ioc.dashboards.model import Panel, Target, Threshold, table
 from ioc.dashboards.queries import alert_history, open_alerts_by_severity, var_match
@@ -13,7 +14,6 @@ __all__ = ["ALERT_STEPS", "CENTRE", "DEVICE", "GAZETTEER_PATH", "WARD", "alerts_
 
 # Where Grafana serves the device gazetteer the geomap panels look devices up in.
 GAZETTEER_PATH = "public/gazetteer/ioc-devices.json"
-CENTRE = (11.535, 106.89)  # Đồng Xoài
 
 SEVERITY_COLOURS = {"informational": "blue", "low": "green", "medium": "yellow",
                     "high": "orange", "critical": "red"}

@@ -121,19 +121,24 @@ def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: threading.
 @click.option("--topic", default=None, help="Alerts topic (default ioc.alerts).")
 def alerts(follow: bool, as_json: bool, show_all: bool, topic: str | None) -> None:
     """Current alerts (folded from the compacted alerts topic), and every change with --follow."""
-    from ioc.core.alerts_topic import fold_alerts, format_row, read_alerts
+    from ioc.core.alerts_topic import AlertFold, AlertsTopicReader, Removed, format_row
 
-    settings = load_settings()
-    current: dict[str, Alert] = {}
-    stream = read_alerts(settings.kafka_bootstrap, topic or ALERTS, follow=follow)
-    for alert, caught_up in stream:
-        if alert is not None:
-            fold_alerts(current, alert)
-            if follow and caught_up:
-                click.echo(alert.to_json().decode() if as_json else format_row(alert))
-        if caught_up and alert is None:
-            shown = [a for a in current.values() if show_all or a.status != "resolved"]
-            for a in sorted(shown, key=lambda a: a.date_issued):
-                click.echo(a.to_json().decode() if as_json else format_row(a))
-            if not follow:
-                return
+    def line(change: Alert | Removed) -> str:
+        if isinstance(change, Removed):  # a tombstone: the alert is gone from the topic
+            doc = {"id": change.alert.id, "deleted": True}
+            return orjson.dumps(doc).decode() if as_json else f"deleted {change.alert.id}"
+        return change.to_json().decode() if as_json else format_row(change)
+
+    fold = AlertFold()
+    reader = AlertsTopicReader(load_settings().kafka_bootstrap, topic or ALERTS)
+    caught_up = False
+    for record in reader.records(follow=follow):
+        if record is None:  # the end of the topic: print the current state once
+            caught_up = True
+            shown = [a for a in fold.alerts.values() if show_all or a.status != "resolved"]
+            for a in sorted(shown, key=lambda a: (a.date_issued, a.id)):
+                click.echo(line(a))
+            continue
+        change = fold.apply_record(record)
+        if caught_up and change is not None:  # only changes, not replays of older versions
+            click.echo(line(change))

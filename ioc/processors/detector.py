@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Collection
-from dataclasses import replace
 from typing import Any
 
 from ioc.core.ownership import circuit_wards, owner_keys
@@ -18,7 +17,22 @@ from ioc.core.schemas import (
     StreetlightReading,
     TrafficReading,
 )
-from ioc.processors.rules.base import ACTIVE, AlertChange, RuleSettings, point
+from ioc.processors.rules.base import AlertChange, RuleSettings, point
+from ioc.processors.rules.catalog import (
+    CIRCUIT,
+    CONGESTION,
+    LAMP,
+    LEVEL,
+    LOCALIZED,
+    RISE,
+    RULES,
+    SILENT,
+    STOPPED,
+    STORES,
+    SUPPRESSORS,
+    Store,
+    subject_of,
+)
 from ioc.processors.rules.flood import (
     LevelState,
     LocalizedState,
@@ -70,16 +84,19 @@ class Detector:
         self.clock: float | None = None
         self.counts: Counter[str] = Counter()
         self._last: dict[str, float] = {}
-        self._level: dict[str, LevelState] = {}
-        self._rise: dict[str, RiseState] = {}
-        self._congestion: dict[str, TrafficState] = {}
-        self._stopped: dict[str, TrafficState] = {}
-        self._lamp: dict[str, LampState] = {}
-        self._silent: dict[str, SilentState] = {}
-        self._wards: dict[str, LocalizedState] = {}
-        self._circuit_state: dict[str, CircuitState] = {}
-        self._warning: set[str] = set()
-        self._failing: set[str] = set()
+        # all rule state, one map subject -> state per store of the catalog; typed views below
+        self._states: dict[Store[Any], dict[str, Any]] = {store: {} for store in STORES}
+        self._level: dict[str, LevelState] = self._states[LEVEL]
+        self._rise: dict[str, RiseState] = self._states[RISE]
+        self._congestion: dict[str, TrafficState] = self._states[CONGESTION]
+        self._stopped: dict[str, TrafficState] = self._states[STOPPED]
+        self._lamp: dict[str, LampState] = self._states[LAMP]
+        self._silent: dict[str, SilentState] = self._states[SILENT]
+        self._wards: dict[str, LocalizedState] = self._states[LOCALIZED]
+        self._circuit_state: dict[str, CircuitState] = self._states[CIRCUIT]
+        # devices feeding their ward's or circuit's rule (drainage in warning, lamps failing),
+        # so that their next normal reading withdraws them
+        self._signalling: set[str] = set()
         self._open: dict[tuple[str, str], Alert] = {}
         self._closed: OrderedDict[str, Alert] = OrderedDict()
         self._commands_seen: OrderedDict[str, None] = OrderedDict()
@@ -105,7 +122,7 @@ class Detector:
             changes += self._traffic(reading, device)
         elif isinstance(reading, StreetlightReading):
             changes += self._streetlight(reading, device)
-        return self._apply(changes)
+        return self._apply(self._suppress(changes, device))
 
     def tick(self, now: float) -> list[Alert]:
         """Advance the clock (epoch seconds): silent devices, expiring ward/circuit windows."""
@@ -161,12 +178,10 @@ class Detector:
         gone = set(owners)
         subjects = gone | {d for d, o in self._owner.items() if o in gone} | \
             {c for c, info in self.circuits.items() if info.ward in gone}
-        for store in (self._last, self._level, self._rise, self._congestion, self._stopped,
-                      self._lamp, self._silent, self._wards, self._circuit_state):
+        for store in (self._last, *self._states.values()):
             for subject in subjects & store.keys():
                 del store[subject]
-        self._warning -= subjects
-        self._failing -= subjects
+        self._signalling -= subjects
         dropped = [k for k in self._open if k[1] in subjects]
         for key in dropped:
             del self._open[key]
@@ -198,8 +213,8 @@ class Detector:
         changes += ch
         level = self._level[d.id]
         warning = level.severity is not None and level.confirmed
-        if warning or d.id in self._warning:
-            (self._warning.add if warning else self._warning.discard)(d.id)
+        if warning or d.id in self._signalling:
+            (self._signalling.add if warning else self._signalling.discard)(d.id)
             sig = WardSignal(d.id, d.ward, r.observed_at.timestamp(), warning,
                              level.severity == "critical")
             self._wards[d.ward], ch = localized_step(
@@ -220,16 +235,13 @@ class Detector:
         if d.circuit is None:
             return changes
         failing = is_failing(r, d, s)
-        if failing or d.id in self._failing:
-            (self._failing.add if failing else self._failing.discard)(d.id)
+        if failing or d.id in self._signalling:
+            (self._signalling.add if failing else self._signalling.discard)(d.id)
             sig = LampSignal(d.id, d.circuit, r.observed_at.timestamp(), failing)
             self._circuit_state[d.circuit], ch = circuit_step(
                 self._circuit_state.get(d.circuit, CircuitState()), sig,
                 self.circuits[d.circuit], s)
             changes += ch
-        if ("streetlight.circuit_outage", d.circuit) in self._open:
-            # one circuit alert instead of one per lamp: suppress new lamp outages
-            changes = [c for c in changes if not (c.rule == "streetlight.outage" and c.active)]
         return changes
 
     def _silence(self, d: Device, event: Seen | Tick | StatusEvent) -> list[AlertChange]:
@@ -237,30 +249,24 @@ class Detector:
             self._silent.get(d.id, SilentState()), event, d, self.settings)
         return changes
 
+    def _suppress(self, changes: list[AlertChange], d: Device) -> list[AlertChange]:
+        """Drop openings that an open alert of their suppressor on the device's group holds back."""
+        return [c for c in changes if not (c.active and self._held_back(c.rule, d))]
+
+    def _held_back(self, rule: str, d: Device) -> bool:
+        by = SUPPRESSORS.get(rule)
+        group = None if by is None else subject_of(by.subject, d)
+        return by is not None and group is not None and (by.name, group) in self._open
+
     def _seed(self, a: Alert) -> None:
         """Mark the rule state behind an open alert as active (after a restart)."""
-        rule, subj, at = a.rule, a.subject, a.date_modified.timestamp()
-        if rule == "flood.level":
-            self._level[subj] = LevelState(a.severity, None, 0, True)
-            self._warning.add(subj)
-        elif rule == "flood.rising":
-            self._rise[subj] = RiseState((), ACTIVE, a.severity)
-        elif rule == "flood.localized":
-            members = tuple((str(d), at, a.severity == "critical")
-                            for d in a.data.get("sensors", ()))
-            self._wards[subj] = LocalizedState(members, ACTIVE, a.severity)
-        elif rule in ("traffic.congestion", "traffic.stopped"):
-            states = self._congestion if rule == "traffic.congestion" else self._stopped
-            states[subj] = TrafficState(ACTIVE)
-        elif rule in ("streetlight.day_burning", "streetlight.outage", "streetlight.overpower"):
-            lamp = self._lamp.get(subj, LampState())
-            self._lamp[subj] = replace(lamp, **{rule.split(".")[1]: ACTIVE})
-        elif rule == "streetlight.circuit_outage" and subj in self.circuits:
-            lamps = [str(d) for d in a.data.get("failingLamps", ())]
-            self._circuit_state[subj] = CircuitState(tuple((d, at) for d in lamps), ACTIVE)
-            self._failing.update(lamps)
-        elif rule == "device.silent":
-            self._silent[subj] = SilentState(None, None, True)
+        rule = RULES.get(a.rule)
+        if rule is None or (rule.subject == "circuit" and a.subject not in self.circuits):
+            return  # a circuit the registry lacks has no lamps, and ticks would fail on it
+        states = self._states[rule.store]
+        states[a.subject] = rule.seed(states.get(a.subject, rule.store.new()), a)
+        if rule.signalling is not None:
+            self._signalling.update(rule.signalling(a))
 
     # -- lifecycle ------------------------------------------------------------------------
     def _apply(self, changes: list[AlertChange]) -> list[Alert]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ioc.core.errors import ConfigError
 from ioc.core.registry import WARDS, Device
-from ioc.sensors_sim.city import ROADS, WARD_SLUGS, Road, nearest_ward, point_along
+from ioc.sensors_sim.roads import ROADS, WARD_SLUGS, Road, nearest_ward, point_along
 
 __all__ = ["DEFAULT_DEVICES", "DEFAULT_SEED", "MIN_DEVICES", "CatalogPlan", "generate_catalog",
            "plan_catalog"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from ioc.core.city import TZ
 from ioc.core.errors import ConfigError
 
 __all__ = ["default_start", "parse_duration", "parse_speed", "parse_start"]
@@ -42,20 +43,16 @@ def parse_speed(text: str) -> float | None:
 
 
 def parse_start(text: str) -> datetime:
-    """An ISO 8601 time; without an offset it is taken as Asia/Ho_Chi_Minh local time."""
-    from ioc.sensors_sim.city import LOCAL_TZ
-
+    """An ISO 8601 time; without an offset it is taken as the city's local time."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise ConfigError(f"bad start time {text!r}; use ISO 8601") from None
-    return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
+    return value if value.tzinfo else value.replace(tzinfo=TZ)
 
 
 def default_start(now: datetime, duration_s: float, speed: float | None) -> datetime:
     """Now, moved back just enough that a faster-than-real-time run never stamps a
     reading ahead of the wall clock (the contract rejects timestamps > 5 min ahead)."""
-    from datetime import timedelta
-
     ahead = duration_s * (1.0 - (1.0 / speed if speed else 0.0))
     return (now - timedelta(seconds=max(0.0, ahead))).astimezone(UTC)

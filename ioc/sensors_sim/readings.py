@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
+from ioc.core.city import TZ_FIXED, UTC_OFFSET_S
 from ioc.core.registry import Device
 from ioc.sensors_sim.physics import DUSK_ELEVATION_DEG, traffic_demand, traffic_speed_kmh
 from ioc.sensors_sim.scenarios import Plan
@@ -20,8 +21,6 @@ from ioc.sensors_sim.world import (
 
 __all__ = ["DeviceModels", "iso_local"]
 
-_ICT = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh has no DST: a fixed offset is exact
-_LOCAL_OFFSET_S = 7 * 3600
 _CAPACITY_VPH = {"ql14": 1800.0, "dt741": 1400.0}
 _URBAN_CAPACITY_VPH = 900.0
 _BATTERY_DRAIN = 0.00002  # per report: about 3 % a day at one report a minute
@@ -30,11 +29,11 @@ _TIP_MM = 0.2  # tipping-bucket rain gauge resolution
 
 def iso_local(t: float) -> str:
     """ISO 8601 with the +07:00 offset and milliseconds, as the field devices send it."""
-    return datetime.fromtimestamp(t, _ICT).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(t, TZ_FIXED).isoformat(timespec="milliseconds")
 
 
 def _local_hour(t: float) -> tuple[float, bool]:
-    local = t + _LOCAL_OFFSET_S
+    local = t + UTC_OFFSET_S
     weekday = (int(local // 86400) + 3) % 7  # 1970-01-01 was a Thursday
     return (local % 86400) / 3600.0, weekday >= 5
 

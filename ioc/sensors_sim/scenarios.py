@@ -6,36 +6,21 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ioc.core.errors import ConfigError
 from ioc.core.registry import Device
+from ioc.sensors_sim.expectations import ExpectedAlert, expected_flood_alerts
 from ioc.sensors_sim.faults import FAULT_REASONS, FaultKind, Injection
 from ioc.sensors_sim.physics import Storm
+from ioc.sensors_sim.storms import FLOODED_WARDS, flash_flood_storm, shower
 
 __all__ = [
-    "FLOODED_WARDS",
     "SCENARIOS",
     "CircuitFault",
-    "ExpectedAlert",
     "Incident",
     "Plan",
     "Scenario",
     "get_scenario",
 ]
-
-FLOODED_WARDS = ("tan-phu", "tan-dong")  # adjacent wards in the centre, both low-lying
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectedAlert:
-    """An alert a scenario should raise: rule (DESIGN.md), subject and ward.
-
-    `required=False` marks alerts a detector may reasonably raise too (e.g. per-lamp
-    outages under a circuit outage) that a backtest must not count as false positives.
-    """
-
-    rule: str
-    subject: str
-    ward: str
-    required: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,29 +73,17 @@ class Scenario:
         return self.build(catalog, start_s, duration_s, seed)
 
 
-def _shower(start_s: float, duration_s: float, wards: Sequence[str], peak: float) -> Storm:
-    begin = start_s + 0.4 * duration_s
-    return Storm(frozenset(wards), begin, begin + 1200, begin + 3600, peak)
-
-
 def _normal_day(catalog: Sequence[Device], start_s: float, duration_s: float,
                 seed: int) -> Plan:
     wards = sorted({d.ward for d in catalog})
-    return Plan(storms=(_shower(start_s, duration_s, wards, 6.0),))
-
-
-def flash_flood_storm(start_s: float) -> Storm:
-    """The flash-flood storm: ~95 mm/h at its peak 30 min after it starts."""
-    return Storm(frozenset(FLOODED_WARDS), start_s + 600, start_s + 2400, start_s + 7200, 95.0)
+    return Plan(storms=(shower(start_s, duration_s, wards, 6.0),))
 
 
 def _flash_flood(catalog: Sequence[Device], start_s: float, duration_s: float,
                  seed: int) -> Plan:
     others = sorted({d.ward for d in catalog} - set(FLOODED_WARDS))
-    from ioc.sensors_sim.world import expected_flood_alerts  # world imports this module
-
-    return Plan(storms=(flash_flood_storm(start_s), _shower(start_s - 0.2 * duration_s,
-                                                             duration_s, others, 6.0)),
+    return Plan(storms=(flash_flood_storm(start_s), shower(start_s - 0.2 * duration_s,
+                                                            duration_s, others, 6.0)),
                 expected=expected_flood_alerts(catalog, seed, FLOODED_WARDS),
                 flood_wards=FLOODED_WARDS)
 
@@ -178,8 +151,6 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
 
 def get_scenario(name: str) -> Scenario:
     """The scenario with this name; ConfigError lists the known ones otherwise."""
-    from ioc.core.errors import ConfigError
-
     try:
         return SCENARIOS[name]
     except KeyError:

@@ -6,20 +6,16 @@ import math
 import zlib
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
+from ioc.core.city import CITY_LAT, CITY_LON
 from ioc.core.registry import Device
-from ioc.sensors_sim.city import CITY_LAT, CITY_LON
 from ioc.sensors_sim.physics import LinearReservoirs, Storm, solar_elevation_deg
-
-if TYPE_CHECKING:
-    from ioc.sensors_sim.scenarios import ExpectedAlert
+from ioc.sensors_sim.storms import flash_flood_storm
 
 __all__ = [
     "STEP_S",
     "Environment",
     "base_fraction",
-    "expected_flood_alerts",
     "level_fraction",
     "susceptibility",
     "unit_hash",
@@ -38,8 +34,6 @@ def unit_hash(seed: int, key: str) -> float:
 @lru_cache(maxsize=1)
 def _wetness_gain() -> float:
     """Reservoir gain that makes the flash-flood storm peak at wetness 1.0 (calibration)."""
-    from ioc.sensors_sim.scenarios import flash_flood_storm
-
     storm = flash_flood_storm(0.0)
     res = LinearReservoirs(gain=1.0)
     peak = 0.0
@@ -71,27 +65,6 @@ def level_fraction(base: float, wetness: float, factor: float) -> float:
 def base_fraction(seed: int, device_id: str) -> float:
     """Dry-weather level as a fraction of depth (a little standing water)."""
     return 0.08 + 0.07 * unit_hash(seed, device_id + ":b")
-
-
-def expected_flood_alerts(catalog: Sequence[Device], seed: int,
-                          wards: Sequence[str]) -> tuple[ExpectedAlert, ...]:
-    """Flood alerts the flash-flood storm (peak wetness 1.0) must raise in `wards`."""
-    from ioc.sensors_sim.scenarios import ExpectedAlert
-
-    factors = susceptibility(catalog, seed)
-    expected = []
-    for device in catalog:
-        if device.ward not in wards or device.id not in factors:
-            continue
-        assert device.depth_m is not None and device.warn_m is not None
-        peak = device.depth_m * level_fraction(base_fraction(seed, device.id), 1.0,
-                                               factors[device.id])
-        # A 10 % margin keeps sensor noise from deciding whether a required alert fires.
-        expected.append(ExpectedAlert("flood.level", device.id, device.ward,
-                                      required=peak > device.warn_m * 1.10))
-        expected.append(ExpectedAlert("flood.rising", device.id, device.ward, required=False))
-    expected += [ExpectedAlert("flood.localized", ward, ward) for ward in wards]
-    return tuple(expected)
 
 
 class Environment:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from ioc.api.alert_view import AlertFilter, select_alerts
+from ioc.api.alert_store import AlertFilter, select_alerts
 from ioc.api.deps import Ctx, CurrentUser, Operator
 from ioc.api.models import AlertPage, AssignBody, CommentBody
 from ioc.core.registry import WARDS

@@ -3,7 +3,8 @@
 Authenticate by sending `{"token": "<bearer token>"}` as the first message; a token in the
 URL is refused, because access logs and proxies record query strings. Messages:
 `{"type": "snapshot", "alerts": [...]}` once, then `{"type": "alert", "alert": {...}}`.
-Close codes: 4401 bad/missing/expired token, 1013 the client fell too far behind (reconnect).
+Close codes: 4401 bad/missing/expired token, 1013 reconnect to reload (the client fell too far
+behind, or an alert was deleted from the topic).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from ioc.api.alert_view import AlertFilter, Subscription, select_alerts
+from ioc.api.alert_store import AlertFilter, Subscription, select_alerts
 from ioc.api.auth import TokenClaims, TokenError
 from ioc.api.context import ApiContext, user_from_token
 from ioc.core.schemas import Alert

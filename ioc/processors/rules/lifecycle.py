@@ -6,24 +6,11 @@ from datetime import UTC, datetime
 
 from ioc.core.schemas import Alert, AlertCommand, AlertComment
 from ioc.processors.rules.base import AlertChange, rank
+from ioc.processors.rules.catalog import RULES
 
-__all__ = ["CATEGORIES", "SYSTEM", "alert_id", "apply_change", "apply_command"]
+__all__ = ["SYSTEM", "alert_id", "apply_change", "apply_command"]
 
 SYSTEM = "system"
-
-# rule -> (Smart Data Models category, subCategory)
-CATEGORIES: dict[str, tuple[str, str]] = {
-    "flood.level": ("weather", "flood"),
-    "flood.rising": ("weather", "risingWaterLevel"),
-    "flood.localized": ("weather", "localizedFlooding"),
-    "traffic.congestion": ("traffic", "trafficJam"),
-    "traffic.stopped": ("traffic", "stoppedTraffic"),
-    "streetlight.day_burning": ("infrastructure", "lampDayBurning"),
-    "streetlight.outage": ("infrastructure", "lampOutage"),
-    "streetlight.overpower": ("infrastructure", "lampOverpower"),
-    "streetlight.circuit_outage": ("infrastructure", "circuitOutage"),
-    "device.silent": ("infrastructure", "deviceSilent"),
-}
 
 
 def _dt(t: float) -> datetime:
@@ -36,7 +23,8 @@ def alert_id(rule: str, subject: str, opened_at: float) -> str:
 
 
 def _open(change: AlertChange) -> Alert:
-    category, sub = CATEGORIES.get(change.rule, ("other", change.rule))
+    rule = RULES.get(change.rule)
+    category, sub = (rule.category, rule.sub_category) if rule else ("other", change.rule)
     at = _dt(change.at)
     return Alert(
         id=alert_id(change.rule, change.subject, change.at), rule=change.rule,

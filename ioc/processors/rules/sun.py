@@ -1,19 +1,19 @@
-"""Day and night at Đồng Xoài: sunrise and sunset at 11.535N 106.883E, Asia/Ho_Chi_Minh."""
+"""Day and night at Đồng Xoài: sunrise and sunset over the city, in its local time."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from astral import Observer
 from astral.sun import sunrise, sunset
 
+from ioc.core.city import CITY_LAT, SUN_RULES_LON, TZ
+
 __all__ = ["CITY", "TZ", "Phase", "phase", "sun_times"]
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-CITY = Observer(latitude=11.535, longitude=106.883)
+CITY = Observer(latitude=CITY_LAT, longitude=SUN_RULES_LON)
 Phase = Literal["day", "night", "twilight"]
 
 

@@ -15,6 +15,8 @@ import faust
 import orjson
 from faust.sensors.monitor import Monitor
 
+from ioc.core import envelope
+from ioc.core.envelope import Kind
 from ioc.core.ownership import owner_keys
 from ioc.core.registry import Registry
 from ioc.core.schemas import Alert
@@ -40,16 +42,16 @@ def to_envelope(router: Router, source: str, value: bytes) -> tuple[str, bytes]:
     if not isinstance(doc, dict):
         raise ValueError("not_object")
     if source == "command":
-        owner, env = router.alert_owner(str(doc.get("alertId", ""))), {"k": "c", "v": doc}
+        owner, kind, payload = router.alert_owner(str(doc.get("alertId", ""))), Kind.COMMAND, doc
     elif source == "status":
         at = datetime.fromisoformat(doc["at"]).timestamp()
-        owner = router.device_owner(str(doc.get("deviceId")))
-        env = {"k": "s", "v": {"device": doc["deviceId"], "status": doc["status"], "at": at}}
+        owner, kind = router.device_owner(str(doc.get("deviceId"))), Kind.STATUS
+        payload = {"device": doc["deviceId"], "status": doc["status"], "at": at}
     else:
-        owner, env = router.device_owner(str(doc.get("deviceId"))), {"k": "r", "v": doc}
+        owner, kind, payload = router.device_owner(str(doc.get("deviceId"))), Kind.READING, doc
     if owner is None:
         raise ValueError("unknown_owner")
-    return owner, orjson.dumps(env)
+    return owner, envelope.encode(kind, payload)
 
 
 class Ownership:

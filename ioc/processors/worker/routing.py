@@ -12,18 +12,17 @@ state of the wards hashed to p - has one writer.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
+from ioc.core import envelope
+from ioc.core.envelope import Kind
 from ioc.core.ownership import circuit_wards, owner_keys, owner_partition
 from ioc.core.registry import Registry
 from ioc.core.schemas import Alert, AlertCommand, reading_from_json
 from ioc.processors.detector import Detector
+from ioc.processors.rules.catalog import RULES
 
-__all__ = ["Envelope", "Router", "handle_envelope", "owner_keys", "owner_partition"]
-
-Envelope = dict[str, Any]
+__all__ = ["Router", "handle_envelope", "owner_keys", "owner_partition"]
 
 
 class Router:
@@ -55,22 +54,20 @@ class Router:
         parts = alert_id.split(":")
         if len(parts) < 3:
             return None
-        rule, subject = parts[0], ":".join(parts[1:-1])
-        if rule == "flood.localized":
+        rule, subject = RULES.get(parts[0]), ":".join(parts[1:-1])
+        kind = rule.subject if rule else "device"
+        if kind == "ward":
             return subject
-        if rule == "streetlight.circuit_outage":
+        if kind == "circuit":
             return self._circuit_ward.get(subject)
         return self.device_owner(subject)
 
 
 def handle_envelope(det: Detector, raw: bytes) -> list[Alert]:
-    """Apply one owner-keyed envelope ({"k": "r"|"c"|"s", "v": ...}) to the detector."""
-    env = orjson.loads(raw)
-    kind, value = env.get("k"), env.get("v")
-    if kind == "r":
+    """Apply one owner-keyed envelope (see ioc.core.envelope) to the detector."""
+    kind, value = envelope.decode(raw)
+    if kind is Kind.READING:
         return det.process(reading_from_json(orjson.dumps(value)))
-    if kind == "c":
+    if kind is Kind.COMMAND:
         return det.command(AlertCommand.model_validate(value))
-    if kind == "s":
-        return det.status(value["device"], value["status"], float(value["at"]))
-    raise ValueError(f"unknown envelope kind {kind!r}")
+    return det.status(value["device"], value["status"], float(value["at"]))

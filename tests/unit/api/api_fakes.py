@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from ioc.api.alert_view import AlertView
+from ioc.api.alert_store import AlertView
 from ioc.api.main import create_app
 from ioc.api.users import UserStore
 from ioc.core.registry import Device, Registry

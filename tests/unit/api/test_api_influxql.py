@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,9 +13,10 @@ from ioc.api.influx_reader import (
     quote_string,
     rows_from_result,
 )
+from ioc.core.city import TZ
 
 SINCE = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
-UNTIL = datetime(2026, 6, 1, 7, 0, tzinfo=timezone(timedelta(hours=7)))  # = 00:00 UTC
+UNTIL = datetime(2026, 6, 1, 7, 0, tzinfo=TZ)  # = 00:00 UTC
 
 
 def test_query_shape() -> None:

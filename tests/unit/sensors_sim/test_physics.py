@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
+from ioc.core.city import CITY_LAT, CITY_LON, TZ
 from ioc.core.registry import Device
-from ioc.sensors_sim.city import LOCAL_TZ
 from ioc.sensors_sim.generator import generate
 from ioc.sensors_sim.physics import Storm, solar_elevation_deg
-from ioc.sensors_sim.scenarios import FLOODED_WARDS, get_scenario
+from ioc.sensors_sim.scenarios import get_scenario
+from ioc.sensors_sim.storms import FLOODED_WARDS
 
-DAY = datetime(2025, 6, 16, 0, 0, tzinfo=LOCAL_TZ)  # a Monday
+DAY = datetime(2025, 6, 16, 0, 0, tzinfo=TZ)  # a Monday
 
 
 def _series(catalog: list[Device], scenario: str, start: datetime, hours: float,
@@ -23,7 +24,7 @@ def _series(catalog: list[Device], scenario: str, start: datetime, hours: float,
     for m in generate(catalog, get_scenario(scenario), 2, start, hours * 3600):
         device = m.topic.split("/")[3]
         if device.startswith(prefix):
-            local = m.sim_time.astimezone(LOCAL_TZ)
+            local = m.sim_time.astimezone(TZ)
             series[device].append((local, orjson.loads(m.payload)))
     return series
 
@@ -71,14 +72,14 @@ def test_lamps_on_at_night_off_at_noon(normal_day: dict) -> None:
 
 
 def test_lamps_switch_near_sunset() -> None:
-    sunset = datetime(2025, 6, 16, 18, 16, tzinfo=LOCAL_TZ).timestamp()  # from astral
-    assert solar_elevation_deg(sunset - 1800, 11.535, 106.89) > 0
-    assert abs(solar_elevation_deg(sunset, 11.535, 106.89) + 0.8) < 0.6
+    sunset = datetime(2025, 6, 16, 18, 16, tzinfo=TZ).timestamp()  # from astral
+    assert solar_elevation_deg(sunset - 1800, CITY_LAT, CITY_LON) > 0
+    assert abs(solar_elevation_deg(sunset, CITY_LAT, CITY_LON) + 0.8) < 0.6
 
 
 @pytest.fixture(scope="module")
 def flood(catalog: list[Device]) -> dict[str, list[tuple[datetime, dict]]]:
-    start = datetime(2025, 6, 16, 14, 0, tzinfo=LOCAL_TZ)
+    start = datetime(2025, 6, 16, 14, 0, tzinfo=TZ)
     return _series(catalog, "flash-flood", start, 3, "")
 
 
@@ -107,7 +108,7 @@ def test_flash_flood_is_local(flood: dict, catalog: list[Device]) -> None:
 
 
 def test_required_flood_expectations_hold(flood: dict, catalog: list[Device]) -> None:
-    start = datetime(2025, 6, 16, 14, 0, tzinfo=LOCAL_TZ)
+    start = datetime(2025, 6, 16, 14, 0, tzinfo=TZ)
     plan = get_scenario("flash-flood").plan(catalog, start.timestamp(), 3 * 3600, 2)
     by_id = {d.id: d for d in catalog}
     for alert in plan.expected:
@@ -117,7 +118,7 @@ def test_required_flood_expectations_hold(flood: dict, catalog: list[Device]) ->
 
 
 def test_ql14_incident_stops_one_segment(catalog: list[Device]) -> None:
-    start = datetime(2025, 6, 16, 9, 0, tzinfo=LOCAL_TZ)
+    start = datetime(2025, 6, 16, 9, 0, tzinfo=TZ)
     series = _series(catalog, "ql14-incident", start, 2, "tr-ql14-")
     plan = get_scenario("ql14-incident").plan(catalog, start.timestamp(), 7200, 2)
     stopped = {a.subject for a in plan.expected}
@@ -130,7 +131,7 @@ def test_ql14_incident_stops_one_segment(catalog: list[Device]) -> None:
 
 
 def test_lighting_fault_dark_circuit_and_day_burner(catalog: list[Device]) -> None:
-    start = datetime(2025, 6, 16, 10, 0, tzinfo=LOCAL_TZ)
+    start = datetime(2025, 6, 16, 10, 0, tzinfo=TZ)
     plan = get_scenario("lighting-fault").plan(catalog, start.timestamp(), 86400, 2)
     circuit = next(a.subject for a in plan.expected if a.rule == "streetlight.circuit_outage")
     burner = next(a.subject for a in plan.expected if a.rule == "streetlight.day_burning")

@@ -1,18 +1,14 @@
-"""The city model: Đồng Xoài's wards, main roads as polylines and drainage basins."""
+"""The simulated street map: main roads as polylines, and which ward a point lies in."""
 
 from __future__ import annotations
 
 import itertools
 import math
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from ioc.core.registry import WARDS, Ward
 
 __all__ = [
-    "CITY_LAT",
-    "CITY_LON",
-    "LOCAL_TZ",
     "ROADS",
     "WARD_SLUGS",
     "Road",
@@ -20,10 +16,6 @@ __all__ = [
     "point_along",
 ]
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-# Centre of Đồng Xoài (Tân Phú, near the provincial offices); used for sunrise/sunset.
-CITY_LAT = 11.5350
-CITY_LON = 106.8900
 WARD_SLUGS: tuple[str, ...] = tuple(WARDS)
 
 
