@@ -15,15 +15,9 @@ from typing import Any
 import orjson
 from kafka import KafkaProducer
 
-from ioc.bench.loadgen import (
-    BridgeProcess,
-    Collector,
-    Publisher,
-    ensure_topics,
-    sequenced,
-    traffic_devices,
-)
+from ioc.bench.loadgen import BridgeProcess, Collector, Publisher, sequenced, traffic_devices
 from ioc.core.errors import ServiceError
+from ioc.core.kafka_admin import ensure_topics
 from ioc.core.registry import dump_registry
 from ioc.core.settings import Settings
 from ioc.ingest.bridge import Bridge

@@ -9,27 +9,9 @@ from datetime import timedelta
 from ioc.core.registry import WARDS, Device, Registry
 from ioc.core.schemas import Reading
 from ioc.processors.detector import Detector
-from ioc.testing.factories import (
-    T0,
-    drain,
-    drainage_device,
-    lamp,
-    lamp_device,
-    traffic,
-    traffic_device,
-)
+from ioc.testing.factories import T0, drain, lamp, mixed_fleet, traffic
 
 __all__ = ["run_detector_bench"]
-
-
-def _devices(per_ward: int) -> list[Device]:
-    out: list[Device] = []
-    for ward in WARDS:
-        for i in range(per_ward):
-            out.append(drainage_device(f"d-{ward}-{i}", ward=ward))
-            out.append(traffic_device(f"t-{ward}-{i}", ward=ward))
-            out.append(lamp_device(f"l-{ward}-{i}", circuit=f"c-{ward}-{i // 5}", ward=ward))
-    return out
 
 
 def _reading(dev: Device, t: float, rng: random.Random) -> Reading:
@@ -44,7 +26,7 @@ def _reading(dev: Device, t: float, rng: random.Random) -> Reading:
 def run_detector_bench(n: int = 100_000, per_ward: int = 25, seed: int = 1) -> dict[str, float]:
     """Feed `n` pre-parsed readings (all three domains) through one Detector, with ticks."""
     rng = random.Random(seed)
-    devices = _devices(per_ward)
+    devices = mixed_fleet(WARDS, per_ward)
     det = Detector(Registry(devices))
     readings = [_reading(devices[i % len(devices)], i * 60.0 / len(devices) * 1.0, rng)
                 for i in range(n)]

@@ -3,34 +3,28 @@ publisher, a Kafka collector and a bridge subprocess."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
-import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka import KafkaConsumer, TopicPartition
 
 from ioc.core.errors import ServiceError
 from ioc.core.registry import Device
 from ioc.core.settings import Settings
 from ioc.core.topics import telemetry_topic
+from ioc.testing.processes import ChildProcess, free_port
 
-__all__ = ["BridgeProcess", "Collected", "Collector", "Publisher", "ensure_topics",
-           "free_port", "seqs_by_device", "sequenced", "traffic_devices",
-           "traffic_payload"]
+__all__ = ["BridgeProcess", "Collected", "Collector", "Publisher", "seqs_by_device",
+           "sequenced", "traffic_devices", "traffic_payload"]
 
 
 def traffic_devices(prefix: str, count: int) -> list[Device]:
@@ -104,24 +98,6 @@ class Publisher:
         """Disconnect."""
         self._client.disconnect()
         self._client.loop_stop()
-
-
-def ensure_topics(bootstrap: str, names: Sequence[str], partitions: int) -> None:
-    """Create Kafka topics up front (auto-creation would cost the first records a delay)."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="ioc-loadgen")
-    try:
-        for name in names:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics([NewTopic(name, partitions, 1)])
-        # KRaft publishes new topics asynchronously: wait until metadata lists them all, or a
-        # consumer subscribing right now may be assigned nothing for minutes
-        deadline = time.monotonic() + 30
-        while not set(names) <= set(admin.list_topics()):
-            if time.monotonic() > deadline:
-                raise ServiceError(f"topics {sorted(names)} not visible after 30s")
-            time.sleep(0.05)
-    finally:
-        admin.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,26 +177,17 @@ def seqs_by_device(records: Sequence[Collected]) -> dict[str, list[int]]:
     return out
 
 
-def free_port() -> int:
-    """A TCP port free right now on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class BridgeProcess:
-    """`python -m ingest` as a subprocess, with its /ready endpoint."""
+class BridgeProcess(ChildProcess):
+    """`python -m ioc.ingest` as a subprocess (started at once), with its status server."""
 
     def __init__(self, args: Sequence[str], log_file: Path, metrics_port: int | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None) -> None:
         self.port = metrics_port or free_port()
         # a short session: a finished test's bridge must not leave the broker queueing for it
-        cmd = [sys.executable, "-m", "ioc.ingest", "--metrics-port", str(self.port),
-               "--session-expiry", "300", *args]
-        self._log = log_file.open("ab")
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, **(env or {})},
-                                     cwd=Path(__file__).resolve().parents[1])
+        super().__init__("bridge", [sys.executable, "-m", "ioc.ingest", "--metrics-port",
+                                    str(self.port), "--session-expiry", "300", *args],
+                         log_file, env=env)
+        self.start()
 
     def get(self, path: str) -> tuple[int, bytes]:
         """HTTP GET on the bridge's status server."""
@@ -232,16 +199,9 @@ class BridgeProcess:
         except OSError:
             return 0, b""
 
-    def wait_ready(self, timeout: float = 30.0, alive: Callable[[], bool] | None = None) -> None:
+    def wait_ready(self, timeout: float = 30.0) -> None:
         """Wait for /ready to answer 200; ServiceError if the process dies or time runs out."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ServiceError(f"bridge exited with {self.proc.returncode}")
-            if self.get("/ready")[0] == 200:
-                return
-            time.sleep(0.1)
-        raise ServiceError(f"bridge not ready after {timeout:.0f}s")
+        self.wait_until(lambda: self.get("/ready")[0] == 200, timeout, "/ready 200")
 
     def metric(self, name: str) -> float:
         """Sum of one metric's samples from /metrics (0 when absent)."""
@@ -251,20 +211,3 @@ class BridgeProcess:
             if line.startswith(name) and line[len(name):len(name) + 1] in (" ", "{"):
                 total += float(line.rsplit(" ", 1)[1])
         return total
-
-    def stop(self, timeout: float = 30.0) -> int:
-        """SIGTERM and wait; SIGKILL after `timeout`."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-        return int(self.proc.returncode)
-
-    def kill(self) -> None:
-        """SIGKILL, no goodbye."""
-        self.proc.kill()
-        self.proc.wait()

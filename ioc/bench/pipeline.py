@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -15,11 +12,12 @@ from typing import Any
 
 import orjson
 
-from ioc.bench.loadgen import BridgeProcess, Collected, Collector, Publisher, ensure_topics
-from ioc.core.errors import ServiceError
+from ioc.bench.loadgen import BridgeProcess, Collected, Collector, Publisher
+from ioc.core.kafka_admin import ensure_topics
 from ioc.core.registry import WARDS, Device, dump_registry
 from ioc.core.settings import Settings
 from ioc.core.topics import ALERTS, DEADLETTER, DEVICE_STATUS, TELEMETRY, telemetry_topic
+from ioc.testing.processes import WorkerProcess
 
 __all__ = ["run_pipeline_bench"]
 
@@ -44,16 +42,6 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     pick = lambda q: round(s[min(len(s) - 1, int(q * len(s)))] * 1000, 1)  # noqa: E731
     return {"count": len(s), "p50_ms": pick(0.50), "p90_ms": pick(0.90),
             "p99_ms": pick(0.99), "max_ms": round(s[-1] * 1000, 1)}
-
-
-def _worker(prefix: str, registry: Path, log: Path,
-            profile: Path | None = None) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "IOC_REGISTRY": str(registry)}
-    prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, *prof, "-m", "ioc", "worker", "--topic-prefix",
-                                 prefix, "--no-influx"], stdout=out, stderr=subprocess.STDOUT,
-                                env=env)
 
 
 def _stream(pub: Publisher, devices: list[Device], rate: int, seconds: float,
@@ -119,8 +107,10 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
                                 "--no-status", "--linger-ms", str(linger_ms)],
                                Path(tmp) / "bridge.log")
         stack.callback(bridge.stop)
-        worker = _worker(prefix, registry, Path(tmp) / "worker.log", worker_profile)
-        stack.callback(_stop_worker, worker)
+        worker = WorkerProcess(prefix, registry, Path(tmp) / "worker.log",
+                               profile=worker_profile)
+        worker.start()
+        stack.callback(worker.stop, 30)
         bridge.wait_ready(60)
         collector = Collector(settings.kafka_bootstrap, [topics[0], topics[3]], f"bench-{run}")
         stack.callback(collector.close)
@@ -143,28 +133,21 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
                 "alerts_expected": len(sent_at), "alerts_missing": len(sent_at) - len(alerts)}
 
 
-def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
-    worker.terminate()
-    try:
-        worker.wait(30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-
-
 def _alerted(collector: Collector, topic: str) -> set[str]:
     return {orjson.loads(r.value).get("alertSource") for r in collector.records[topic]}
 
 
 def _warm_up(pub: Publisher, device: Device, collector: Collector, topic: str,
-             worker: subprocess.Popen[bytes]) -> None:
+             worker: WorkerProcess) -> None:
     """Wait until one crossing has gone all the way through (worker joined its group)."""
-    deadline = time.monotonic() + 120
     seq = 0
-    while device.id not in _alerted(collector, topic):
-        if worker.poll() is not None:
-            raise ServiceError(f"worker exited with {worker.returncode} during warm-up")
-        if time.monotonic() > deadline:
-            raise ServiceError("no alert from the worker within 120s of warm-up")
-        seq += 1
+
+    def alerted() -> bool:
+        nonlocal seq
+        if device.id in _alerted(collector, topic):
+            return True
+        seq += 1  # one probe reading per poll while the worker starts
         pub.publish(telemetry_topic("drainage", device.id), _payload(seq, 1.2))
-        time.sleep(0.5)  # one probe reading per half second while the worker starts
+        return False
+
+    worker.wait_until(alerted, 120, "alert during warm-up", interval=0.5)

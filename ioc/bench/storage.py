@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-from influxdb_client import InfluxDBClient
 from kafka import KafkaConsumer, KafkaProducer
 
 from ioc.core.schemas import Reading, reading_to_json
@@ -16,45 +14,21 @@ from ioc.core.settings import Settings
 from ioc.storage.influx_client import InfluxLineSink
 from ioc.storage.influx_sink import InfluxSink
 from ioc.storage.influx_writer import InfluxWriter
-from ioc.testing.factories import (
-    T0,
-    at,
-    drain,
-    drainage_device,
-    lamp,
-    lamp_device,
-    traffic,
-    traffic_device,
-)
+from ioc.testing.factories import at, drain, lamp, mixed_fleet, traffic
+from ioc.testing.influx import mapped_bucket
 
 __all__ = ["run_storage_bench"]
 
 
 def _readings(n: int, devices: int) -> list[Reading]:
-    per = max(1, devices // 3)
-    drains = [drainage_device(f"sb-d{i}") for i in range(per)]
-    roads = [traffic_device(f"sb-t{i}") for i in range(per)]
-    lamps = [lamp_device(f"sb-l{i}") for i in range(per)]
+    fleet = mixed_fleet(["tan-phu"], max(1, devices // 3), prefix="sb-")
     out: list[Reading] = []
     for i in range(n):
-        t, k = at(i // (3 * per) * 60.0, T0), (i // 3) % per
-        kind = i % 3
-        out.append(drain(drains[k], t, 0.3) if kind == 0
-                   else traffic(roads[k], t, 40.0, 0.2) if kind == 1
-                   else lamp(lamps[k], t, "on", 95.0))
+        dev, t = fleet[i % len(fleet)], at(i // len(fleet) * 60.0)
+        out.append(drain(dev, t, 0.3) if dev.domain == "drainage"
+                   else traffic(dev, t, 40.0, 0.2) if dev.domain == "traffic"
+                   else lamp(dev, t, "on", 95.0))
     return out
-
-
-@contextmanager
-def _bucket(settings: Settings) -> Iterator[str]:
-    name = f"bench-{uuid.uuid4().hex[:10]}"
-    with InfluxDBClient(url=settings.influx_url, org=settings.influx_org,
-                        token=settings.influx_token.get_secret_value()) as client:
-        bucket = client.buckets_api().create_bucket(bucket_name=name, org=settings.influx_org)
-        try:
-            yield name
-        finally:
-            client.buckets_api().delete_bucket(bucket)
 
 
 def _direct(settings: Settings, bucket: str, readings: list[Reading], batch: int) -> float:
@@ -99,7 +73,8 @@ def run_storage_bench(settings: Settings, n: int = 50_000, devices: int = 600,
     """Readings/s stored through Kafka and the sink, and written straight to InfluxDB."""
     say = progress or (lambda text: None)
     readings = _readings(n, devices)
-    with _bucket(settings) as direct_bucket, _bucket(settings) as sink_bucket:
+    with mapped_bucket(settings, "bench", dbrp=False) as direct_bucket, \
+            mapped_bucket(settings, "bench", dbrp=False) as sink_bucket:
         say(f"baseline: {n} readings straight to InfluxDB…")
         direct = _direct(settings, direct_bucket, readings, 5000)
         say(f"sink: {n} readings Kafka → InfluxSink → InfluxDB…")

@@ -4,17 +4,16 @@ kafka-python consumer reading the same topic in the same run."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.partitioner import DefaultPartitioner, murmur2
 
 from ioc.core.errors import ServiceError
@@ -26,10 +25,10 @@ from ioc.processors.worker.app import WorkerTopics
 from ioc.processors.worker.routing import Router
 from ioc.processors.worker.topics import ensure_worker_topics
 from ioc.testing.factories import T0, drain, drainage_device
+from ioc.testing.kafka_groups import GroupLag
+from ioc.testing.processes import WorkerProcess
 
 __all__ = ["run_worker_bench"]
-
-_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _devices(prefix: str, count: int) -> list[Device]:
@@ -80,12 +79,6 @@ def _baseline(settings: Settings, topic: str, n: int) -> float:
         consumer.close()
 
 
-def _lag(consumer: KafkaConsumer, parts: list[TopicPartition]) -> int:
-    ends = consumer.end_offsets(parts)
-    committed = {tp: consumer.committed(tp) or 0 for tp in parts}
-    return sum(max(0, ends[tp] - committed[tp]) for tp in parts)
-
-
 def _cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of a process (Linux /proc), None elsewhere."""
     try:
@@ -95,46 +88,33 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _start_worker(prefix: str, registry: Path, log: Path,
-                  profile: Path | None) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "IOC_REGISTRY": str(registry)}
-    prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, *prof, "-m", "ioc", "worker",
-                                 "--topic-prefix", prefix, "--no-influx"],
-                                cwd=_ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
-
-
-def _drain(settings: Settings, group: str, topics: Sequence[str], n: int,
-           worker: subprocess.Popen[bytes], timeout: float) -> dict[str, float | None]:
+def _drain(settings: Settings, topics: Sequence[str], n: int, worker: WorkerProcess,
+           timeout: float) -> dict[str, float | None]:
     """Poll the group's committed offsets until no lag is left; rate from first commit."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group,
-                             enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(t, p) for t in topics
-                 for p in consumer.partitions_for_topic(t) or ()]
-        started = time.perf_counter()
-        first: tuple[float, int] | None = None
-        while time.perf_counter() - started < timeout:
-            if worker.poll() is not None:
-                raise ServiceError(f"worker exited with {worker.returncode}")
-            lag, now = _lag(consumer, parts), time.perf_counter()
-            done = n - min(n, lag)
-            if first is None and done > 0:
-                first = (now, done)
-            if lag == 0 and first is not None:
-                drained = now - first[0]
-                rate = (n - first[1]) / drained if drained > 0 else float("nan")
-                cpu = _cpu_seconds(worker.pid)
-                return {"worker_cpu_s": cpu, "worker_cpu_us_per_reading":
-                        None if cpu is None else round(cpu / n * 1e6, 1),
-                        "worker_total_s": round(now - started, 2),
-                        "worker_drain_s": round(drained, 2),
-                        "worker_readings_per_s": round(rate, 1)}
-            time.sleep(0.05)  # polling a condition with a deadline
-        raise ServiceError(f"worker did not catch up within {timeout:.0f}s")
-    finally:
-        consumer.close()
+    started = time.perf_counter()
+    first: list[tuple[float, int]] = []  # when the first commit was seen, and how far it got
+    finished: list[float] = []
+
+    def drained(lag: GroupLag) -> bool:
+        left, now = lag.lag(), time.perf_counter()
+        if left is None:  # the topics have no partitions (yet)
+            return False
+        if not first and n - min(n, left) > 0:
+            first.append((now, n - min(n, left)))
+        if left == 0 and first:
+            finished.append(now)
+        return bool(finished)
+
+    with closing(GroupLag(settings.kafka_bootstrap, worker.group, topics)) as lag:
+        worker.wait_until(lambda: drained(lag), timeout, "caught-up group", interval=0.05)
+    drained_s = finished[0] - first[0][0]
+    rate = (n - first[0][1]) / drained_s if drained_s > 0 else float("nan")
+    cpu = _cpu_seconds(worker.pid)
+    return {"worker_cpu_s": cpu, "worker_cpu_us_per_reading":
+            None if cpu is None else round(cpu / n * 1e6, 1),
+            "worker_total_s": round(finished[0] - started, 2),
+            "worker_drain_s": round(drained_s, 2),
+            "worker_readings_per_s": round(rate, 1)}
 
 
 def run_worker_bench(settings: Settings, n: int = 50_000, *, devices: int = 400,
@@ -158,24 +138,14 @@ def run_worker_bench(settings: Settings, n: int = 50_000, *, devices: int = 400,
         registry = Path(tmp) / "devices.yaml"
         dump_registry(devs, registry)
         say("running the worker until its group has committed everything…")
-        worker = _start_worker(prefix, registry, Path(tmp) / "worker.log", profile)
+        worker = WorkerProcess(prefix, registry, Path(tmp) / "worker.log", profile=profile)
+        worker.start()
         try:
-            figures = _drain(settings, f"{prefix}ioc-worker",
-                             [topics.telemetry, topics.owned], n, worker, timeout=600)
+            figures = _drain(settings, [topics.telemetry, topics.owned], n, worker, timeout=600)
         except ServiceError as exc:
-            tail = (Path(tmp) / "worker.log").read_text(errors="replace")[-3000:]
-            raise ServiceError(f"{exc}\n{tail}") from exc
+            raise ServiceError(f"{exc}\n{worker.log(3000)}") from exc
         finally:
-            _stop(worker)
+            worker.stop(60)
     return {"readings": n, "devices": devices, "partitioned_by_ward": by_ward,
             "baseline_consumer_s": round(baseline_s, 2),
             "baseline_readings_per_s": round(n / baseline_s, 1), **figures}
-
-
-def _stop(worker: subprocess.Popen[bytes]) -> None:
-    worker.terminate()
-    try:
-        worker.wait(60)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from ioc.core.registry import Device, Registry
 from ioc.core.schemas import DrainageReading, Reading, StreetlightReading, TrafficReading
 
 __all__ = ["T0", "ScenarioFeed", "at", "drain", "drainage_device", "lamp", "lamp_device",
-           "registry", "scenario_feed", "traffic", "traffic_device"]
+           "mixed_fleet", "registry", "scenario_feed", "traffic", "traffic_device"]
 
 # 2025-06-02 03:00 UTC = 10:00 in Đồng Xoài (broad daylight)
 T0 = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)
@@ -40,6 +41,19 @@ def lamp_device(dev_id: str = "lamp-1", circuit: str = "c1", ward: str = "tan-ph
     """A 100 W streetlight on a circuit, 300 s interval."""
     return Device(id=dev_id, domain="streetlight", name=f"Đèn {dev_id}", ward=ward, lat=11.53,
                   lon=106.88, interval_s=300, circuit=circuit, rated_w=100)
+
+
+def mixed_fleet(wards: Iterable[str], per_ward: int, prefix: str = "") -> list[Device]:
+    """Drainage, traffic and lamp devices interleaved, `per_ward` of each in every ward;
+    five lamps share a circuit."""
+    out: list[Device] = []
+    for ward in wards:
+        for i in range(per_ward):
+            out.append(drainage_device(f"{prefix}d-{ward}-{i}", ward=ward))
+            out.append(traffic_device(f"{prefix}t-{ward}-{i}", ward=ward))
+            out.append(lamp_device(f"{prefix}l-{ward}-{i}", circuit=f"{prefix}c-{ward}-{i // 5}",
+                                   ward=ward))
+    return out
 
 
 def registry(*devices: Device) -> Registry:

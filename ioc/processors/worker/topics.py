@@ -3,41 +3,24 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 
-from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from ioc.core.errors import ServiceError
+from ioc.core import kafka_admin
 from ioc.processors.worker.app import WorkerTopics
 
 __all__ = ["copartitioned_count", "ensure_worker_topics", "partition_counts"]
 
 log = logging.getLogger(__name__)
 
-
-def _admin(bootstrap: str) -> KafkaAdminClient:
-    try:
-        return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="ioc-worker-admin")
-    except KafkaError as exc:
-        raise ServiceError(f"Kafka at {bootstrap}: {exc}") from exc
+_CLIENT_ID = "ioc-worker-admin"
 
 
 def partition_counts(bootstrap: str, names: Iterable[str]) -> dict[str, int]:
     """Partition count of each existing topic among `names`."""
-    admin = _admin(bootstrap)
-    try:
-        return _counts(admin, names)
-    finally:
-        admin.close()
-
-
-def _counts(admin: KafkaAdminClient, names: Iterable[str]) -> dict[str, int]:
-    described = admin.describe_topics(list(names))
-    return {d["name"]: len(d["partitions"]) for d in described
-            if d.get("error_code", 0) == 0 and d.get("partitions")}
+    with kafka_admin.kafka_admin(bootstrap, _CLIENT_ID) as admin:
+        return kafka_admin.partition_counts(admin, names)
 
 
 def ensure_worker_topics(bootstrap: str, topics: WorkerTopics, partitions: int) -> list[str]:
@@ -51,41 +34,17 @@ def ensure_worker_topics(bootstrap: str, topics: WorkerTopics, partitions: int) 
     compact = {"cleanup.policy": "compact"}
     names = (topics.telemetry, topics.device_status, topics.commands, topics.alerts,
              topics.deadletter)
-    admin = _admin(bootstrap)
-    try:
-        created = _create(admin, [NewTopic(n, partitions, 1, topic_configs=compact
-                                           if n == topics.alerts else {}) for n in names])
-        count = _counts(admin, [topics.telemetry]).get(topics.telemetry, partitions)
-        created += _create(admin, [NewTopic(topics.owned, count, 1)])
-        _await_visible(admin, [*names, topics.owned])
-    finally:
-        admin.close()
+    with kafka_admin.kafka_admin(bootstrap, _CLIENT_ID) as admin:
+        # create_topics waits until KRaft lists them: the co-partitioning check that follows
+        # must see them, or it would send every reading through the repartition hop
+        created = kafka_admin.create_topics(
+            admin, [NewTopic(n, partitions, 1, topic_configs=compact
+                             if n == topics.alerts else {}) for n in names])
+        count = kafka_admin.partition_counts(admin, [topics.telemetry]).get(
+            topics.telemetry, partitions)
+        created += kafka_admin.create_topics(admin, [NewTopic(topics.owned, count, 1)])
     if created:
         log.info("created topics %s", ", ".join(created))
-    return created
-
-
-def _await_visible(admin: KafkaAdminClient, names: list[str], timeout: float = 30.0) -> None:
-    """KRaft publishes new topics asynchronously; the co-partitioning check that follows
-    must see them, or it would send every reading through the repartition hop."""
-    deadline = time.monotonic() + timeout
-    while len(_counts(admin, names)) < len(names):
-        if time.monotonic() > deadline:
-            raise ServiceError(f"topics not visible after {timeout:.0f}s: {sorted(names)}")
-        time.sleep(0.05)
-
-
-def _create(admin: KafkaAdminClient, wanted: list[NewTopic]) -> list[str]:
-    existing = set(admin.list_topics())
-    created = []
-    for topic in wanted:  # one by one: a concurrent creator must not fail the rest
-        if topic.name in existing:
-            continue
-        try:
-            admin.create_topics([topic])
-            created.append(topic.name)
-        except TopicAlreadyExistsError:
-            pass
     return created
 
 

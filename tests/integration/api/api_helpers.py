@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -22,7 +21,8 @@ from ioc.api.users import UserStore
 from ioc.core.registry import Device, Registry
 from ioc.core.schemas import Alert
 from ioc.core.settings import Settings
-from tests.integration.influx_buckets import mapped_bucket
+from ioc.testing.influx import mapped_bucket
+from ioc.testing.processes import free_port
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
@@ -68,13 +68,6 @@ def read_topic(settings: Settings, topic: str) -> list[tuple[bytes, bytes]]:
         return out
     finally:
         consumer.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -127,7 +120,7 @@ def serve_api(kafka_service: Settings, influx_bucket: str,
         users.add("view", "viewer", "password-view")
         app = create_app(kafka_service, registry=Registry([device]), users=users,
                          topics=topics, bucket=influx_bucket)
-        port = _free_port()
+        port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                                log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -20,9 +17,8 @@ from ioc.api.context import ApiTopics
 from ioc.core.registry import dump_registry
 from ioc.core.schemas import DrainageReading, reading_to_json
 from ioc.core.settings import Settings
+from ioc.testing.processes import WorkerProcess
 from tests.integration.api.api_helpers import ServeApi, drain_device
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -31,21 +27,12 @@ def worker(kafka_service: Settings, tmp_path: Path) -> Iterator[tuple[str, str, 
     prefix, device_id = f"test-api-{uuid.uuid4().hex[:8]}.", f"dr-loop-{uuid.uuid4().hex[:8]}"
     registry = tmp_path / "devices.yaml"
     dump_registry([drain_device(device_id)], registry)
-    log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ioc", "worker", "--topic-prefix", prefix, "--no-influx"],
-            cwd=ROOT, env={**os.environ, "IOC_REGISTRY": str(registry)},
-            stdout=out, stderr=subprocess.STDOUT)
+    worker = WorkerProcess(prefix, registry, tmp_path / "worker.log")
+    worker.start()
     try:
-        yield prefix, device_id, log
+        yield prefix, device_id, worker.log_file
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        worker.stop(20)
 
 
 def test_acknowledge_through_the_worker_reaches_the_websocket(

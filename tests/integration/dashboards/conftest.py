@@ -12,8 +12,8 @@ from ioc.core.settings import Settings
 from ioc.dashboards.influxql import InfluxQLClient
 from ioc.storage.influx_client import InfluxLineSink
 from ioc.storage.influx_writer import InfluxWriter
+from ioc.testing.influx import mapped_bucket
 from tests.integration.dashboards.dash_city import CityBucket, city_data
-from tests.integration.influx_buckets import mapped_bucket
 
 REGISTRY = Path(__file__).parents[3] / "deploy" / "registry" / "devices.yaml"
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ioc.bench.loadgen import BridgeProcess, Collector, Publisher, ensure_topics, traffic_devices
+from ioc.bench.loadgen import BridgeProcess, Collector, Publisher, traffic_devices
+from ioc.core.kafka_admin import ensure_topics
 from ioc.core.registry import Device, dump_registry
 from ioc.core.settings import Settings
 from ioc.ingest.router import KafkaTopics

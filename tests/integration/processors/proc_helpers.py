@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,11 +16,9 @@ from ioc.core.registry import Registry, dump_registry
 from ioc.core.schemas import Alert, Reading, reading_to_json
 from ioc.core.settings import Settings
 from ioc.processors.detector import Detector
-from ioc.processors.worker.app import WorkerTopics
+from ioc.testing import kafka_groups, processes
 from ioc.testing.factories import ScenarioFeed, scenario_feed
-from tests.integration.influx_buckets import mapped_bucket
-
-ROOT = Path(__file__).resolve().parents[3]
+from ioc.testing.influx import mapped_bucket
 
 
 @dataclass(frozen=True)
@@ -79,54 +73,21 @@ def produce(settings: Settings, topic: str, readings: Iterable[Reading], times: 
     return sent
 
 
-class WorkerProcess:
-    """`python -m ioc worker --topic-prefix P` as a child process, logging to a file."""
+class WorkerProcess(processes.WorkerProcess):
+    """`python -m ioc worker` over the flood registry; each start logs to its own file."""
 
-    def __init__(self, prefix: str, flood: Flood, log_dir: Path, *, bucket: str | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
-        self.prefix, self.topics = prefix, WorkerTopics.prefixed(prefix)
-        self.group = f"{prefix}ioc-worker"
-        self._flood, self._log_dir, self._bucket = flood, log_dir, bucket
-        self._extra = extra_env or {}
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
+    def __init__(self, prefix: str, flood: Flood, log_dir: Path, *,
+                 bucket: str | None = None) -> None:
+        super().__init__(prefix, flood.registry_file, log_dir / "worker-1.log", bucket=bucket)
+        self._log_dir = log_dir
 
-    def start(self) -> None:
-        """Start (or restart) the worker process."""
-        env = {**os.environ, "IOC_REGISTRY": str(self._flood.registry_file), **self._extra}
-        args = [sys.executable, "-m", "ioc", "worker", "--topic-prefix", self.prefix]
-        if self._bucket is None:
-            args.append("--no-influx")
-        else:
-            env["IOC_INFLUX_BUCKET"] = self._bucket
-        self.starts += 1
-        log = (self._log_dir / f"worker-{self.starts}.log").open("wb")
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log,
-                                     stderr=subprocess.STDOUT)
+    def start(self, log_file: Path | None = None) -> None:
+        """Start (or restart) the worker, logging to worker-<n>.log."""
+        super().start(log_file or self._log_dir / f"worker-{self.starts + 1}.log")
 
-    def alive(self) -> bool:
-        """Whether the process is still running."""
-        return self.proc is not None and self.proc.poll() is None
-
-    def log(self, tail: int = 4000) -> str:
-        """The end of the current run's log (for failure messages)."""
-        path = self._log_dir / f"worker-{self.starts}.log"
-        return path.read_text(errors="replace")[-tail:] if path.exists() else ""
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no final commit."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it does not exit in time."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM, then SIGKILL if it does not exit within `timeout`."""
+        return super().stop(timeout)
 
 
 @pytest.fixture
@@ -199,18 +160,7 @@ def alert_log(settings: Settings) -> Iterator[Callable[[str], AlertLog]]:
 
 def caught_up(settings: Settings, group: str, topics: Iterable[str]) -> bool:
     """Whether `group` has committed every partition of `topics` up to its end offset."""
-    # a consumer that never subscribes only reads the group's offsets; it does not join
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group,
-                             enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(t, p) for t in topics
-                 for p in consumer.partitions_for_topic(t) or ()]
-        if not parts:
-            return False
-        ends = consumer.end_offsets(parts)
-        return all((consumer.committed(tp) or 0) >= ends[tp] for tp in parts)
-    finally:
-        consumer.close()
+    return kafka_groups.caught_up(settings.kafka_bootstrap, group, list(topics))
 
 
 @dataclass(frozen=True)

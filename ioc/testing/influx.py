@@ -1,4 +1,4 @@
-"""One way for integration tests to get a throw-away InfluxDB bucket that InfluxQL can read."""
+"""Throw-away InfluxDB buckets for integration tests and benches."""
 
 from __future__ import annotations
 
@@ -16,18 +16,19 @@ __all__ = ["mapped_bucket"]
 
 
 @contextmanager
-def mapped_bucket(settings: Settings, prefix: str = "test") -> Iterator[str]:
-    """A unique bucket mapped as InfluxQL database `<name>` (DBRP), deleted afterwards."""
+def mapped_bucket(settings: Settings, prefix: str = "test", *, dbrp: bool = True) -> Iterator[str]:
+    """A unique bucket, deleted afterwards; with `dbrp` also InfluxQL database `<name>`."""
     name = f"{prefix}-{uuid.uuid4().hex[:10]}"
     with InfluxDBClient(url=settings.influx_url, org=settings.influx_org,
                         token=settings.influx_token.get_secret_value()) as client:
         bucket = client.buckets_api().create_bucket(bucket_name=name, org=settings.influx_org)
         dbrps = DBRPsService(client.api_client)
-        dbrp = dbrps.post_dbrp(DBRPCreate(org_id=bucket.org_id, bucket_id=bucket.id,
-                                          database=name, retention_policy="autogen",
-                                          default=True))
+        mapping = dbrps.post_dbrp(DBRPCreate(org_id=bucket.org_id, bucket_id=bucket.id,
+                                             database=name, retention_policy="autogen",
+                                             default=True)) if dbrp else None
         try:
             yield name
         finally:
-            dbrps.delete_dbrpid(dbrp.id, org_id=bucket.org_id)
+            if mapping is not None:
+                dbrps.delete_dbrpid(mapping.id, org_id=bucket.org_id)
             client.buckets_api().delete_bucket(bucket)
