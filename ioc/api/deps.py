@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, status
 from fastapi.requests import HTTPConnection
@@ -14,10 +14,20 @@ from ioc.api.context import ApiContext, user_from_token
 from ioc.api.users import User
 from ioc.core.settings import Settings
 
-__all__ = ["Admin", "Ctx", "CurrentUser", "Operator", "SettingsDep", "get_ctx", "require_role"]
+__all__ = ["Admin", "Ctx", "CurrentUser", "Operator", "SettingsDep", "found_or_404", "get_ctx",
+           "require_role"]
+
+Found = TypeVar("Found")
 
 TOKEN_URL = "/api/v1/auth/token"
 _oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def found_or_404(value: Found | None, what: str, key: str) -> Found:
+    """`value`, or a 404 that names the unknown `what`."""
+    if value is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown {what} {key!r}")
+    return value
 
 
 def get_ctx(conn: HTTPConnection) -> ApiContext:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from ioc.api.alert_store import AlertFilter, select_alerts
-from ioc.api.deps import Ctx, CurrentUser, Operator
+from ioc.api.deps import Ctx, CurrentUser, Operator, found_or_404
 from ioc.api.models import AlertPage, AssignBody, CommentBody
 from ioc.core.registry import WARDS
 from ioc.core.schemas import Alert, AlertCommand, Severity, Status
@@ -50,10 +50,7 @@ def list_alerts(ctx: Ctx, _: CurrentUser,
 
 
 def _alert_or_404(ctx: Ctx, alert_id: str) -> Alert:
-    alert = ctx.view.get(alert_id)
-    if alert is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown alert {alert_id!r}")
-    return alert
+    return found_or_404(ctx.view.get(alert_id), "alert", alert_id)
 
 
 @router.get("/{alert_id}", response_model=Alert, summary="One alert's current state")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from ioc.api.deps import Ctx, CurrentUser
+from ioc.api.deps import Ctx, CurrentUser, found_or_404
 from ioc.api.models import DevicePage, WardOut
 from ioc.core.registry import WARDS, Device
 
@@ -34,10 +34,7 @@ def list_devices(ctx: Ctx, _: CurrentUser,
 
 def device_or_404(ctx: Ctx, device_id: str) -> Device:
     """The registered device, or 404."""
-    device = ctx.registry.get(device_id)
-    if device is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown device {device_id!r}")
-    return device
+    return found_or_404(ctx.registry.get(device_id), "device", device_id)
 
 
 @router.get("/{device_id}", response_model=Device, summary="One device")

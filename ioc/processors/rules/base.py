@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ioc.core.schemas import SEVERITY_RANK, Severity
 
-__all__ = ["ACTIVE", "IDLE", "AlertChange", "Hold", "RuleSettings", "hold_step", "point", "rank"]
+__all__ = ["ACTIVE", "IDLE", "AlertChange", "Hold", "RuleSettings", "hold_step", "point", "rank",
+           "renew"]
+
+Entry = TypeVar("Entry", bound=tuple[Any, ...])
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,14 @@ def hold_step(h: Hold, now: float, on: bool, off: bool,
     if now - since >= (clear_after if h.active else open_after):
         return (IDLE, "close") if h.active else (ACTIVE, "open")
     return Hold(active=h.active, since=since), None
+
+
+def renew(entries: tuple[Entry, ...], device_id: str,
+          entry: Entry | None) -> tuple[Entry, ...]:
+    """A group window (ward, circuit) with one device's entry replaced, or dropped if None;
+    each entry starts with its device id."""
+    kept = tuple(e for e in entries if e[0] != device_id)
+    return kept if entry is None else (*kept, entry)
 
 
 def point(lat: float, lon: float) -> dict[str, Any]:

@@ -8,7 +8,16 @@ from typing import Any
 
 from ioc.core.registry import WARDS, Device
 from ioc.core.schemas import DrainageReading, Severity
-from ioc.processors.rules.base import IDLE, AlertChange, Hold, RuleSettings, hold_step, point, rank
+from ioc.processors.rules.base import (
+    IDLE,
+    AlertChange,
+    Hold,
+    RuleSettings,
+    hold_step,
+    point,
+    rank,
+    renew,
+)
 
 __all__ = [
     "LevelState",
@@ -167,14 +176,12 @@ class LocalizedState:
 def localized_step(state: LocalizedState, signal: WardSignal | float, ward: str,
                    settings: RuleSettings) -> tuple[LocalizedState, list[AlertChange]]:
     """flood.localized: two or more sensors of a ward in warning within the window."""
-    members = state.members
     if isinstance(signal, WardSignal):
         now = signal.at
-        members = tuple(m for m in members if m[0] != signal.device_id)
-        if signal.warning:
-            members = (*members, (signal.device_id, signal.at, signal.critical))
+        members = renew(state.members, signal.device_id, (
+            signal.device_id, signal.at, signal.critical) if signal.warning else None)
     else:
-        now = signal
+        members, now = state.members, signal
     recent = [m for m in members if m[1] >= now - settings.localized_window_s]
     count = len(recent)
     on = count >= settings.localized_min_sensors

@@ -7,7 +7,7 @@ from typing import Any
 
 from ioc.core.registry import Device
 from ioc.core.schemas import Severity, StreetlightReading
-from ioc.processors.rules.base import IDLE, AlertChange, Hold, RuleSettings, hold_step, point
+from ioc.processors.rules.base import IDLE, AlertChange, Hold, RuleSettings, hold_step, point, renew
 from ioc.processors.rules.sun import phase
 
 __all__ = [
@@ -116,14 +116,12 @@ class CircuitInfo:
 def circuit_step(state: CircuitState, signal: LampSignal | float, info: CircuitInfo,
                  settings: RuleSettings) -> tuple[CircuitState, list[AlertChange]]:
     """streetlight.circuit_outage: most lamps of one circuit failing within the window."""
-    failing = state.failing
     if isinstance(signal, LampSignal):
         now = signal.at
-        failing = tuple(f for f in failing if f[0] != signal.device_id)
-        if signal.failing:
-            failing = (*failing, (signal.device_id, signal.at))
+        failing = renew(state.failing, signal.device_id,
+                        (signal.device_id, signal.at) if signal.failing else None)
     else:
-        now = signal
+        failing, now = state.failing, signal
     failing = tuple(f for f in failing if f[1] >= now - settings.circuit_window_s)
     fraction = len(failing) / max(info.lamps, 1)
     on = fraction >= settings.circuit_fraction and len(failing) >= settings.circuit_min_lamps

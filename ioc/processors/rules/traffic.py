@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ioc.core.registry import Device
@@ -29,6 +30,18 @@ def _change(rule: str, device: Device, reading: TrafficReading, active: bool,
         location=point(device.lat, device.lon))
 
 
+def _episode(state: TrafficState, reading: TrafficReading, device: Device, rule: str,
+             on: bool, off: bool, timing: tuple[float, float], severity: Severity,
+             describe: Callable[[bool], str]) -> tuple[TrafficState, list[AlertChange]]:
+    """Advance one segment's hold; on an edge, the rule's open or close change."""
+    hold, edge = hold_step(state.hold, reading.observed_at.timestamp(), on, off, *timing)
+    if edge is None:
+        return TrafficState(hold), []
+    opened = edge == "open"
+    return TrafficState(hold), [_change(rule, device, reading, opened, severity,
+                                        describe(opened))]
+
+
 def congestion_step(state: TrafficState, reading: TrafficReading, device: Device,
                     settings: RuleSettings) -> tuple[TrafficState, list[AlertChange]]:
     """traffic.congestion: speed under a fraction of free flow for minutes, occupancy high."""
@@ -37,14 +50,11 @@ def congestion_step(state: TrafficState, reading: TrafficReading, device: Device
     on = speed < settings.congestion_fraction * free and occ >= settings.congestion_occupancy
     off = (speed >= (settings.congestion_fraction + settings.congestion_margin) * free
            or occ < settings.congestion_occupancy - settings.congestion_margin)
-    hold, edge = hold_step(state.hold, reading.observed_at.timestamp(), on, off,
-                           settings.congestion_open_s, settings.congestion_hold_s)
-    if edge is None:
-        return TrafficState(hold), []
-    text = (f"Ùn tắc trên {device.road} ({device.name}): {speed:.0f} km/h"
-            if edge == "open" else f"Hết ùn tắc trên {device.road} ({device.name})")
-    return TrafficState(hold), [_change("traffic.congestion", device, reading,
-                                        edge == "open", "medium", text)]
+    return _episode(
+        state, reading, device, "traffic.congestion", on, off,
+        (settings.congestion_open_s, settings.congestion_hold_s), "medium",
+        lambda opened: f"Ùn tắc trên {device.road} ({device.name}): {speed:.0f} km/h"
+        if opened else f"Hết ùn tắc trên {device.road} ({device.name})")
 
 
 def stopped_step(state: TrafficState, reading: TrafficReading, device: Device,
@@ -54,11 +64,8 @@ def stopped_step(state: TrafficState, reading: TrafficReading, device: Device,
     speed, occ = reading.average_speed_kmh, reading.occupancy
     on = speed <= settings.stopped_fraction * free and occ >= settings.stopped_occupancy
     off = speed >= settings.stopped_clear_fraction * free
-    hold, edge = hold_step(state.hold, reading.observed_at.timestamp(), on, off,
-                           settings.stopped_open_s, settings.stopped_hold_s)
-    if edge is None:
-        return TrafficState(hold), []
-    text = (f"Giao thông đứng yên trên {device.road} ({device.name})"
-            if edge == "open" else f"Giao thông trên {device.road} ({device.name}) đã lưu thông")
-    return TrafficState(hold), [_change("traffic.stopped", device, reading,
-                                        edge == "open", "high", text)]
+    return _episode(
+        state, reading, device, "traffic.stopped", on, off,
+        (settings.stopped_open_s, settings.stopped_hold_s), "high",
+        lambda opened: f"Giao thông đứng yên trên {device.road} ({device.name})"
+        if opened else f"Giao thông trên {device.road} ({device.name}) đã lưu thông")

@@ -163,6 +163,33 @@ def caught_up(settings: Settings, group: str, topics: Iterable[str]) -> bool:
     return kafka_groups.caught_up(settings.kafka_bootstrap, group, list(topics))
 
 
+WARD_RULES = ("flood.level", "flood.localized")  # flood.rising may fire anywhere it rains
+
+
+def await_consumed(settings: Settings, worker: WorkerProcess, eventually: Callable[..., None],
+                   *topics: str) -> None:
+    """Wait until the worker's group has committed all of `topics` (default: its telemetry
+    and internal topic) up to their end; fail if the worker died meanwhile."""
+    names = topics or (worker.topics.telemetry, worker.topics.owned)
+    eventually(lambda: not worker.alive() or caught_up(settings, worker.group, names),
+               timeout=90, interval=0.5, what=f"the worker to commit all of {names}")
+    assert worker.alive(), worker.log()
+
+
+def assert_flood_detected(log: AlertLog, flood: Flood, eventually: Callable[..., None]) -> None:
+    """flood.localized in exactly the flooded wards; the same flood.level episodes as offline
+    (per-device rules do not depend on how partitions interleave)."""
+    def localized() -> set[str]:
+        return {a.subject for a in log.poll() if a.rule == "flood.localized"}
+
+    eventually(lambda: localized() >= flood.flooded, timeout=20,
+               what=f"flood.localized for {sorted(flood.flooded)}")
+    assert localized() == flood.flooded
+    assert {a.ward for a in log.poll() if a.rule in WARD_RULES} == flood.flooded
+    level_ids = {a.id for a in flood.reference if a.rule == "flood.level"}
+    assert {a.id for a in log.poll() if a.rule == "flood.level"} == level_ids
+
+
 @dataclass(frozen=True)
 class Bucket:
     """A throw-away InfluxDB bucket mapped for InfluxQL as database `name`."""

@@ -11,9 +11,13 @@ from ioc.core.registry import Registry
 from ioc.core.schemas import reading_to_json
 from ioc.core.settings import Settings
 from ioc.ingest.kafka_sink import OwnerPartitioner
-from tests.integration.processors.proc_helpers import AlertLog, Flood, WorkerProcess, caught_up
-
-WARD_RULES = ("flood.level", "flood.localized")
+from tests.integration.processors.proc_helpers import (
+    AlertLog,
+    Flood,
+    WorkerProcess,
+    assert_flood_detected,
+    await_consumed,
+)
 
 
 def _produce_by_ward(settings: Settings, topic: str, flood: Flood) -> None:
@@ -45,20 +49,7 @@ def test_ward_partitioned_feed_is_detected_without_the_repartition_topic(
     worker = worker_process()
     worker.start()
     _produce_by_ward(kafka_service, worker.topics.telemetry, flood)
-    topics = [worker.topics.telemetry, worker.topics.owned]
-    eventually(lambda: not worker.alive() or caught_up(kafka_service, worker.group, topics),
-               timeout=90, interval=0.5, what="the worker to consume the whole feed")
-    assert worker.alive(), worker.log()
-    log = alert_log(worker.topics.alerts)
-
-    def localized() -> set[str]:
-        return {a.subject for a in log.poll() if a.rule == "flood.localized"}
-
-    eventually(lambda: localized() >= flood.flooded, timeout=20,
-               what=f"flood.localized for {sorted(flood.flooded)}")
-    assert localized() == flood.flooded
-    assert {a.ward for a in log.poll() if a.rule in WARD_RULES} == flood.flooded
-    level_ids = {a.id for a in flood.reference if a.rule == "flood.level"}
-    assert {a.id for a in log.poll() if a.rule == "flood.level"} == level_ids
+    await_consumed(kafka_service, worker, eventually)
+    assert_flood_detected(alert_log(worker.topics.alerts), flood, eventually)
     # every reading was judged on its own telemetry partition: nothing was re-keyed
     assert _records(kafka_service, worker.topics.owned) == 0

@@ -16,7 +16,7 @@ from tests.integration.processors.proc_helpers import (
     AlertLog,
     Flood,
     WorkerProcess,
-    caught_up,
+    await_consumed,
     produce,
 )
 
@@ -34,13 +34,6 @@ def _split(flood: Flood, after_s: float) -> tuple[list[Reading], list[Reading]]:
     return head, flood.readings[len(head):]
 
 
-def _run_until_caught_up(settings: Settings, worker: WorkerProcess, *topics: str,
-                         eventually: Callable[..., None]) -> None:
-    eventually(lambda: not worker.alive() or caught_up(settings, worker.group, topics),
-               timeout=90, interval=0.5, what=f"the worker to commit all of {topics}")
-    assert worker.alive(), worker.log()
-
-
 def test_acknowledge_changes_the_alert_exactly_once(
         kafka_service: Settings, flood: Flood, worker_process: Callable[..., WorkerProcess],
         alert_log: Callable[[str], AlertLog], eventually: Callable[..., None]) -> None:
@@ -48,8 +41,7 @@ def test_acknowledge_changes_the_alert_exactly_once(
     worker.start()
     head, _ = _split(flood, 300)
     produce(kafka_service, worker.topics.telemetry, head)
-    _run_until_caught_up(kafka_service, worker, worker.topics.telemetry, worker.topics.owned,
-                         eventually=eventually)
+    await_consumed(kafka_service, worker, eventually)
     log = alert_log(worker.topics.alerts)
     eventually(lambda: any(a.rule == "flood.localized" for a in log.poll()), what="an alert")
     target = next(a for a in log.latest().values()
@@ -65,8 +57,7 @@ def test_acknowledge_changes_the_alert_exactly_once(
                       value=cmd.model_dump_json(by_alias=True).encode())
     producer.flush()
     producer.close()
-    _run_until_caught_up(kafka_service, worker, worker.topics.commands, worker.topics.owned,
-                         eventually=eventually)
+    await_consumed(kafka_service, worker, eventually, worker.topics.commands, worker.topics.owned)
     eventually(lambda: log.latest()[target.id].status == "acknowledged",
                what="the acknowledged alert")
 
@@ -83,7 +74,7 @@ def test_killed_worker_resumes_without_duplicate_alerts(
     head, tail = _split(flood, 600)  # killed mid-flood, with alerts open everywhere it floods
     produce(kafka_service, worker.topics.telemetry, head)
     topics = (worker.topics.telemetry, worker.topics.owned)
-    _run_until_caught_up(kafka_service, worker, *topics, eventually=eventually)
+    await_consumed(kafka_service, worker, eventually, *topics)
     log = alert_log(worker.topics.alerts)
     eventually(lambda: {a.ward for a in log.poll() if a.rule == "flood.localized"}
                >= flood.flooded, what="localized flooding before the kill")
@@ -93,7 +84,7 @@ def test_killed_worker_resumes_without_duplicate_alerts(
     worker.kill()
     produce(kafka_service, worker.topics.telemetry, tail)
     worker.start()
-    _run_until_caught_up(kafka_service, worker, *topics, eventually=eventually)
+    await_consumed(kafka_service, worker, eventually, *topics)
     assert "restored" in worker.log(tail=10**7)
 
     latest = log.latest()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ioc.processors.detector import Detector
-from ioc.processors.rules.base import RuleSettings
+from ioc.processors.rules.base import RuleSettings, renew
 from ioc.processors.rules.flood import LevelState, level_step
 from ioc.testing.factories import at, drain, drainage_device, registry
 
@@ -122,3 +122,10 @@ def test_localized_clears_after_window_and_hold_on_ticks() -> None:
     done = [a for a in det.tick(at(t_out + S.localized_hold_s).timestamp())
             if a.rule == "flood.localized"]
     assert [(a.id, a.status) for a in done] == [(opened[0].id, "resolved")]
+
+
+def test_renew_replaces_or_drops_only_that_devices_entry() -> None:
+    window = (("a", 1.0), ("b", 2.0))
+    assert renew(window, "a", ("a", 5.0)) == (("b", 2.0), ("a", 5.0))
+    assert renew(window, "b", None) == (("a", 1.0),)
+    assert renew(window, "c", None) == window
