@@ -8,6 +8,7 @@ import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -84,23 +85,30 @@ def _feed(path: Path) -> Iterator[tuple[float, str, bytes]]:
     return ((m.at, m.topic, m.payload) for m in read_feed(path))
 
 
+@contextmanager
+def _connected(settings: Settings, persistent: bool) -> Iterator[tuple[Subscriber, MqttPublisher]]:
+    """A subscriber to every telemetry topic and a publisher, both stopped at the end."""
+    subscriber = Subscriber(settings, persistent=persistent)
+    subscriber.start()
+    publisher = MqttPublisher(settings)
+    publisher.start()
+    try:
+        yield subscriber, publisher
+    finally:
+        publisher.close()
+        subscriber.stop()
+
+
 def test_replayed_feed_arrives_complete_and_in_order(
         mqtt_service: Settings, tmp_path: Path, eventually: Callable[..., None]) -> None:
     path = tmp_path / "flood.jsonl.gz"
     expected = _record(path, 30)
     total = sum(len(v) for v in expected.values())
-    subscriber = Subscriber(mqtt_service, persistent=False)
-    subscriber.start()
-    publisher = MqttPublisher(mqtt_service)
-    publisher.start()
-    try:
+    with _connected(mqtt_service, persistent=False) as (subscriber, publisher):
         stats = pump(_feed(path), publisher.publish, speed=None)
         assert publisher.flush(30)
         eventually(lambda: subscriber.count_of(expected) >= total, timeout=30,
                    what=f"{total} messages at the subscriber")
-    finally:
-        publisher.close()
-        subscriber.stop()
     assert stats.messages == total and publisher.stats().errors == 0
     for topic, payloads in expected.items():
         got = [p for p in subscriber.received[topic] if p in set(payloads)]
@@ -124,14 +132,10 @@ def test_broker_restart_loses_nothing_reported_sent(
     path = tmp_path / "flood.jsonl"
     expected = _record(path, 40)
     total = sum(len(v) for v in expected.values())
-    subscriber = Subscriber(mqtt_service, persistent=True)
-    subscriber.start()
-    publisher = MqttPublisher(mqtt_service)
-    publisher.start()
     messages = list(_feed(path))
-    sender = threading.Thread(target=pump, args=(iter(messages), publisher.publish),
-                              kwargs={"speed": None, "rate": 3000.0}, daemon=True)
-    try:
+    with _connected(mqtt_service, persistent=True) as (subscriber, publisher):
+        sender = threading.Thread(target=pump, args=(iter(messages), publisher.publish),
+                                  kwargs={"speed": None, "rate": 3000.0}, daemon=True)
         sender.start()
         eventually(lambda: publisher.stats().acked > total // 4, timeout=30,
                    what="a quarter of the feed acknowledged")
@@ -144,8 +148,5 @@ def test_broker_restart_loses_nothing_reported_sent(
         assert stats.acked == stats.published >= total  # plus the gateways' status messages
         eventually(lambda: subscriber.count_of(expected) >= total, timeout=30,
                    what=f"all {total} acknowledged messages at the subscriber")
-    finally:
-        publisher.close()
-        subscriber.stop()
     lost = {t: len(set(p) - set(subscriber.received[t])) for t, p in expected.items()}
     assert sum(lost.values()) == 0, lost
