@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from ioc.core.registry import Device
@@ -30,16 +29,24 @@ def _change(rule: str, device: Device, reading: TrafficReading, active: bool,
         location=point(device.lat, device.lon))
 
 
+# (opening, closing) descriptions; formatted only on an edge, not per reading
+_CONGESTION_TEXT = ("Ùn tắc trên {road} ({name}): {speed:.0f} km/h",
+                    "Hết ùn tắc trên {road} ({name})")
+_STOPPED_TEXT = ("Giao thông đứng yên trên {road} ({name})",
+                 "Giao thông trên {road} ({name}) đã lưu thông")
+
+
 def _episode(state: TrafficState, reading: TrafficReading, device: Device, rule: str,
-             on: bool, off: bool, timing: tuple[float, float], severity: Severity,
-             describe: Callable[[bool], str]) -> tuple[TrafficState, list[AlertChange]]:
+             on: bool, off: bool, open_s: float, hold_s: float, severity: Severity,
+             texts: tuple[str, str]) -> tuple[TrafficState, list[AlertChange]]:
     """Advance one segment's hold; on an edge, the rule's open or close change."""
-    hold, edge = hold_step(state.hold, reading.observed_at.timestamp(), on, off, *timing)
+    hold, edge = hold_step(state.hold, reading.observed_at.timestamp(), on, off, open_s, hold_s)
     if edge is None:
         return TrafficState(hold), []
     opened = edge == "open"
-    return TrafficState(hold), [_change(rule, device, reading, opened, severity,
-                                        describe(opened))]
+    text = texts[0 if opened else 1].format(road=device.road, name=device.name,
+                                            speed=reading.average_speed_kmh)
+    return TrafficState(hold), [_change(rule, device, reading, opened, severity, text)]
 
 
 def congestion_step(state: TrafficState, reading: TrafficReading, device: Device,
@@ -50,11 +57,9 @@ def congestion_step(state: TrafficState, reading: TrafficReading, device: Device
     on = speed < settings.congestion_fraction * free and occ >= settings.congestion_occupancy
     off = (speed >= (settings.congestion_fraction + settings.congestion_margin) * free
            or occ < settings.congestion_occupancy - settings.congestion_margin)
-    return _episode(
-        state, reading, device, "traffic.congestion", on, off,
-        (settings.congestion_open_s, settings.congestion_hold_s), "medium",
-        lambda opened: f"Ùn tắc trên {device.road} ({device.name}): {speed:.0f} km/h"
-        if opened else f"Hết ùn tắc trên {device.road} ({device.name})")
+    return _episode(state, reading, device, "traffic.congestion", on, off,
+                    settings.congestion_open_s, settings.congestion_hold_s, "medium",
+                    _CONGESTION_TEXT)
 
 
 def stopped_step(state: TrafficState, reading: TrafficReading, device: Device,
@@ -64,8 +69,5 @@ def stopped_step(state: TrafficState, reading: TrafficReading, device: Device,
     speed, occ = reading.average_speed_kmh, reading.occupancy
     on = speed <= settings.stopped_fraction * free and occ >= settings.stopped_occupancy
     off = speed >= settings.stopped_clear_fraction * free
-    return _episode(
-        state, reading, device, "traffic.stopped", on, off,
-        (settings.stopped_open_s, settings.stopped_hold_s), "high",
-        lambda opened: f"Giao thông đứng yên trên {device.road} ({device.name})"
-        if opened else f"Giao thông trên {device.road} ({device.name}) đã lưu thông")
+    return _episode(state, reading, device, "traffic.stopped", on, off,
+                    settings.stopped_open_s, settings.stopped_hold_s, "high", _STOPPED_TEXT)
