@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -88,31 +89,40 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass
+class _Drain:
+    """When the worker's first commit was seen (and how far it got), and when lag hit 0."""
+
+    n: int
+    first: tuple[float, int] | None = None
+    done_at: float | None = None
+
+    def observe(self, left: int | None) -> bool:
+        """Record one lag reading; whether the backlog is fully committed."""
+        if left is None:  # the topics have no partitions (yet)
+            return False
+        now, done = time.perf_counter(), self.n - min(self.n, left)
+        if self.first is None and done > 0:
+            self.first = (now, done)
+        if left == 0 and self.first is not None:
+            self.done_at = now
+        return self.done_at is not None
+
+
 def _drain(settings: Settings, topics: Sequence[str], n: int, worker: WorkerProcess,
            timeout: float) -> dict[str, float | None]:
     """Poll the group's committed offsets until no lag is left; rate from first commit."""
-    started = time.perf_counter()
-    first: list[tuple[float, int]] = []  # when the first commit was seen, and how far it got
-    finished: list[float] = []
-
-    def drained(lag: GroupLag) -> bool:
-        left, now = lag.lag(), time.perf_counter()
-        if left is None:  # the topics have no partitions (yet)
-            return False
-        if not first and n - min(n, left) > 0:
-            first.append((now, n - min(n, left)))
-        if left == 0 and first:
-            finished.append(now)
-        return bool(finished)
-
+    started, progress = time.perf_counter(), _Drain(n)
     with closing(GroupLag(settings.kafka_bootstrap, worker.group, topics)) as lag:
-        worker.wait_until(lambda: drained(lag), timeout, "caught-up group", interval=0.05)
-    drained_s = finished[0] - first[0][0]
-    rate = (n - first[0][1]) / drained_s if drained_s > 0 else float("nan")
+        worker.wait_until(lambda: progress.observe(lag.lag()), timeout, "caught-up group",
+                          interval=0.05)
+    assert progress.first is not None and progress.done_at is not None
+    drained_s = progress.done_at - progress.first[0]
+    rate = (n - progress.first[1]) / drained_s if drained_s > 0 else float("nan")
     cpu = _cpu_seconds(worker.pid)
     return {"worker_cpu_s": cpu, "worker_cpu_us_per_reading":
             None if cpu is None else round(cpu / n * 1e6, 1),
-            "worker_total_s": round(finished[0] - started, 2),
+            "worker_total_s": round(progress.done_at - started, 2),
             "worker_drain_s": round(drained_s, 2),
             "worker_readings_per_s": round(rate, 1)}
 

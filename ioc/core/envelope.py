@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["READING_PREFIX", "READING_SUFFIX", "Kind", "decode", "encode", "wrap_reading"]
+__all__ = ["Kind", "decode", "encode", "wrap_reading"]
 
 
 class Kind(StrEnum):
@@ -22,10 +22,10 @@ class Kind(StrEnum):
     STATUS = "s"  # a device status: {"device", "status", "at" (epoch seconds)}
 
 
-# a reading's envelope is these bytes around its JSON: the worker's hot path re-keys readings
-# without parsing them again; equal to encode(Kind.READING, <the reading's document>)
-READING_PREFIX = b'{"k":"' + Kind.READING.value.encode() + b'","v":'
-READING_SUFFIX = b"}"
+# a reading's envelope is these bytes around its JSON, so the worker re-keys a reading without
+# parsing it again; equal to encode(Kind.READING, <the reading's document>)
+_READING_PREFIX = b'{"k":"' + Kind.READING.value.encode() + b'","v":'
+_READING_SUFFIX = b"}"
 _KINDS = frozenset(k.value for k in Kind)
 
 
@@ -36,7 +36,7 @@ def encode(kind: Kind, value: Any) -> bytes:
 
 def wrap_reading(reading_json: bytes) -> bytes:
     """A reading's envelope from its JSON bytes, without decoding them."""
-    return READING_PREFIX + reading_json + READING_SUFFIX
+    return _READING_PREFIX + reading_json + _READING_SUFFIX
 
 
 def decode(raw: bytes) -> tuple[Kind, Any]:

@@ -251,6 +251,8 @@ class Detector:
 
     def _suppress(self, changes: list[AlertChange], d: Device) -> list[AlertChange]:
         """Drop openings that an open alert of their suppressor on the device's group holds back."""
+        if not changes:  # nearly every reading: no list to rebuild
+            return changes
         return [c for c in changes if not (c.active and self._held_back(c.rule, d))]
 
     def _held_back(self, rule: str, d: Device) -> bool:

@@ -20,7 +20,7 @@ from faust.sensors.monitor import Monitor
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from ioc.core import topics as T
-from ioc.core.envelope import READING_PREFIX, READING_SUFFIX
+from ioc.core.envelope import wrap_reading
 from ioc.core.ownership import OWNER_HEADER
 from ioc.core.registry import Registry
 from ioc.core.schemas import Alert, reading_from_json
@@ -108,7 +108,7 @@ class ReadingHandler:
                 self._router.partition_of(owner, self._partitions) != partition:
             # not placed by its owner here (another producer, a registry that disagrees):
             # its owner's partition of the internal topic decides
-            out.reroute.append((owner, READING_PREFIX + value + READING_SUFFIX))
+            out.reroute.append((owner, wrap_reading(value)))
         else:
             try:
                 out.alerts += self._detector.process(reading)
