@@ -22,6 +22,7 @@ from ioc.storage.influx_tokens import READ_TOKEN_KEY, SCOPES, WRITE_TOKEN_KEY, I
 from ioc.testing.influx import ScopedBucket, scoped_bucket
 
 REFUSED = (401, 403, 404)
+MEASUREMENT = "test_scoped_tokens"  # one series per test (tag run), deleted afterwards
 
 
 def _h(token: str) -> dict[str, str]:
@@ -40,15 +41,33 @@ def _influxql(s: Settings, token: str, db: str, q: str) -> tuple[int, dict[str, 
     return response.status_code, response.json()
 
 
-def _rows(s: Settings, token: str, db: str, measurement: str) -> list[Any]:
-    status, body = _influxql(s, token, db, f'SELECT * FROM "{measurement}"')
+def _selector(series: str) -> str:
+    run = series.split("run=", 1)[1]
+    return f"FROM \"{MEASUREMENT}\" WHERE \"run\" = '{run}'"
+
+
+def _rows(s: Settings, token: str, db: str, series: str) -> list[Any]:
+    """The points of one series (`test_scoped_tokens,run=…`), as [time, run, v] rows."""
+    status, body = _influxql(s, token, db, f"SELECT \"run\", \"v\" {_selector(series)}")
     assert status == 200 and "error" not in body["results"][0], body
-    series = body["results"][0].get("series") or []
-    return list(series[0]["values"]) if series else []
+    found = body["results"][0].get("series") or []
+    return list(found[0]["values"]) if found else []
 
 
-def _measurement() -> str:
-    return f"attack_{uuid.uuid4().hex[:10]}"
+def _series() -> str:
+    """A fresh series key for line protocol: `test_scoped_tokens,run=<unique>`."""
+    return f"{MEASUREMENT},run={uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(autouse=True)
+def _clean_ioc_bucket(influx_service: Settings) -> Iterator[None]:
+    """Delete the probe points these tests wrote into the real bucket."""
+    yield
+    s = influx_service
+    requests.post(f"{s.influx_url}/api/v2/delete", headers=_h(s.influx_token_for("admin")),
+                  params={"org": s.influx_org, "bucket": s.influx_bucket}, timeout=10,
+                  json={"start": "1970-01-01T00:00:00Z", "stop": "2100-01-01T00:00:00Z",
+                        "predicate": f'_measurement="{MEASUREMENT}"'}).raise_for_status()
 
 
 def _ids(s: Settings, bucket: str) -> tuple[str, str]:
@@ -103,22 +122,22 @@ def test_read_token_cannot_write_delete_or_mint_tokens(
         influx_service: Settings, tokens: tuple[str, str],
         eventually: Callable[..., None]) -> None:
     s, (write, read) = influx_service, tokens
-    measurement, bucket = _measurement(), s.influx_bucket
-    assert _write(s, write, bucket, f"{measurement} v=1 {time.time_ns()}").status_code == 204
-    eventually(lambda: len(_rows(s, read, bucket, measurement)) == 1, timeout=10,
+    series, bucket = _series(), s.influx_bucket
+    assert _write(s, write, bucket, f"{series} v=1 {time.time_ns()}").status_code == 204
+    eventually(lambda: len(_rows(s, read, bucket, series)) == 1, timeout=10,
                what="the control point, read with the read token")
 
-    assert _write(s, read, bucket, f"{measurement} v=2 {time.time_ns()}").status_code in (401,
+    assert _write(s, read, bucket, f"{series} v=2 {time.time_ns()}").status_code in (401,
                                                                                         403)
     v1 = requests.post(f"{s.influx_url}/write", params={"db": bucket}, headers=_h(read),
-                       data=f"{measurement} v=3", timeout=10)
+                       data=f"{series} v=3", timeout=10)
     assert v1.status_code in (401, 403)
-    status, body = _influxql(s, read, bucket, f'DROP MEASUREMENT "{measurement}"')
+    status, body = _influxql(s, read, bucket, f"DROP SERIES {_selector(series)}")
     assert status in REFUSED or "error" in body["results"][0]
     deleted = requests.post(f"{s.influx_url}/api/v2/delete", headers=_h(read), timeout=10,
                             params={"org": s.influx_org, "bucket": bucket},
                             json={"start": "1970-01-01T00:00:00Z", "stop": "2100-01-01T00:00:00Z",
-                                  "predicate": f'_measurement="{measurement}"'})
+                                  "predicate": f'_measurement="{MEASUREMENT}"'})
     assert deleted.status_code in (401, 403)
     org_id, bucket_id = _ids(s, bucket)
     gone = requests.delete(f"{s.influx_url}/api/v2/buckets/{bucket_id}", headers=_h(read),
@@ -130,26 +149,26 @@ def test_read_token_cannot_write_delete_or_mint_tokens(
                                                                 "orgID": org_id}}]})
     assert minted.status_code in (401, 403)
     # nothing landed and nothing was removed: still exactly the control point
-    assert [row[1] for row in _rows(s, read, bucket, measurement)] == [1]
+    assert [row[2] for row in _rows(s, read, bucket, series)] == [1]
 
 
 def test_write_token_cannot_read_with_influxql_or_flux(
         influx_service: Settings, tokens: tuple[str, str],
         eventually: Callable[..., None]) -> None:
     s, (write, read) = influx_service, tokens
-    measurement = _measurement()
-    assert _write(s, write, s.influx_bucket, f"{measurement} v=7").status_code == 204
-    eventually(lambda: len(_rows(s, read, s.influx_bucket, measurement)) == 1, timeout=10,
+    series = _series()
+    assert _write(s, write, s.influx_bucket, f"{series} v=7").status_code == 204
+    eventually(lambda: len(_rows(s, read, s.influx_bucket, series)) == 1, timeout=10,
                what="the point, read with the read token")
 
-    status, body = _influxql(s, write, s.influx_bucket, f'SELECT * FROM "{measurement}"')
+    status, body = _influxql(s, write, s.influx_bucket, f"SELECT * {_selector(series)}")
     assert status in REFUSED or ("error" in body["results"][0]
                                  and "series" not in body["results"][0]), body
     flux = requests.post(f"{s.influx_url}/api/v2/query", params={"org": s.influx_org},
                          headers={**_h(write), "Content-Type": "application/vnd.flux"},
                          data=f'from(bucket: "{s.influx_bucket}") |> range(start: -1h)',
                          timeout=10)
-    assert flux.status_code in REFUSED and measurement not in flux.text
+    assert flux.status_code in REFUSED and series.split("run=")[1] not in flux.text
     listed = requests.get(f"{s.influx_url}/api/v2/buckets", headers=_h(write), timeout=10)
     assert listed.status_code in REFUSED or listed.json().get("buckets") == []
 
@@ -158,25 +177,25 @@ def test_write_token_cannot_touch_another_bucket(
         influx_service: Settings, tokens: tuple[str, str], other_bucket: ScopedBucket,
         eventually: Callable[..., None]) -> None:
     s, (write, read) = influx_service, tokens
-    other, measurement = other_bucket.name, _measurement()
+    other, series = other_bucket.name, _series()
     own_write = other_bucket.settings.influx_token_for("write")
     own_read = other_bucket.settings.influx_token_for("read")
-    assert _write(s, own_write, other, f"{measurement} v=1").status_code == 204
-    eventually(lambda: len(_rows(s, own_read, other, measurement)) == 1, timeout=10,
+    assert _write(s, own_write, other, f"{series} v=1").status_code == 204
+    eventually(lambda: len(_rows(s, own_read, other, series)) == 1, timeout=10,
                what="the control point in the other bucket")
 
-    assert _write(s, write, other, f"{measurement} v=2").status_code in REFUSED
+    assert _write(s, write, other, f"{series} v=2").status_code in REFUSED
     v1 = requests.post(f"{s.influx_url}/write", params={"db": other}, headers=_h(write),
-                       data=f"{measurement} v=3", timeout=10)
+                       data=f"{series} v=3", timeout=10)
     assert v1.status_code in REFUSED
     _, bucket_id = _ids(s, other)
     gone = requests.delete(f"{s.influx_url}/api/v2/buckets/{bucket_id}", headers=_h(write),
                            timeout=10)
     assert gone.status_code in REFUSED and _bucket_exists(s, other)
     # the ioc read token cannot read that bucket either
-    status, body = _influxql(s, read, other, f'SELECT * FROM "{measurement}"')
+    status, body = _influxql(s, read, other, f"SELECT * {_selector(series)}")
     assert status in REFUSED or "series" not in body["results"][0], body
-    assert [row[1] for row in _rows(s, own_read, other, measurement)] == [1]
+    assert [row[2] for row in _rows(s, own_read, other, series)] == [1]
 
 
 def test_tokens_are_kept_when_valid_and_reissued_when_revoked(
