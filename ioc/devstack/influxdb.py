@@ -14,6 +14,7 @@ import requests
 from ioc.core.errors import ServiceError
 from ioc.core.settings import Settings, credentials_file
 from ioc.devstack.credentials import store_credentials
+from ioc.devstack.filemodes import open_private
 from ioc.devstack.process import (
     ServiceStatus,
     running_pid,
@@ -61,10 +62,9 @@ def influxd_binary(state: Path, progress: Callable[[str], None]) -> Path:
     if os.environ.get("IOC_INFLUXD_BIN"):
         raise ServiceError(f"IOC_INFLUXD_BIN={binary} is not an executable file")
     build_log = state / "logs" / "influxd-build.log"
-    build_log.parent.mkdir(parents=True, exist_ok=True)
     progress(f"building influxd {INFLUXD_VERSION} (first run, 10-30 min; log {build_log})…")
     # the script serializes builds with flock, so concurrent `up`s wait and reuse the binary
-    with build_log.open("ab") as out:
+    with open_private(build_log) as out:
         result = subprocess.run(["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE,
                                 stderr=out, check=False)
     if result.returncode != 0 or not os.access(binary, os.X_OK):
