@@ -15,7 +15,7 @@ from ioc.storage.influx_client import InfluxLineSink
 from ioc.storage.influx_sink import InfluxSink
 from ioc.storage.influx_writer import InfluxWriter
 from ioc.testing.factories import at, drain, lamp, mixed_fleet, traffic
-from ioc.testing.influx import mapped_bucket
+from ioc.testing.influx import scoped_bucket
 
 __all__ = ["run_storage_bench"]
 
@@ -31,8 +31,8 @@ def _readings(n: int, devices: int) -> list[Reading]:
     return out
 
 
-def _direct(settings: Settings, bucket: str, readings: list[Reading], batch: int) -> float:
-    sink = InfluxLineSink.from_settings(settings, bucket)
+def _direct(settings: Settings, readings: list[Reading], batch: int) -> float:
+    sink = InfluxLineSink.from_settings(settings)
     writer = InfluxWriter(sink)
     try:
         start = time.perf_counter()
@@ -43,8 +43,7 @@ def _direct(settings: Settings, bucket: str, readings: list[Reading], batch: int
         sink.close()
 
 
-def _through_kafka(settings: Settings, bucket: str, readings: list[Reading],
-                   timeout_s: float) -> float:
+def _through_kafka(settings: Settings, readings: list[Reading], timeout_s: float) -> float:
     topic = f"bench-{uuid.uuid4().hex[:8]}-telemetry"
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5,
                              batch_size=256 * 1024)
@@ -55,7 +54,7 @@ def _through_kafka(settings: Settings, bucket: str, readings: list[Reading],
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
                              group_id=f"{topic}-writer", enable_auto_commit=False,
                              auto_offset_reset="earliest")
-    line_sink = InfluxLineSink.from_settings(settings, bucket)
+    line_sink = InfluxLineSink.from_settings(settings)
     sink = InfluxSink(consumer, InfluxWriter(line_sink), telemetry=topic, alerts=f"{topic}-a")
     try:
         start = time.perf_counter()
@@ -73,12 +72,12 @@ def run_storage_bench(settings: Settings, n: int = 50_000, devices: int = 600,
     """Readings/s stored through Kafka and the sink, and written straight to InfluxDB."""
     say = progress or (lambda text: None)
     readings = _readings(n, devices)
-    with mapped_bucket(settings, "bench", dbrp=False) as direct_bucket, \
-            mapped_bucket(settings, "bench", dbrp=False) as sink_bucket:
+    with scoped_bucket(settings, "bench", dbrp=False) as direct_bucket, \
+            scoped_bucket(settings, "bench", dbrp=False) as sink_bucket:
         say(f"baseline: {n} readings straight to InfluxDB…")
-        direct = _direct(settings, direct_bucket, readings, 5000)
+        direct = _direct(direct_bucket.settings, readings, 5000)
         say(f"sink: {n} readings Kafka → InfluxSink → InfluxDB…")
-        via_kafka = _through_kafka(settings, sink_bucket, readings, 300.0)
+        via_kafka = _through_kafka(sink_bucket.settings, readings, 300.0)
     return {"readings": n, "sink_readings_per_s": round(via_kafka),
             "baseline_direct_write_readings_per_s": round(direct),
             "ratio_to_baseline": round(via_kafka / direct, 3)}

@@ -14,6 +14,7 @@ from ioc.core.errors import ConfigError
 
 __all__ = [
     "DEV_PLACEHOLDER",
+    "InfluxRole",
     "Settings",
     "credentials_file",
     "get_settings",
@@ -25,8 +26,14 @@ __all__ = [
 # Accepted only under the dev profile; production must set real secrets in the environment.
 DEV_PLACEHOLDER = "dev-only-change-me"
 
+# The InfluxDB tokens are not here: each process needs only its own role's token, so
+# `Settings.influx_token_for` refuses a missing one when (and where) it is used.
 _SECRET_FIELDS = ("mqtt_password", "mqtt_gateway_password", "mqtt_device_password",
-                  "influx_token", "api_secret")
+                  "api_secret")
+
+InfluxRole = Literal["admin", "write", "read"]
+_INFLUX_TOKEN_FIELDS: dict[str, str] = {"admin": "influx_token", "write": "influx_write_token",
+                                        "read": "influx_read_token"}
 
 
 def state_dir() -> Path:
@@ -70,7 +77,12 @@ class Settings(BaseSettings):
     influx_url: str = "http://127.0.0.1:8086"
     influx_org: str = "dongxoai"
     influx_bucket: str = "ioc"
+    # operator (all-access) token: setup and admin work only (`ioc services up`, test
+    # fixtures); the worker writes with the write token, the API and dashboards read with
+    # the read one (both scoped to influx_bucket, made by `ioc services up`)
     influx_token: SecretStr = SecretStr(DEV_PLACEHOLDER)
+    influx_write_token: SecretStr = SecretStr(DEV_PLACEHOLDER)
+    influx_read_token: SecretStr = SecretStr(DEV_PLACEHOLDER)
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -88,6 +100,19 @@ class Settings(BaseSettings):
                     raise ValueError(f"IOC_{name.upper()} must be set to a real secret "
                                      f"when IOC_PROFILE={self.profile}")
         return self
+
+    def influx_token_for(self, role: InfluxRole) -> str:
+        """The InfluxDB token of one role; ConfigError when it is unset (in every profile)."""
+        field = _INFLUX_TOKEN_FIELDS[role]
+        value: SecretStr = getattr(self, field)
+        token = value.get_secret_value()
+        if token in ("", DEV_PLACEHOLDER):
+            rights = ("operator (all-access)" if role == "admin"
+                      else f"{role}-only access to bucket {self.influx_bucket!r}")
+            raise ConfigError(f"IOC_{field.upper()} is not set: `ioc services up` writes it to "
+                              f"{credentials_file()}; elsewhere set it to an InfluxDB token "
+                              f"with {rights}")
+        return token
 
 
 def read_env_file(path: Path) -> dict[str, str]:

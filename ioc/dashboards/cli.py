@@ -91,7 +91,9 @@ def publish(url: str | None, token_env: str, timeout: float, registry: str | Non
 @click.option("--range", "time_range", default="6h", show_default=True,
               help="Render $timeFilter as time >= now() - RANGE.")
 @click.option("--interval", default="1m", show_default=True, help="Value of $__interval.")
-@click.option("--bucket", default=None, help="InfluxQL database (default: IOC_INFLUX_BUCKET).")
+@click.option("--bucket", default=None,
+              help="InfluxQL database (default: IOC_INFLUX_BUCKET); queried with "
+                   "IOC_INFLUX_READ_TOKEN, which must be allowed to read it.")
 @click.option("--registry", type=click.Path(dir_okay=False), default=None,
               help="Device registry (default: IOC_REGISTRY).")
 def check(time_range: str, interval: str, bucket: str | None, registry: str | None) -> None:
@@ -103,7 +105,7 @@ def check(time_range: str, interval: str, bucket: str | None, registry: str | No
     try:
         settings = load_settings()
         boards, _ = _built(registry)
-        client = InfluxQLClient(settings.influx_url, settings.influx_token.get_secret_value(),
+        client = InfluxQLClient(settings.influx_url, settings.influx_token_for("read"),
                                 bucket or settings.influx_bucket)
         results = check_dashboards(boards, client, time_filter=f"time >= now() - {time_range}",
                                    interval=interval)

@@ -1,4 +1,4 @@
-"""InfluxDB 2.7 from a locally built `influxd`: start, first-run setup, InfluxQL DBRP."""
+"""InfluxDB 2.7 from a locally built `influxd`: start, first-run setup, DBRP, scoped tokens."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from typing import Any
 import requests
 
 from ioc.core.errors import ServiceError
-from ioc.core.settings import Settings
+from ioc.core.settings import Settings, credentials_file
+from ioc.devstack.credentials import store_credentials
+from ioc.devstack.filemodes import open_private
 from ioc.devstack.process import (
     ServiceStatus,
     running_pid,
@@ -20,11 +22,13 @@ from ioc.devstack.process import (
     stop_process,
     wait_until,
 )
+from ioc.storage.influx_tokens import SCOPES, InfluxAdmin, ensure_scoped_tokens
 
 __all__ = [
     "INFLUXD_VERSION",
     "ensure_dbrp",
     "ensure_setup",
+    "ensure_tokens",
     "health",
     "influxd_binary",
     "start",
@@ -58,10 +62,9 @@ def influxd_binary(state: Path, progress: Callable[[str], None]) -> Path:
     if os.environ.get("IOC_INFLUXD_BIN"):
         raise ServiceError(f"IOC_INFLUXD_BIN={binary} is not an executable file")
     build_log = state / "logs" / "influxd-build.log"
-    build_log.parent.mkdir(parents=True, exist_ok=True)
     progress(f"building influxd {INFLUXD_VERSION} (first run, 10-30 min; log {build_log})…")
     # the script serializes builds with flock, so concurrent `up`s wait and reuse the binary
-    with build_log.open("ab") as out:
+    with open_private(build_log) as out:
         result = subprocess.run(["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE,
                                 stderr=out, check=False)
     if result.returncode != 0 or not os.access(binary, os.X_OK):
@@ -149,10 +152,23 @@ def ensure_dbrp(url: str, creds: Mapping[str, str]) -> None:
     log.info("influxdb: created DBRP mapping %s/autogen", bucket)
 
 
+def ensure_tokens(url: str, creds: Mapping[str, str]) -> dict[str, str]:
+    """Create (or keep) the scoped write/read tokens and store them in credentials.env."""
+    admin = InfluxAdmin(url, creds["IOC_INFLUX_TOKEN"])
+    try:
+        tokens = ensure_scoped_tokens(admin, creds["IOC_INFLUX_ORG"], creds["IOC_INFLUX_BUCKET"],
+                                      creds)
+    finally:
+        admin.close()
+    store_credentials(credentials_file(), tokens)
+    return tokens
+
+
 def _ready(settings: Settings, creds: Mapping[str, str]) -> None:
     try:
         ensure_setup(settings.influx_url, creds)
         ensure_dbrp(settings.influx_url, creds)
+        ensure_tokens(settings.influx_url, creds)
     except (requests.RequestException, ValueError) as exc:
         raise ServiceError(f"influxdb at {settings.influx_url}: {exc}") from exc
 
@@ -206,8 +222,10 @@ def status(settings: Settings, state: Path, creds: Mapping[str, str]) -> Service
         ok = "IOC_INFLUX_TOKEN" in creds and _token_ok(settings.influx_url, creds)
     except requests.RequestException as exc:
         return ServiceStatus(NAME, version, settings.influx_url, pid, False, str(exc))
-    return ServiceStatus(NAME, version, settings.influx_url, pid, ok,
-                         "" if ok else "token in credentials.env rejected")
+    missing = [scope.key for scope in SCOPES if scope.key not in creds]
+    detail = ("token in credentials.env rejected" if not ok else
+              f"no {', '.join(missing)} (run `ioc services up`)" if missing else "")
+    return ServiceStatus(NAME, version, settings.influx_url, pid, ok and not missing, detail)
 
 
 def _setup_done(url: str) -> bool:

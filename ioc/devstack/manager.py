@@ -6,11 +6,13 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ioc.core.errors import ConfigError
 from ioc.core.settings import credentials_file, load_settings, read_env_file, state_dir
 from ioc.devstack import influxdb, kafka, mosquitto
 from ioc.devstack.credentials import ensure_credentials
+from ioc.devstack.filemodes import private_umask, secure_tree
 from ioc.devstack.process import ServiceStatus
 
 __all__ = ["SERVICES", "UpResult", "parse_only", "services_down", "services_status",
@@ -46,8 +48,20 @@ def parse_only(only: str | None) -> tuple[str, ...]:
 
 def services_up(names: Iterable[str] = SERVICES,
                 progress: Progress = lambda name, msg: None) -> list[UpResult]:
-    """Start (or leave running) each service and wait until it really answers."""
+    """Start (or leave running) each service and wait until it really answers.
+
+    Everything under the state dir is made private to this user (0700/0600), including
+    what older versions left readable and what the started services will write.
+    """
     state = state_dir()
+    with private_umask():
+        try:
+            return _up(state, names, progress)
+        finally:
+            secure_tree(state)
+
+
+def _up(state: Path, names: Iterable[str], progress: Progress) -> list[UpResult]:
     state.mkdir(parents=True, exist_ok=True)
     creds = ensure_credentials(credentials_file(), load_settings())
     settings = load_settings()

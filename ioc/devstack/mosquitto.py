@@ -26,6 +26,7 @@ import paho.mqtt.client as mqtt
 from ioc.core.errors import ServiceError
 from ioc.core.settings import Settings
 from ioc.core.topics import DOMAINS
+from ioc.devstack.filemodes import secure_tree
 from ioc.devstack.process import (
     ServiceStatus,
     running_pid,
@@ -178,6 +179,7 @@ def write_files(settings: Settings, state: Path, creds: Mapping[str, str]) -> bo
                                                                     BRIDGE_USER)))
     changed |= _write_if_changed(paths["conf"], render_config(state, settings.mqtt_port,
                                                               settings.mqtt_host))
+    secure_tree(paths["dir"])  # passwords, digest, ACL: this user only (mosquitto runs as it)
     return changed
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ioc.core.errors import ServiceError
+from ioc.devstack.filemodes import PRIVATE_UMASK, open_private
 
 __all__ = [
     "ServiceStatus",
@@ -81,16 +82,19 @@ def running_pid(pid_file: Path, marker: str) -> int | None:
 def start_detached(cmd: Sequence[str], *, log_file: Path, pid_file: Path,
                    cwd: Path | None = None, env: dict[str, str] | None = None,
                    ) -> subprocess.Popen[bytes]:
-    """Start `cmd` in its own session, output appended to `log_file`, pid to `pid_file`."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    """Start `cmd` in its own session, output appended to `log_file`, pid to `pid_file`.
+
+    The log is private (0600) and so is everything the service creates (umask 0o077).
+    """
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     log.info("starting %s (log %s)", " ".join(cmd), log_file)
-    with log_file.open("ab") as out:
+    with open_private(log_file) as out:
         try:
             proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT, cwd=cwd,
                                     env={**os.environ, **(env or {})},
-                                    start_new_session=True, close_fds=True)
+                                    start_new_session=True, close_fds=True,
+                                    umask=PRIVATE_UMASK)
         except OSError as exc:
             raise ServiceError(f"cannot start {cmd[0]}: {exc}") from exc
     pid_file.write_text(f"{proc.pid}\n")

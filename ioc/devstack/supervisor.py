@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ioc.devstack.filemodes import PRIVATE_UMASK, open_private
+
 __all__ = ["ManagedProcess", "ProcessSpec", "Supervisor"]
 
 logger = logging.getLogger(__name__)
@@ -55,12 +57,12 @@ class Supervisor:
             self._spawn(proc)
 
     def _spawn(self, proc: ManagedProcess) -> None:
-        proc.spec.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with proc.spec.log_file.open("ab") as log:
+        # private log (0600), and what the process writes is private too (umask 0o077)
+        with open_private(proc.spec.log_file) as log:
             proc.popen = subprocess.Popen(
                 list(proc.spec.argv),
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, env=os.environ.copy())
+                start_new_session=True, env=os.environ.copy(), umask=PRIVATE_UMASK)
         proc.started_at = time.monotonic()
         logger.info("started %s (pid %s)", proc.spec.name, proc.popen.pid)
 

@@ -65,6 +65,8 @@ def worker(web_port: int | None, influx: bool, topic_prefix: str) -> None:
     from ioc.processors.worker.topics import copartitioned_count, ensure_worker_topics
 
     settings = load_settings()
+    if influx:
+        settings.influx_token_for("write")  # a missing token fails here, not in the writer
     registry = load_registry(settings.registry)
     topics = WorkerTopics.prefixed(topic_prefix)
     ensure_worker_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)

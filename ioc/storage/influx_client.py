@@ -21,10 +21,10 @@ class InfluxLineSink(LineSink):
         self._org, self._bucket = org, bucket
 
     @classmethod
-    def from_settings(cls, settings: Settings, bucket: str | None = None) -> InfluxLineSink:
-        """A sink for the configured InfluxDB (bucket overridable for tests)."""
-        return cls(settings.influx_url, settings.influx_token.get_secret_value(),
-                   settings.influx_org, bucket or settings.influx_bucket)
+    def from_settings(cls, settings: Settings) -> InfluxLineSink:
+        """A sink for the configured bucket, with the write-only token scoped to it."""
+        return cls(settings.influx_url, settings.influx_token_for("write"),
+                   settings.influx_org, settings.influx_bucket)
 
     def __call__(self, lines: list[str]) -> None:
         self._api.write(bucket=self._bucket, org=self._org, record=lines,

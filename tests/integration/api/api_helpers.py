@@ -21,7 +21,7 @@ from ioc.api.users import UserStore
 from ioc.core.registry import Device, Registry
 from ioc.core.schemas import Alert
 from ioc.core.settings import Settings
-from ioc.testing.influx import mapped_bucket
+from ioc.testing.influx import ScopedBucket, scoped_bucket
 from ioc.testing.processes import free_port
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -77,7 +77,7 @@ class Served:
     url: str
     topics: ApiTopics
     device_id: str
-    bucket: str
+    bucket: ScopedBucket
 
     def token(self, name: str) -> str:
         """Log in as one of the seeded users (password 'password-<name>')."""
@@ -93,10 +93,10 @@ class Served:
 
 
 @pytest.fixture
-def influx_bucket(influx_service: Settings) -> Iterator[str]:
-    """A unique bucket with a DBRP mapping (InfluxQL database of the same name), deleted after."""
-    with mapped_bucket(influx_service, "test-api") as name:
-        yield name
+def influx_bucket(influx_service: Settings) -> Iterator[ScopedBucket]:
+    """A unique bucket with a DBRP mapping and its own scoped tokens, deleted after."""
+    with scoped_bucket(influx_service, "test-api") as bucket:
+        yield bucket
 
 
 def drain_device(device_id: str) -> Device:
@@ -109,7 +109,7 @@ ServeApi = Callable[[ApiTopics, Device], Served]
 
 
 @pytest.fixture
-def serve_api(kafka_service: Settings, influx_bucket: str,
+def serve_api(kafka_service: Settings, influx_bucket: ScopedBucket,
               tmp_path: Path) -> Iterator[ServeApi]:
     """Start the real app (Kafka feed, command producer, InfluxDB reader) under uvicorn."""
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
@@ -118,8 +118,9 @@ def serve_api(kafka_service: Settings, influx_bucket: str,
         users = UserStore(tmp_path / f"users-{len(servers)}.json", iterations=1000)
         users.add("oper", "operator", "password-oper")
         users.add("view", "viewer", "password-view")
-        app = create_app(kafka_service, registry=Registry([device]), users=users,
-                         topics=topics, bucket=influx_bucket)
+        # the app reads the bucket with that bucket's read-only token, as in production
+        app = create_app(influx_bucket.settings, registry=Registry([device]), users=users,
+                         topics=topics)
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                                log_level="warning"))

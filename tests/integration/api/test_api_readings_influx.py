@@ -9,20 +9,22 @@ from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
 from ioc.core.settings import Settings
+from ioc.testing.influx import ScopedBucket
 from tests.integration.api.api_helpers import T0, Served
 
 
-def _write(settings: Settings, bucket: str, lines: list[str]) -> None:
-    with InfluxDBClient(url=settings.influx_url, token=settings.influx_token.get_secret_value(),
-                        org=settings.influx_org) as client:
+def _write(bucket: ScopedBucket, lines: list[str]) -> None:
+    s = bucket.settings
+    with InfluxDBClient(url=s.influx_url, token=s.influx_token_for("write"),
+                        org=s.influx_org) as client:
         client.write_api(write_options=SYNCHRONOUS).write(
-            bucket=bucket, record=lines, write_precision=WritePrecision.S)
+            bucket=bucket.name, record=lines, write_precision=WritePrecision.S)
 
 
 def test_readings_come_back_newest_first_within_the_window(
         influx_service: Settings, served_api: Served) -> None:
     dev, t = served_api.device_id, int(T0.timestamp())
-    _write(influx_service, served_api.bucket, [
+    _write(served_api.bucket, [
         f"drainage,device={dev},ward=tan-phu,domain=drainage waterLevel=0.5 {t}",
         f"drainage,device={dev},ward=tan-phu,domain=drainage waterLevel=0.75 {t + 60}",
         f"drainage,device={dev},ward=tan-phu,domain=drainage waterLevel=1.25,"

@@ -12,7 +12,7 @@ from ioc.core.settings import Settings
 from ioc.dashboards.influxql import InfluxQLClient
 from ioc.storage.influx_client import InfluxLineSink
 from ioc.storage.influx_writer import InfluxWriter
-from ioc.testing.influx import mapped_bucket
+from ioc.testing.influx import ScopedBucket, scoped_bucket
 from tests.integration.dashboards.dash_city import CityBucket, city_data
 
 REGISTRY = Path(__file__).parents[3] / "deploy" / "registry" / "devices.yaml"
@@ -26,20 +26,22 @@ def registry() -> Registry:
 @pytest.fixture(scope="session")
 def city_bucket(influx_service: Settings, registry: Registry) -> Iterator[CityBucket]:
     """A unique bucket mapped as database `<bucket>`, written by the production writer."""
-    with mapped_bucket(influx_service, "test-dash") as name:
-        yield from _filled(influx_service, name, registry)
+    with scoped_bucket(influx_service, "test-dash") as bucket:
+        yield from _filled(bucket, registry)
 
 
-def _filled(s: Settings, name: str, registry: Registry) -> Iterator[CityBucket]:
-    """Write the city's slice through the production writer, then hand the bucket over."""
-    sink = InfluxLineSink.from_settings(s, bucket=name)
-    client = InfluxQLClient(s.influx_url, s.influx_token.get_secret_value(), name)
+def _filled(bucket: ScopedBucket, registry: Registry) -> Iterator[CityBucket]:
+    """Write the city's slice through the production writer (write-only token), then hand
+    the bucket over with a client holding its read-only token."""
+    s, name = bucket.settings, bucket.name
+    sink = InfluxLineSink.from_settings(s)
+    client = InfluxQLClient(s.influx_url, s.influx_token_for("read"), name)
     try:
         data = city_data(registry)
         writer = InfluxWriter(sink, registry)
         assert writer.write_readings(data.readings) == len(data.readings)
         assert writer.write_alerts(data.alerts) == len(data.alerts)
-        yield CityBucket(name, client, data, registry)
+        yield CityBucket(name, client, data, registry, bucket.env())
     finally:
         client.close()
         sink.close()

@@ -136,9 +136,14 @@ def city_data(registry: Registry, now: datetime | None = None) -> CityData:
 
 @dataclass(frozen=True)
 class CityBucket:
-    """The bucket's name (also its InfluxQL database), a client for it, and what it holds."""
+    """The bucket's name (also its InfluxQL database), a client for it, and what it holds.
+
+    The client reads with the bucket's read-only token; `env` hands that token (and the
+    bucket) to a child process such as `ioc dashboards check`.
+    """
 
     name: str
     influxql: InfluxQLClient
     data: CityData
     registry: Registry
+    env: dict[str, str]

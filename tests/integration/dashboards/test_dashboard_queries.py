@@ -126,3 +126,17 @@ def test_publish_without_grafana_exits_nonzero_without_a_traceback() -> None:
     assert done.returncode == 1
     assert f"Grafana at {url} is unreachable" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_dashboards_check_runs_every_query_with_the_read_only_token(
+        city_bucket: CityBucket) -> None:
+    ioc = Path(sys.executable).with_name("ioc")
+    # the operator token is made unusable: the command must get by on the read-only one
+    env = {**os.environ, **city_bucket.env, "IOC_INFLUX_TOKEN": "not-a-real-token"}
+    done = subprocess.run([str(ioc), "dashboards", "check"], env=env,
+                          capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).parents[3])
+    assert done.returncode == 0, done.stdout + done.stderr
+    ran = [line for line in done.stdout.splitlines() if line.startswith("ok ")]
+    assert len(ran) > 40 and "FAIL" not in done.stdout
+    assert done.stdout.rstrip().endswith(f"all {len(ran)} queries ran")

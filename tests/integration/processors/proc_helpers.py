@@ -18,7 +18,7 @@ from ioc.core.settings import Settings
 from ioc.processors.detector import Detector
 from ioc.testing import kafka_groups, processes
 from ioc.testing.factories import ScenarioFeed, scenario_feed
-from ioc.testing.influx import mapped_bucket
+from ioc.testing.influx import ScopedBucket, scoped_bucket
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,11 @@ class WorkerProcess(processes.WorkerProcess):
     """`python -m ioc worker` over the flood registry; each start logs to its own file."""
 
     def __init__(self, prefix: str, flood: Flood, log_dir: Path, *,
-                 bucket: str | None = None) -> None:
-        super().__init__(prefix, flood.registry_file, log_dir / "worker-1.log", bucket=bucket)
+                 bucket: Bucket | None = None) -> None:
+        # a storing worker gets only its bucket's write-only token, as in production
+        super().__init__(prefix, flood.registry_file, log_dir / "worker-1.log",
+                         bucket=bucket.name if bucket else None,
+                         env=bucket.scoped.env() if bucket else None)
         self._log_dir = log_dir
 
     def start(self, log_file: Path | None = None) -> None:
@@ -96,7 +99,7 @@ def worker_process(flood: Flood, prefix: str,
     """Factory of worker processes for this test's prefix; all are stopped afterwards."""
     made: list[WorkerProcess] = []
 
-    def make(bucket: str | None = None) -> WorkerProcess:
+    def make(bucket: Bucket | None = None) -> WorkerProcess:
         w = WorkerProcess(prefix, flood, tmp_path, bucket=bucket)
         made.append(w)
         return w
@@ -192,15 +195,20 @@ def assert_flood_detected(log: AlertLog, flood: Flood, eventually: Callable[...,
 
 @dataclass(frozen=True)
 class Bucket:
-    """A throw-away InfluxDB bucket mapped for InfluxQL as database `name`."""
+    """A throw-away InfluxDB bucket mapped for InfluxQL as database `name`, scoped tokens."""
 
-    settings: Settings
-    name: str
+    scoped: ScopedBucket
+
+    @property
+    def name(self) -> str:
+        """The bucket (and InfluxQL database) name."""
+        return self.scoped.name
 
     def influxql(self, query: str) -> list[dict[str, Any]]:
-        """Run an InfluxQL query through /query; returns the statement's series."""
-        token = self.settings.influx_token.get_secret_value()
-        response = requests.get(f"{self.settings.influx_url}/query", timeout=10,
+        """Run an InfluxQL query through /query with the read-only token; the series."""
+        settings = self.scoped.settings
+        token = settings.influx_token_for("read")
+        response = requests.get(f"{settings.influx_url}/query", timeout=10,
                                 params={"db": self.name, "q": query},
                                 headers={"Authorization": f"Token {token}"})
         response.raise_for_status()
@@ -218,5 +226,5 @@ class Bucket:
 @pytest.fixture
 def influx_bucket(influx_service: Settings) -> Iterator[Bucket]:
     """A unique bucket with a DBRP mapping (so InfluxQL works), deleted afterwards."""
-    with mapped_bucket(influx_service) as name:
-        yield Bucket(influx_service, name)
+    with scoped_bucket(influx_service) as scoped:
+        yield Bucket(scoped)

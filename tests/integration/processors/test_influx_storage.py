@@ -10,9 +10,12 @@ from ioc.core.schemas import DrainageReading, Reading, StreetlightReading, Traff
 from ioc.core.settings import Settings, state_dir
 from ioc.devstack import influxdb
 from tests.integration.processors.proc_helpers import (
+    AlertLog,
     Bucket,
     Flood,
     WorkerProcess,
+    assert_flood_detected,
+    await_consumed,
     caught_up,
     produce,
 )
@@ -52,12 +55,40 @@ def test_each_reading_is_stored_once_even_when_sent_twice(
         worker_process: Callable[..., WorkerProcess], eventually: Callable[..., None]) -> None:
     readings = flood.readings[: len(flood.readings) // 3]  # the first hour
     expected = _expected(readings)
-    worker = worker_process(bucket=influx_bucket.name)
+    worker = worker_process(bucket=influx_bucket)
     worker.start()
     assert produce(kafka_service, worker.topics.telemetry, readings, times=2) \
         == 2 * len(readings)
     _wait_stored(influx_bucket, worker, kafka_service, expected, eventually)
     assert sum(expected.values()) >= len(readings)
+
+
+def _stored_alert_ids(bucket: Bucket) -> set[str]:
+    return {row[1] for series in bucket.influxql('SELECT "id" FROM "alerts"')
+            for row in series["values"]}
+
+
+def test_worker_stores_alerts_with_its_write_only_token(
+        kafka_service: Settings, influx_bucket: Bucket, flood: Flood,
+        worker_process: Callable[..., WorkerProcess], alert_log: Callable[[str], AlertLog],
+        eventually: Callable[..., None]) -> None:
+    worker = worker_process(bucket=influx_bucket)  # holds only the bucket's write token
+    worker.start()
+    produce(kafka_service, worker.topics.telemetry, flood.readings)
+    log = alert_log(worker.topics.alerts)
+    await_consumed(kafka_service, worker, eventually)
+    assert_flood_detected(log, flood, eventually)
+    group = f"{worker.prefix}ioc-influx-writer"
+
+    def all_stored() -> bool:
+        published = {a.id for a in log.poll()}
+        return not worker.alive() or (
+            caught_up(kafka_service, group, [worker.topics.alerts])
+            and _stored_alert_ids(influx_bucket) == published)
+
+    eventually(all_stored, timeout=120, interval=0.5, what="every published alert stored")
+    assert worker.alive(), worker.log()
+    assert {"flood.level", "flood.localized"} <= {a.rule for a in log.poll()}
 
 
 @pytest.fixture
@@ -78,7 +109,7 @@ def test_influxdb_outage_mid_stream_loses_nothing(
 
     readings = flood.readings[: len(flood.readings) // 3]
     first, second = readings[: len(readings) // 2], readings[len(readings) // 2:]
-    worker = worker_process(bucket=influx_bucket.name)
+    worker = worker_process(bucket=influx_bucket)
     worker.start()
     produce(kafka_service, worker.topics.telemetry, first)
     eventually(lambda: sum(_stored(influx_bucket).values()) > 0, timeout=60, interval=0.5,

@@ -68,10 +68,36 @@ def test_placeholder_secrets_refused_outside_dev(monkeypatch: pytest.MonkeyPatch
     assert load_settings().profile == "prod"
 
 
+def test_each_influx_role_has_its_own_token_and_a_missing_one_is_refused(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    creds = tmp_path / "credentials.env"
+    creds.write_text("IOC_INFLUX_TOKEN=op\nIOC_INFLUX_WRITE_TOKEN=w\nIOC_INFLUX_READ_TOKEN=r\n")
+    monkeypatch.setenv("IOC_CREDENTIALS", str(creds))
+    for name in ("INFLUX_TOKEN", "INFLUX_WRITE_TOKEN", "INFLUX_READ_TOKEN"):
+        monkeypatch.delenv(f"IOC_{name}", raising=False)
+    s = load_settings()
+    assert [s.influx_token_for(r) for r in ("admin", "write", "read")] == ["op", "w", "r"]
+    creds.write_text("IOC_INFLUX_TOKEN=op\n")  # a machine set up before scoped tokens
+    for profile in ("dev", "prod"):
+        monkeypatch.setenv("IOC_PROFILE", profile)
+        for name in ("MQTT_PASSWORD", "MQTT_GATEWAY_PASSWORD", "MQTT_DEVICE_PASSWORD",
+                     "API_SECRET"):
+            monkeypatch.setenv(f"IOC_{name}", "s3cret-" + name)
+        s = load_settings()  # a prod reader need not hold the operator or write token
+        with pytest.raises(ConfigError, match=r"IOC_INFLUX_WRITE_TOKEN is not set.*write-only"):
+            s.influx_token_for("write")
+        with pytest.raises(ConfigError, match=r"IOC_INFLUX_READ_TOKEN is not set.*'ioc'"):
+            s.influx_token_for("read")
+    monkeypatch.setenv("IOC_INFLUX_TOKEN", "")
+    with pytest.raises(ConfigError, match=r"IOC_INFLUX_TOKEN is not set.*operator"):
+        load_settings().influx_token_for("admin")
+
+
 def test_credentials_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     creds = tmp_path / "credentials.env"
     creds.write_text("IOC_INFLUX_TOKEN=from-file\nIOC_MQTT_PORT=1999\n")
     monkeypatch.setenv("IOC_CREDENTIALS", str(creds))
+    monkeypatch.delenv("IOC_MQTT_PORT", raising=False)  # env.sh sets one per worktree
     settings = load_settings()
     assert settings.influx_token.get_secret_value() == "from-file"
     assert settings.mqtt_port == 1999

@@ -11,7 +11,12 @@ import pytest
 from ioc.core.errors import ConfigError
 from ioc.core.settings import Settings, read_env_file
 from ioc.devstack import manager
-from ioc.devstack.credentials import GENERATED_KEYS, ensure_credentials, merge_credentials
+from ioc.devstack.credentials import (
+    GENERATED_KEYS,
+    ensure_credentials,
+    merge_credentials,
+    store_credentials,
+)
 from ioc.devstack.kafka import new_cluster_id, render_log4j, render_server_properties
 from ioc.devstack.mosquitto import (
     mqtt_users,
@@ -96,6 +101,18 @@ def test_ensure_credentials_creates_0600_and_keeps_existing(tmp_path: Path,
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     again = ensure_credentials(path, Settings())
     assert again == values == read_env_file(path)
+
+
+def test_store_credentials_replaces_issued_tokens_and_keeps_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "credentials.env"
+    path.write_text("IOC_INFLUX_TOKEN=admin\nIOC_INFLUX_WRITE_TOKEN=revoked\n")
+    path.chmod(0o644)
+    values = store_credentials(path, {"IOC_INFLUX_WRITE_TOKEN": "w2",
+                                      "IOC_INFLUX_READ_TOKEN": "r2"})
+    assert values == read_env_file(path) == {"IOC_INFLUX_TOKEN": "admin",
+                                             "IOC_INFLUX_WRITE_TOKEN": "w2",
+                                             "IOC_INFLUX_READ_TOKEN": "r2"}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_server_properties_single_kraft_node(tmp_path: Path) -> None:
