@@ -26,7 +26,7 @@ __all__ = [
 DEV_PLACEHOLDER = "dev-only-change-me"
 
 _SECRET_FIELDS = ("mqtt_password", "mqtt_gateway_password", "mqtt_device_password",
-                  "influx_token", "api_secret")
+                  "influx_token", "api_secret", "kafka_password")
 
 
 def state_dir() -> Path:
@@ -66,6 +66,12 @@ class Settings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = Field(default=4, ge=1)
+    # SASL/SCRAM login of every Kafka client (ioc.core.kafka_auth); PLAINTEXT only in dev,
+    # for a broker of your own: the local stack's broker refuses clients that do not log in
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "PLAINTEXT"] = "SASL_PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_username: str = "ioc"
+    kafka_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
 
     influx_url: str = "http://127.0.0.1:8086"
     influx_org: str = "dongxoai"
@@ -87,6 +93,9 @@ class Settings(BaseSettings):
                 if value.get_secret_value() in ("", DEV_PLACEHOLDER):
                     raise ValueError(f"IOC_{name.upper()} must be set to a real secret "
                                      f"when IOC_PROFILE={self.profile}")
+            if self.kafka_security_protocol == "PLAINTEXT":
+                raise ValueError("IOC_KAFKA_SECURITY_PROTOCOL=PLAINTEXT (no Kafka login) is "
+                                 f"refused when IOC_PROFILE={self.profile}")
         return self
 
 

@@ -61,7 +61,7 @@ def services_up(names: Iterable[str] = SERVICES,
         if name == "mosquitto":
             action = mosquitto.start(settings, state, creds, report)
         elif name == "kafka":
-            action = kafka.start(settings, state, report)
+            action = kafka.start(settings, state, creds, report)
         else:
             action = influxdb.start(settings, state, creds, report)
         results.append(UpResult(name, action, time.monotonic() - started))

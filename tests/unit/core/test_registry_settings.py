@@ -63,7 +63,7 @@ def test_placeholder_secrets_refused_outside_dev(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ConfigError, match="IOC_MQTT_PASSWORD"):
         load_settings()
     for name in ("MQTT_PASSWORD", "MQTT_GATEWAY_PASSWORD", "MQTT_DEVICE_PASSWORD",
-                 "INFLUX_TOKEN", "API_SECRET"):
+                 "INFLUX_TOKEN", "API_SECRET", "KAFKA_PASSWORD"):
         monkeypatch.setenv(f"IOC_{name}", "s3cret-" + name)
     assert load_settings().profile == "prod"
 
