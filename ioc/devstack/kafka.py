@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import logging
 import os
 import re
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ioc.core.errors import ServiceError
-from ioc.core.kafka_auth import KafkaAccess, kafka_access
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.settings import Settings
 from ioc.devstack.kafka_sasl import (
     BrokerLogins,
     broker_logins,
+    kafka_answers,
     logins_recorded,
+    quiet,
     record_logins,
+    redact,
     sasl_properties,
     scram_format_args,
     upsert_scram_users,
@@ -151,7 +153,8 @@ def _java(libs: Path, log4j: Path, *args: str, heap: str = "-Xmx1g") -> list[str
             f"-Dlog4j.configuration=file:{log4j}", "-cp", f"{libs}/*", *args]
 
 
-def _run_tool(paths: dict[str, Path], libs: Path, args: list[str], what: str) -> str:
+def _run_tool(paths: dict[str, Path], libs: Path, args: list[str], what: str,
+              secrets: Iterable[str]) -> str:
     """Run a Kafka tool; its arguments (secrets among them) go in a 0600 @argfile, not argv."""
     argfile = paths["dir"] / "tool.args"
     fd = os.open(argfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -162,14 +165,11 @@ def _run_tool(paths: dict[str, Path], libs: Path, args: list[str], what: str) ->
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     finally:
         argfile.unlink(missing_ok=True)
-    if result.returncode != 0:  # the tools echo their arguments: keep the passwords out
+    if result.returncode != 0:  # the tools echo their arguments: keep the secrets out
+        output = redact(result.stdout + result.stderr, secrets)[-2000:]
         raise ServiceError(f"kafka {what} failed (exit {result.returncode}); see "
-                           f"{paths['log']}:\n{_redact(result.stdout + result.stderr)[-2000:]}")
+                           f"{paths['log']}:\n{output}")
     return result.stdout
-
-
-def _redact(text: str) -> str:
-    return re.sub(r"password=[^\s,\]\"']*", "password=***", text)
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -182,7 +182,7 @@ def _write_private(path: Path, text: str) -> None:
 def _format_storage(paths: dict[str, Path], libs: Path, logins: BrokerLogins) -> None:
     out = _run_tool(paths, libs, ["kafka.tools.StorageTool", "format", "-t", new_cluster_id(),
                                   "-c", str(paths["props"]), *scram_format_args(logins)],
-                    "storage format")
+                    "storage format", logins.users().values())
     record_logins(paths["logins"], logins)
     log.info("kafka: %s", out.strip())
 
@@ -210,44 +210,7 @@ def prepare(settings: Settings, state: Path, logins: BrokerLogins,
         _format_storage(paths, libs, logins)
 
 
-def kafka_answers(access: KafkaAccess, timeout: float = 3.0) -> bool:
-    """True if a broker at `access.bootstrap` accepts its login and answers metadata."""
-    with _quiet("kafka"):
-        return _describe_cluster(access, timeout)
-
-
-@contextlib.contextmanager
-def _quiet(logger_name: str) -> Iterator[None]:
-    """Hide a library's connection-refused noise while probing."""
-    logger = logging.getLogger(logger_name)
-    previous = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(previous)
-
-
-def _describe_cluster(access: KafkaAccess, timeout: float) -> bool:
-    from kafka import KafkaAdminClient
-    from kafka.errors import KafkaError
-
-    try:
-        admin = KafkaAdminClient(**access.client_options(), client_id="ioc-health",
-                                 request_timeout_ms=int(timeout * 1000),
-                                 bootstrap_timeout_ms=int(timeout * 1000))
-    except (KafkaError, OSError, ValueError):
-        return False
-    try:
-        admin.describe_cluster()
-        return True
-    except (KafkaError, OSError):
-        return False
-    finally:
-        admin.close()
-
-
-def _launch(settings: Settings, paths: dict[str, Path], ready: Callable[[], bool]) -> None:
+def _launch(paths: dict[str, Path], ready: Callable[[], bool]) -> None:
     cmd = _java(libs_dir(), paths["log4j"], MAIN_CLASS, str(paths["props"]))
     proc = start_detached(cmd, log_file=paths["stdout"], pid_file=paths["pid"])
     wait_until(ready, timeout=90, what=NAME, proc=proc, log_file=paths["log"], interval=0.5)
@@ -258,28 +221,17 @@ def _migrate_logins(settings: Settings, paths: dict[str, Path], logins: BrokerLo
     """Give data formatted before SASL (or with other logins) its SCRAM users; one restart."""
     progress("adding the SCRAM logins to the existing data (one-off restart)…")
     _write_config(settings, paths, logins, admin_plain=True)
-    try:
-        _launch(settings, paths, lambda: _admin_port_open(settings.kafka_bootstrap))
-        wait_until(lambda: _try_upsert(settings.kafka_bootstrap, logins), timeout=60,
-                   what="kafka SCRAM users", log_file=paths["log"], interval=0.5)
+    try:  # ready once the admin (PLAIN, this run only) has written the SCRAM users
+        _launch(paths, lambda: _try_upsert(settings.kafka_bootstrap, logins))
         record_logins(paths["logins"], logins)
     finally:
         stop_process(paths["pid"], MAIN_CLASS, timeout=45)
         _write_config(settings, paths, logins)
 
 
-def _admin_port_open(bootstrap: str) -> bool:
-    import socket
-
-    host, port = _split_bootstrap(bootstrap)
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1.0):
-        return True
-    return False
-
-
 def _try_upsert(bootstrap: str, logins: BrokerLogins) -> bool:
     try:
-        with _quiet("kafka"):
+        with quiet("kafka"):
             upsert_scram_users(bootstrap, logins, timeout_s=5.0)
         return True
     except ServiceError as exc:
@@ -306,7 +258,7 @@ def start(settings: Settings, state: Path, creds: dict[str, str],
     if not logins_recorded(paths["logins"], logins):
         _migrate_logins(settings, paths, logins, progress)
     progress("starting broker…")
-    _launch(settings, paths, lambda: kafka_answers(access))
+    _launch(paths, lambda: kafka_answers(access))
     return "started" if current else "started (SCRAM logins written)"
 
 

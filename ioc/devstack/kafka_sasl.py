@@ -14,10 +14,13 @@ the broker restarts SCRAM-only. A fingerprint file records which logins the data
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import logging
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,8 +36,11 @@ __all__ = [
     "ADMIN_USER",
     "BrokerLogins",
     "broker_logins",
+    "kafka_answers",
     "logins_recorded",
+    "quiet",
     "record_logins",
+    "redact",
     "sasl_properties",
     "scram_format_args",
     "upsert_scram_users",
@@ -120,6 +126,13 @@ def scram_format_args(logins: BrokerLogins) -> list[str]:
     return args
 
 
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret replaced by *** (Kafka tools echo their arguments)."""
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def _fingerprint(logins: BrokerLogins, salt: bytes) -> str:
     users = "\n".join(f"{name}={pw}" for name, pw in sorted(logins.users().items()))
     digest = hashlib.pbkdf2_hmac("sha256", f"{logins.mechanism}\n{users}".encode(), salt,
@@ -175,3 +188,40 @@ def upsert_scram_users(bootstrap: str, logins: BrokerLogins, timeout_s: float = 
     failed = {user: error for user, error in errors.items() if error}
     if failed:
         raise ServiceError(f"kafka: creating the SCRAM users failed: {failed}")
+
+
+def kafka_answers(access: KafkaAccess, timeout: float = 3.0) -> bool:
+    """True if a broker at `access.bootstrap` accepts its login and answers metadata."""
+    with quiet("kafka"):
+        return _describe_cluster(access, timeout)
+
+
+@contextlib.contextmanager
+def quiet(logger_name: str) -> Iterator[None]:
+    """Hide a library's connection-refused noise while probing."""
+    logger = logging.getLogger(logger_name)
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _describe_cluster(access: KafkaAccess, timeout: float) -> bool:
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(**access.client_options(), client_id="ioc-health",
+                                 request_timeout_ms=int(timeout * 1000),
+                                 bootstrap_timeout_ms=int(timeout * 1000))
+    except (KafkaError, OSError, ValueError):
+        return False
+    try:
+        admin.describe_cluster()
+        return True
+    except (KafkaError, OSError):
+        return False
+    finally:
+        admin.close()
