@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from pydantic import SecretStr
 
 from ioc.core.errors import ConfigError
 from ioc.core.kafka_auth import KafkaAccess, kafka_access
+from ioc.core.logging import setup_logging
 from ioc.core.settings import DEV_PLACEHOLDER, Settings, load_settings
 
 
@@ -74,3 +76,21 @@ def test_prod_refuses_placeholder_password_and_plaintext(monkeypatch: pytest.Mon
         load_settings()
     monkeypatch.delenv("IOC_KAFKA_SECURITY_PROTOCOL")
     assert kafka_access(load_settings()).password.get_secret_value() == "a-real-one"
+
+
+def test_misleading_scram_warning_is_dropped_real_errors_kept() -> None:
+    names = ("kafka.net.sasl.scram", "kafka")
+    saved = [logging.getLogger(n).level for n in names]
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        setup_logging("INFO")
+        scram = logging.getLogger("kafka.net.sasl.scram")
+        assert not scram.isEnabledFor(logging.WARNING)
+        assert scram.isEnabledFor(logging.ERROR)
+        assert logging.getLogger("kafka.net.manager").isEnabledFor(logging.WARNING)
+    finally:
+        for name, old in zip(names, saved, strict=True):
+            logging.getLogger(name).setLevel(old)
+        root.handlers[:] = handlers
+        root.setLevel(level)
