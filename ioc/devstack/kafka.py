@@ -244,9 +244,8 @@ def start(settings: Settings, state: Path, creds: dict[str, str],
     """Ensure the broker runs with SASL and answers our login; returns what was done."""
     paths = _paths(state)
     logins, access = broker_logins(settings, creds), kafka_access(settings)
-    current = logins_recorded(paths["logins"], logins)
     if running_pid(paths["pid"], MAIN_CLASS) is not None:
-        if current:
+        if logins_recorded(paths["logins"], logins):
             wait_until(lambda: kafka_answers(access), timeout=60, what=NAME,
                        log_file=paths["log"], interval=0.5)
             return "already running"
@@ -254,12 +253,13 @@ def start(settings: Settings, state: Path, creds: dict[str, str],
         stop(state)
     elif kafka_answers(access, timeout=1.0):
         return "already running (not started by ioc)"
-    prepare(settings, state, logins, progress)
-    if not logins_recorded(paths["logins"], logins):
+    prepare(settings, state, logins, progress)  # new data is formatted with the logins
+    migrate = not logins_recorded(paths["logins"], logins)
+    if migrate:
         _migrate_logins(settings, paths, logins, progress)
     progress("starting broker…")
     _launch(paths, lambda: kafka_answers(access))
-    return "started" if current else "started (SCRAM logins written)"
+    return "started (SCRAM logins added to the existing data)" if migrate else "started"
 
 
 def stop(state: Path) -> bool:

@@ -9,7 +9,10 @@ can neither produce nor consume, nor reach the controller.
 New data directories get their SCRAM users at format time. A data directory formatted
 before SASL (or whose logins changed since) is migrated once: the broker runs briefly with
 PLAIN also open to the admin on the client listener, the admin writes the SCRAM users, and
-the broker restarts SCRAM-only. A fingerprint file records which logins the data holds.
+the broker restarts SCRAM-only. A fingerprint file records which logins the data holds, so
+a changed IOC_KAFKA_PASSWORD (or admin password) is applied the same way.
+
+`kafka_answers` is the health probe: the broker answers *and* accepts the given login.
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ def test_services_up_migrates_pre_sasl_data(pre_sasl_state: Path) -> None:
 
     action = kafka.start(settings, state, creds, steps.append)
 
-    assert action == "started (SCRAM logins written)", steps
+    assert action == "started (SCRAM logins added to the existing data)", steps
     access = kafka_access(settings)
     assert _values(access, TOPIC) == [b"kept"]  # the data survived the migration
     assert not kafka.kafka_answers(KafkaAccess(bootstrap, "PLAINTEXT"), 3.0)
