@@ -18,6 +18,7 @@ from typing import Protocol
 from kafka.errors import KafkaError
 
 from ioc.core.alerts_topic import AlertFold, AlertsTopicReader, Change, Record, Removed
+from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.schemas import Alert
 
 __all__ = ["AlertFeed", "AlertFilter", "AlertView", "KafkaAlertFeed", "Subscription",
@@ -169,9 +170,9 @@ class AlertFeed(Protocol):
 class KafkaAlertFeed:
     """A thread that reads the compacted alerts topic from the beginning, then follows it."""
 
-    def __init__(self, bootstrap: str, topic: str, poll_ms: int = 300,
+    def __init__(self, kafka: KafkaAccess, topic: str, poll_ms: int = 300,
                  refresh_s: float = 30.0, reader: AlertsTopicReader | None = None) -> None:
-        self._reader = reader or AlertsTopicReader(bootstrap, topic, poll_ms=poll_ms,
+        self._reader = reader or AlertsTopicReader(kafka, topic, poll_ms=poll_ms,
                                                    refresh_s=refresh_s,
                                                    client_id="ioc-api-alerts")
         self._stop = threading.Event()

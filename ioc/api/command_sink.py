@@ -9,6 +9,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from ioc.core.errors import ServiceError
+from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.schemas import AlertCommand
 
 __all__ = ["CommandSink", "KafkaCommandSink"]
@@ -25,15 +26,15 @@ class CommandSink(Protocol):
 class KafkaCommandSink:
     """Sends AlertCommand JSON keyed by alert id; the producer is made on first use."""
 
-    def __init__(self, bootstrap: str, topic: str, timeout_s: float = 10.0) -> None:
-        self._bootstrap, self.topic, self._timeout = bootstrap, topic, timeout_s
+    def __init__(self, kafka: KafkaAccess, topic: str, timeout_s: float = 10.0) -> None:
+        self._kafka, self.topic, self._timeout = kafka, topic, timeout_s
         self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()
 
     def _get(self) -> KafkaProducer:
         with self._lock:
             if self._producer is None:
-                self._producer = KafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
+                self._producer = KafkaProducer(**self._kafka.client_options(), acks="all",
                                                client_id="ioc-api-commands", linger_ms=0)
             return self._producer
 

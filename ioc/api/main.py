@@ -20,6 +20,7 @@ from ioc.api.influx_reader import InfluxReader, ReadingsReader
 from ioc.api.routes import alerts, auth, devices, health, live, readings
 from ioc.api.users import UserStore
 from ioc.core.errors import ConfigError, ServiceError
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import Registry, load_registry
 from ioc.core.settings import DEV_PLACEHOLDER, Settings, state_dir
 
@@ -81,10 +82,10 @@ def create_app(settings: Settings, *, view: AlertView | None = None,
     """
     topics = topics or ApiTopics()
     if feed is None and view is None:
-        feed = KafkaAlertFeed(settings.kafka_bootstrap, topics.alerts)
+        feed = KafkaAlertFeed(kafka_access(settings), topics.alerts)
     ctx = ApiContext(
         settings=settings, view=view or AlertView(),
-        commands=commands or KafkaCommandSink(settings.kafka_bootstrap, topics.commands),
+        commands=commands or KafkaCommandSink(kafka_access(settings), topics.commands),
         reader=reader or InfluxReader(settings.influx_url, settings.influx_token_for("read"),
                                       bucket or settings.influx_bucket),
         registry=registry if registry is not None else load_registry(settings.registry),

@@ -18,6 +18,7 @@ from kafka import KafkaProducer
 from ioc.bench.loadgen import BridgeProcess, Collector, Publisher, sequenced, traffic_devices
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_admin import ensure_topics
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import dump_registry
 from ioc.core.settings import Settings
 from ioc.ingest.bridge import Bridge
@@ -41,10 +42,10 @@ def run_bridge_bench(settings: Settings, n_messages: int = 20_000, *, devices: i
     baseline_topic = f"bench-{run}-baseline"
     devs = traffic_devices(f"bench{run}-", devices)
     messages = sequenced(devs, max(1, n_messages // devices))
-    ensure_topics(settings.kafka_bootstrap, [topics.telemetry, topics.deadletter,
+    ensure_topics(kafka_access(settings), [topics.telemetry, topics.deadletter,
                                              topics.device_status, baseline_topic],
                   settings.kafka_partitions)
-    sink = SinkConfig(settings.kafka_bootstrap, f"bench-{run}", linger_ms=linger_ms,
+    sink = SinkConfig(kafka_access(settings), f"bench-{run}", linger_ms=linger_ms,
                       compression=compression)
     say(f"baseline: {len(messages)} records straight to Kafka…")
     baseline = _baseline(settings, sink, baseline_topic, messages, timeout_s)
@@ -79,7 +80,7 @@ def run_bridge_bench(settings: Settings, n_messages: int = 20_000, *, devices: i
 def _baseline(settings: Settings, sink: SinkConfig, topic: str,
               messages: list[tuple[str, bytes]], timeout_s: float) -> float:
     """kafka-python alone: the same payloads, keys and producer settings as the bridge."""
-    collector = Collector(settings.kafka_bootstrap, [topic], f"bench-{topic}")
+    collector = Collector(kafka_access(settings), [topic], f"bench-{topic}")
     producer = KafkaProducer(**sink.producer_options())
     try:
         keys = [t.split("/")[3].encode() for t, _ in messages]
@@ -98,7 +99,7 @@ def _baseline(settings: Settings, sink: SinkConfig, topic: str,
 
 def _through_bridge(settings: Settings, run: str, topic: str,
                     messages: list[tuple[str, bytes]], timeout_s: float) -> dict[str, float]:
-    collector = Collector(settings.kafka_bootstrap, [topic], f"bench-{run}-bridge")
+    collector = Collector(kafka_access(settings), [topic], f"bench-{run}-bridge")
     publisher = Publisher(settings, client_id=f"bench-{run}-pub")
     try:
         started = time.perf_counter()
@@ -126,7 +127,7 @@ def _drain(settings: Settings, run: str, topics: KafkaTopics,
     publisher.publish_all(messages)
     publisher.wait_acked(timeout_s)
     publisher.close()
-    collector = Collector(settings.kafka_bootstrap, [topics.telemetry], f"bench-{run}-drain")
+    collector = Collector(kafka_access(settings), [topics.telemetry], f"bench-{run}-drain")
     try:
         collector.wait(topics.telemetry, len(messages), 30)  # the live run's records
         base = collector.count(topics.telemetry)

@@ -18,6 +18,7 @@ import paho.mqtt.client as mqtt
 from kafka import KafkaConsumer, TopicPartition
 
 from ioc.core.errors import ServiceError
+from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.registry import Device
 from ioc.core.settings import Settings
 from ioc.core.topics import telemetry_topic
@@ -115,11 +116,11 @@ class Collected:
 class Collector:
     """Consumes topics from the beginning in a thread; the test or benchmark polls it."""
 
-    def __init__(self, bootstrap: str, topics: Sequence[str], group: str = "") -> None:
+    def __init__(self, kafka: KafkaAccess, topics: Sequence[str], group: str = "") -> None:
         # Partitions are assigned by hand, not through a consumer group: a collector must see
         # every record from offset 0 whatever the group coordinator is doing (on a freshly
         # formatted Kafka it can evict a busy member and leave it with nothing assigned).
-        self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+        self._consumer = KafkaConsumer(**kafka.client_options(), group_id=None,
                                        enable_auto_commit=False, fetch_max_wait_ms=100,
                                        max_poll_records=5000, client_id=group or None)
         parts = [TopicPartition(t, p) for t in topics for p in self._partitions(t)]

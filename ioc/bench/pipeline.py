@@ -14,6 +14,7 @@ import orjson
 
 from ioc.bench.loadgen import BridgeProcess, Collected, Collector, Publisher
 from ioc.core.kafka_admin import ensure_topics
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import WARDS, Device, dump_registry
 from ioc.core.settings import Settings
 from ioc.core.topics import ALERTS, DEADLETTER, DEVICE_STATUS, TELEMETRY, telemetry_topic
@@ -97,7 +98,7 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
     prefix = f"bench-{run}-"
     devs = _drains(f"bp{run}-", devices)
     topics = [prefix + t for t in (TELEMETRY, DEADLETTER, DEVICE_STATUS, ALERTS)]
-    ensure_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)
+    ensure_topics(kafka_access(settings), topics, settings.kafka_partitions)
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         registry = Path(tmp) / "devices.yaml"
         dump_registry(devs, registry)
@@ -112,7 +113,7 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
         worker.start()
         stack.callback(worker.stop, 30)
         bridge.wait_ready(60)
-        collector = Collector(settings.kafka_bootstrap, [topics[0], topics[3]], f"bench-{run}")
+        collector = Collector(kafka_access(settings), [topics[0], topics[3]], f"bench-{run}")
         stack.callback(collector.close)
         pub = Publisher(settings, domain="drainage", client_id=f"bench-{run}-pub")
         stack.callback(pub.close)

@@ -9,6 +9,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.schemas import Reading, reading_to_json
 from ioc.core.settings import Settings
 from ioc.storage.influx_client import InfluxLineSink
@@ -45,13 +46,13 @@ def _direct(settings: Settings, readings: list[Reading], batch: int) -> float:
 
 def _through_kafka(settings: Settings, readings: list[Reading], timeout_s: float) -> float:
     topic = f"bench-{uuid.uuid4().hex[:8]}-telemetry"
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5,
+    producer = KafkaProducer(**kafka_access(settings).client_options(), linger_ms=5,
                              batch_size=256 * 1024)
     for r in readings:
         producer.send(topic, key=r.device_id.encode(), value=reading_to_json(r))
     producer.flush()
     producer.close()
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+    consumer = KafkaConsumer(**kafka_access(settings).client_options(),
                              group_id=f"{topic}-writer", enable_auto_commit=False,
                              auto_offset_reset="earliest")
     line_sink = InfluxLineSink.from_settings(settings)

@@ -18,6 +18,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.partitioner import DefaultPartitioner, murmur2
 
 from ioc.core.errors import ServiceError
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.ownership import OWNER_HEADER
 from ioc.core.registry import WARDS, Device, Registry, dump_registry
 from ioc.core.schemas import reading_to_json
@@ -42,7 +43,7 @@ def _produce(settings: Settings, topic: str, devices: Sequence[Device], n: int,
              by_ward: bool) -> int:
     """`n` drainage readings round robin; every 50th device-reading crosses warning."""
     owner = Router(Registry(devices))
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
+    producer = KafkaProducer(**kafka_access(settings).client_options(), acks="all",
                              linger_ms=20, batch_size=512 * 1024, metrics_enabled=False)
     try:
         parts = sorted(producer.partitions_for(topic))
@@ -66,7 +67,7 @@ def _produce(settings: Settings, topic: str, devices: Sequence[Device], n: int,
 
 def _baseline(settings: Settings, topic: str, n: int) -> float:
     """Seconds a plain kafka-python consumer group needs to read `n` records (incl. join)."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap,
+    consumer = KafkaConsumer(topic, **kafka_access(settings).client_options(),
                              group_id=f"{topic}-baseline-{uuid.uuid4().hex[:6]}",
                              auto_offset_reset="earliest", enable_auto_commit=False,
                              max_poll_records=5000, metrics_enabled=False)
@@ -113,7 +114,7 @@ def _drain(settings: Settings, topics: Sequence[str], n: int, worker: WorkerProc
            timeout: float) -> dict[str, float | None]:
     """Poll the group's committed offsets until no lag is left; rate from first commit."""
     started, progress = time.perf_counter(), _Drain(n)
-    with closing(GroupLag(settings.kafka_bootstrap, worker.group, topics)) as lag:
+    with closing(GroupLag(kafka_access(settings), worker.group, topics)) as lag:
         worker.wait_until(lambda: progress.observe(lag.lag()), timeout, "caught-up group",
                           interval=0.05)
     assert progress.first is not None and progress.done_at is not None
@@ -140,7 +141,7 @@ def run_worker_bench(settings: Settings, n: int = 50_000, *, devices: int = 400,
     prefix = f"wbench-{run}-"
     topics = WorkerTopics.prefixed(prefix)
     devs = _devices(f"wb{run}-", devices)
-    ensure_worker_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)
+    ensure_worker_topics(kafka_access(settings), topics, settings.kafka_partitions)
     say(f"producing {n} readings to {topics.telemetry}…")
     _produce(settings, topics.telemetry, devs, n, by_ward)
     baseline_s = _baseline(settings, topics.telemetry, n)

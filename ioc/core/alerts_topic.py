@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from kafka import KafkaConsumer, TopicPartition
 
 from ioc.core.city import TZ
+from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.schemas import Alert
 
 __all__ = ["AlertFold", "AlertsTopicReader", "Change", "Record", "Removed", "decode_record",
@@ -108,11 +109,11 @@ class AlertsTopicReader:
     so after a failure a new `records()` call goes on from there instead of replaying.
     """
 
-    def __init__(self, bootstrap: str, topic: str, *, poll_ms: int = 1000,
+    def __init__(self, kafka: KafkaAccess, topic: str, *, poll_ms: int = 1000,
                  refresh_s: float = 30.0, client_id: str = "ioc-alerts-reader",
                  consumer_factory: Callable[..., Any] = KafkaConsumer) -> None:
         self.topic = topic
-        self._bootstrap, self._client_id, self._factory = bootstrap, client_id, consumer_factory
+        self._kafka, self._client_id, self._factory = kafka, client_id, consumer_factory
         self._poll_ms = poll_ms
         self._ticks_per_refresh = max(1, int(refresh_s * 1000 / poll_ms))
         self._positions: dict[TopicPartition, int] = {}
@@ -120,7 +121,7 @@ class AlertsTopicReader:
     def records(self, *, follow: bool,
                 stop: threading.Event | None = None) -> Iterator[Record | None]:
         """Yield every record, and None once on reaching the end of the topic as it was."""
-        consumer = self._factory(bootstrap_servers=self._bootstrap, group_id=None,
+        consumer = self._factory(**self._kafka.client_options(), group_id=None,
                                  enable_auto_commit=False, allow_auto_create_topics=False,
                                  auto_offset_reset="earliest", client_id=self._client_id)
         try:
@@ -183,10 +184,10 @@ class AlertsTopicReader:
         return parts
 
 
-def load_alerts(bootstrap: str, topic: str) -> dict[str, Alert]:
+def load_alerts(kafka: KafkaAccess, topic: str) -> dict[str, Alert]:
     """The latest state of every alert on the topic (empty if it does not exist yet)."""
     fold = AlertFold()
-    for record in AlertsTopicReader(bootstrap, topic).records(follow=False):
+    for record in AlertsTopicReader(kafka, topic).records(follow=False):
         if record is not None:
             fold.apply_record(record)
     return fold.alerts

@@ -12,6 +12,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ioc.core.errors import ServiceError
+from ioc.core.kafka_auth import KafkaAccess
 
 __all__ = ["create_topics", "ensure_topics", "kafka_admin", "partition_counts"]
 
@@ -19,12 +20,12 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def kafka_admin(bootstrap: str, client_id: str) -> Iterator[KafkaAdminClient]:
+def kafka_admin(kafka: KafkaAccess, client_id: str) -> Iterator[KafkaAdminClient]:
     """An admin client for the block; ServiceError when Kafka does not answer."""
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id)
+        admin = KafkaAdminClient(**kafka.client_options(), client_id=client_id)
     except KafkaError as exc:
-        raise ServiceError(f"Kafka at {bootstrap}: {exc}") from exc
+        raise ServiceError(f"Kafka at {kafka.bootstrap}: {exc}") from exc
     try:
         yield admin
     finally:
@@ -67,10 +68,10 @@ def _await_described(admin: KafkaAdminClient, names: list[str], timeout: float) 
         time.sleep(0.05)  # polling the cluster's metadata with a deadline
 
 
-def ensure_topics(bootstrap: str, names: Sequence[str], partitions: int, *,
+def ensure_topics(kafka: KafkaAccess, names: Sequence[str], partitions: int, *,
                   client_id: str = "ioc-admin") -> list[str]:
     """Create plain topics (`partitions` each, replication 1) and wait until listed."""
-    with kafka_admin(bootstrap, client_id) as admin:
+    with kafka_admin(kafka, client_id) as admin:
         created = create_topics(admin, [NewTopic(n, partitions, 1) for n in names])
     if created:
         log.info("created topics %s", ", ".join(created))

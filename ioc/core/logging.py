@@ -12,6 +12,9 @@ __all__ = ["JsonFormatter", "cli_level", "make_handler", "setup_logging"]
 _TEXT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
 # client libraries log every reconnect at INFO; the pipeline's own loggers say what matters
 _CHATTY = ("kafka", "aiokafka", "paho", "urllib3", "faust.transport", "mode")
+# kafka-python warns "credentials in the clear" on every SCRAM connection without TLS, yet
+# SCRAM sends only salted proofs, never the password: the warning would flood every log
+_MISLEADING = ("kafka.net.sasl.scram",)
 
 
 class JsonFormatter(logging.Formatter):
@@ -43,6 +46,8 @@ def setup_logging(level: str | int, fmt: str = "text") -> None:
     root.setLevel(numeric)
     for name in _CHATTY:
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+    for name in _MISLEADING:
+        logging.getLogger(name).setLevel(max(numeric, logging.ERROR))
 
 
 def cli_level(verbose: int) -> int:

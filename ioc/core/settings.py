@@ -29,7 +29,7 @@ DEV_PLACEHOLDER = "dev-only-change-me"
 # The InfluxDB tokens are not here: each process needs only its own role's token, so
 # `Settings.influx_token_for` refuses a missing one when (and where) it is used.
 _SECRET_FIELDS = ("mqtt_password", "mqtt_gateway_password", "mqtt_device_password",
-                  "api_secret")
+                  "api_secret", "kafka_password")
 
 InfluxRole = Literal["admin", "write", "read"]
 _INFLUX_TOKEN_FIELDS: dict[str, str] = {"admin": "influx_token", "write": "influx_write_token",
@@ -73,6 +73,12 @@ class Settings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = Field(default=4, ge=1)
+    # SASL/SCRAM login of every Kafka client (ioc.core.kafka_auth); PLAINTEXT only in dev,
+    # for a broker of your own: the local stack's broker refuses clients that do not log in
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "PLAINTEXT"] = "SASL_PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_username: str = "ioc"
+    kafka_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
 
     influx_url: str = "http://127.0.0.1:8086"
     influx_org: str = "dongxoai"
@@ -99,6 +105,9 @@ class Settings(BaseSettings):
                 if value.get_secret_value() in ("", DEV_PLACEHOLDER):
                     raise ValueError(f"IOC_{name.upper()} must be set to a real secret "
                                      f"when IOC_PROFILE={self.profile}")
+            if self.kafka_security_protocol == "PLAINTEXT":
+                raise ValueError("IOC_KAFKA_SECURITY_PROTOCOL=PLAINTEXT (no Kafka login) is "
+                                 f"refused when IOC_PROFILE={self.profile}")
         return self
 
     def influx_token_for(self, role: InfluxRole) -> str:

@@ -22,6 +22,8 @@ GENERATED_KEYS = (
     "IOC_INFLUX_TOKEN",
     "IOC_INFLUX_ADMIN_PASSWORD",
     "IOC_API_SECRET",
+    "IOC_KAFKA_PASSWORD",
+    "IOC_KAFKA_ADMIN_PASSWORD",
 )
 
 
@@ -45,6 +47,7 @@ def _wanted(settings: Settings) -> dict[str, str]:
         "IOC_MQTT_USERNAME": settings.mqtt_username,
         "IOC_INFLUX_ORG": settings.influx_org,
         "IOC_INFLUX_BUCKET": settings.influx_bucket,
+        "IOC_KAFKA_USERNAME": settings.kafka_username,
     })
     return wanted
 

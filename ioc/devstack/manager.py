@@ -75,7 +75,7 @@ def _up(state: Path, names: Iterable[str], progress: Progress) -> list[UpResult]
         if name == "mosquitto":
             action = mosquitto.start(settings, state, creds, report)
         elif name == "kafka":
-            action = kafka.start(settings, state, report)
+            action = kafka.start(settings, state, creds, report)
         else:
             action = influxdb.start(settings, state, creds, report)
         results.append(UpResult(name, action, time.monotonic() - started))

@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 from ioc.core.errors import ConfigError
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import Registry, load_registry
 from ioc.core.settings import Settings
 from ioc.core.topics import MQTT_STATUS_FILTER
@@ -46,7 +47,7 @@ def bridge_config(settings: Settings, *, client_id: str | None = None,
         share_group=group or None, receive_maximum=receive_maximum,
         session_expiry_s=session_expiry_s,
         status_filter=MQTT_STATUS_FILTER if status else None)
-    sink = SinkConfig(bootstrap=settings.kafka_bootstrap, client_id=cid, linger_ms=linger_ms,
+    sink = SinkConfig(kafka=kafka_access(settings), client_id=cid, linger_ms=linger_ms,
                       batch_size=batch_size, compression=compression)
     return BridgeConfig(bridge_id=cid, mqtt=mqtt, sink=sink, topics=topics or KafkaTopics(),
                         metrics_port=metrics_port)

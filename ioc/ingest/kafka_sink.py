@@ -12,6 +12,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.partitioner import DefaultPartitioner, murmur2
 
 from ioc.core.errors import ServiceError
+from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.ownership import OWNER_HEADER
 
 __all__ = ["KafkaSink", "OwnerPartitioner", "SinkConfig", "SinkUnavailable"]
@@ -27,7 +28,7 @@ class SinkUnavailable(ServiceError):
 class SinkConfig:
     """Producer tuning; the defaults favour no loss first, then throughput."""
 
-    bootstrap: str
+    kafka: KafkaAccess
     client_id: str
     linger_ms: int = 5
     batch_size: int = 256 * 1024
@@ -42,7 +43,7 @@ class SinkConfig:
     def producer_options(self) -> dict[str, Any]:
         """Keyword arguments for KafkaProducer."""
         return {
-            "bootstrap_servers": self.bootstrap.split(","),
+            **self.kafka.client_options(),
             "client_id": self.client_id,
             "acks": "all",
             "enable_idempotence": True,
@@ -97,7 +98,7 @@ class KafkaSink:
         try:
             self._producer = KafkaProducer(**config.producer_options())
         except (KafkaError, OSError) as exc:
-            raise SinkUnavailable(f"kafka at {config.bootstrap} unavailable: {exc}") from exc
+            raise SinkUnavailable(f"kafka at {config.kafka.bootstrap} unavailable: {exc}") from exc
 
     def send(self, topic: str, key: bytes | None, value: bytes,
              headers: tuple[tuple[str, bytes], ...],

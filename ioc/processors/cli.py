@@ -14,6 +14,7 @@ import click
 import orjson
 
 from ioc.core.feed import open_feed
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import load_registry
 from ioc.core.schemas import Alert
 from ioc.core.settings import load_settings
@@ -67,17 +68,17 @@ def worker(web_port: int | None, influx: bool, topic_prefix: str) -> None:
     settings = load_settings()
     if influx:
         settings.influx_token_for("write")  # a missing token fails here, not in the writer
+    kafka = kafka_access(settings)
     registry = load_registry(settings.registry)
     topics = WorkerTopics.prefixed(topic_prefix)
-    ensure_worker_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)
+    ensure_worker_topics(kafka, topics, settings.kafka_partitions)
     # rule state lives in memory: on each partition assignment the worker rebuilds the
     # state of the wards it gained from the alerts already published (only those), so a
     # restarted worker continues its open alerts instead of opening duplicates
     built = create_app(settings, registry, topics, app_id=f"{topic_prefix}ioc-worker",
                        web_port=web_port,
-                       partitions=copartitioned_count(settings.kafka_bootstrap, topics),
-                       alert_source=lambda: load_alerts(settings.kafka_bootstrap,
-                                                        topics.alerts).values())
+                       partitions=copartitioned_count(kafka, topics),
+                       alert_source=lambda: load_alerts(kafka, topics.alerts).values())
     stop, failed = threading.Event(), threading.Event()
     if influx:
         threading.Thread(target=_run_influx_sink,
@@ -100,7 +101,7 @@ def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: threading.
     from ioc.storage.influx_writer import InfluxWriter
 
     try:
-        consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+        consumer = KafkaConsumer(**kafka_access(settings).client_options(),
                                  group_id=f"{prefix}ioc-influx-writer",
                                  enable_auto_commit=False, auto_offset_reset="earliest")
         sink = InfluxSink(consumer, InfluxWriter(InfluxLineSink.from_settings(settings),
@@ -132,7 +133,7 @@ def alerts(follow: bool, as_json: bool, show_all: bool, topic: str | None) -> No
         return change.to_json().decode() if as_json else format_row(change)
 
     fold = AlertFold()
-    reader = AlertsTopicReader(load_settings().kafka_bootstrap, topic or ALERTS)
+    reader = AlertsTopicReader(kafka_access(load_settings()), topic or ALERTS)
     caught_up = False
     for record in reader.records(follow=follow):
         if record is None:  # the end of the topic: print the current state once

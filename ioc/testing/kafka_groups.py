@@ -7,15 +7,17 @@ from contextlib import closing
 
 from kafka import KafkaConsumer, TopicPartition
 
+from ioc.core.kafka_auth import KafkaAccess
+
 __all__ = ["GroupLag", "caught_up"]
 
 
 class GroupLag:
     """Committed offsets of `group` beside the end offsets of `topics`."""
 
-    def __init__(self, bootstrap: str, group: str, topics: Sequence[str]) -> None:
+    def __init__(self, kafka: KafkaAccess, group: str, topics: Sequence[str]) -> None:
         # a consumer that never subscribes only reads the group's offsets; it does not join
-        self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+        self._consumer = KafkaConsumer(**kafka.client_options(), group_id=group,
                                        enable_auto_commit=False)
         self._topics = list(topics)
         self._parts: list[TopicPartition] = []
@@ -35,7 +37,7 @@ class GroupLag:
         self._consumer.close()
 
 
-def caught_up(bootstrap: str, group: str, topics: Sequence[str]) -> bool:
+def caught_up(kafka: KafkaAccess, group: str, topics: Sequence[str]) -> bool:
     """Whether `group` has committed every partition of `topics` up to its end offset."""
-    with closing(GroupLag(bootstrap, group, topics)) as lag:
+    with closing(GroupLag(kafka, group, topics)) as lag:
         return lag.lag() == 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.settings import Settings, load_settings
 
 _HERE = Path(__file__).parent
@@ -51,8 +52,8 @@ def kafka_service(settings: Settings) -> Settings:
     """Kafka answers a metadata request, or the test is skipped (failed on CI)."""
     from ioc.devstack.kafka import kafka_answers
 
-    if not kafka_answers(settings.kafka_bootstrap):
-        _unavailable(f"Kafka at {settings.kafka_bootstrap}")
+    if not kafka_answers(kafka_access(settings)):
+        _unavailable(f"Kafka at {settings.kafka_bootstrap} (with our SASL login)")
     return settings
 
 

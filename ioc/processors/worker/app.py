@@ -21,6 +21,7 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from ioc.core import topics as T
 from ioc.core.envelope import wrap_reading
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.ownership import OWNER_HEADER
 from ioc.core.registry import Registry
 from ioc.core.schemas import Alert, reading_from_json
@@ -28,6 +29,7 @@ from ioc.core.settings import Settings
 from ioc.processors.clock import TickClock
 from ioc.processors.detector import Detector
 from ioc.processors.rules.base import RuleSettings
+from ioc.processors.worker.faust_auth import faust_broker, faust_credentials
 from ioc.processors.worker.parts import (
     Batch,
     LeanMonitor,
@@ -188,17 +190,19 @@ def _faust_app(settings: Settings, app_id: str, web_port: int | None,
     datadir = Path(tempfile.gettempdir()) / "ioc-faust" / app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)
     _install_fetch_wait()
-    app = faust.App(app_id, broker=f"kafka://{settings.kafka_bootstrap}", store="memory://",
-                     datadir=datadir, stream_recovery_delay=0.0,
-                     # a killed worker's partitions move (or its restart resumes) after this
-                     # long instead of the 60 s default
-                     broker_session_timeout=session_timeout_s,
-                     key_serializer="raw", value_serializer="raw",
-                     producer_linger=tuning.producer_linger_s,
-                     Monitor=LeanMonitor if web_port is None else Monitor,
-                     web_enabled=web_port is not None, web_port=web_port or 6066,
-                     topic_partitions=settings.kafka_partitions, topic_replication_factor=1,
-                     consumer_auto_offset_reset="earliest")
+    kafka = kafka_access(settings)
+    app = faust.App(app_id, broker=faust_broker(kafka), store="memory://",
+                    broker_credentials=faust_credentials(kafka),
+                    datadir=datadir, stream_recovery_delay=0.0,
+                    # a killed worker's partitions move (or its restart resumes) after this
+                    # long instead of the 60 s default
+                    broker_session_timeout=session_timeout_s,
+                    key_serializer="raw", value_serializer="raw",
+                    producer_linger=tuning.producer_linger_s,
+                    Monitor=LeanMonitor if web_port is None else Monitor,
+                    web_enabled=web_port is not None, web_port=web_port or 6066,
+                    topic_partitions=settings.kafka_partitions, topic_replication_factor=1,
+                    consumer_auto_offset_reset="earliest")
     setattr(app, _FETCH_WAIT_ATTR, tuning.fetch_max_wait_ms)
     return app
 

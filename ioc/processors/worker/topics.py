@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from kafka.admin import NewTopic
 
 from ioc.core import kafka_admin
+from ioc.core.kafka_auth import KafkaAccess
 from ioc.processors.worker.app import WorkerTopics
 
 __all__ = ["copartitioned_count", "ensure_worker_topics", "partition_counts"]
@@ -17,13 +18,13 @@ log = logging.getLogger(__name__)
 _CLIENT_ID = "ioc-worker-admin"
 
 
-def partition_counts(bootstrap: str, names: Iterable[str]) -> dict[str, int]:
+def partition_counts(kafka: KafkaAccess, names: Iterable[str]) -> dict[str, int]:
     """Partition count of each existing topic among `names`."""
-    with kafka_admin.kafka_admin(bootstrap, _CLIENT_ID) as admin:
+    with kafka_admin.kafka_admin(kafka, _CLIENT_ID) as admin:
         return kafka_admin.partition_counts(admin, names)
 
 
-def ensure_worker_topics(bootstrap: str, topics: WorkerTopics, partitions: int) -> list[str]:
+def ensure_worker_topics(kafka: KafkaAccess, topics: WorkerTopics, partitions: int) -> list[str]:
     """Create missing topics; returns the names created.
 
     Faust only declares the internal topics it consumes, and a topic the broker auto-creates
@@ -34,7 +35,7 @@ def ensure_worker_topics(bootstrap: str, topics: WorkerTopics, partitions: int) 
     compact = {"cleanup.policy": "compact"}
     names = (topics.telemetry, topics.device_status, topics.commands, topics.alerts,
              topics.deadletter)
-    with kafka_admin.kafka_admin(bootstrap, _CLIENT_ID) as admin:
+    with kafka_admin.kafka_admin(kafka, _CLIENT_ID) as admin:
         # create_topics waits until KRaft lists them: the co-partitioning check that follows
         # must see them, or it would send every reading through the repartition hop
         created = kafka_admin.create_topics(
@@ -48,9 +49,9 @@ def ensure_worker_topics(bootstrap: str, topics: WorkerTopics, partitions: int) 
     return created
 
 
-def copartitioned_count(bootstrap: str, topics: WorkerTopics) -> int | None:
+def copartitioned_count(kafka: KafkaAccess, topics: WorkerTopics) -> int | None:
     """The telemetry topic's partition count if the internal topic has the same, else None."""
-    counts = partition_counts(bootstrap, [topics.telemetry, topics.owned])
+    counts = partition_counts(kafka, [topics.telemetry, topics.owned])
     telemetry, owned = counts.get(topics.telemetry), counts.get(topics.owned)
     if telemetry is None or telemetry != owned:
         log.warning("%s (%s partitions) and %s (%s) are not co-partitioned: every reading "

@@ -18,6 +18,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from ioc.api.context import ApiTopics
 from ioc.api.main import create_app
 from ioc.api.users import UserStore
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import Device, Registry
 from ioc.core.schemas import Alert
 from ioc.core.settings import Settings
@@ -40,7 +41,7 @@ def make_alert(n: int, *, version: int = 1, status: str = "open") -> Alert:
 
 def produce_alerts(settings: Settings, topic: str, alerts: list[Alert]) -> None:
     """Put alert states on a topic, keyed by id, and wait for the acks."""
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(**kafka_access(settings).client_options(), acks="all")
     try:
         for alert in alerts:
             producer.send(topic, key=alert.id.encode(), value=alert.to_json())
@@ -51,7 +52,7 @@ def produce_alerts(settings: Settings, topic: str, alerts: list[Alert]) -> None:
 
 def read_topic(settings: Settings, topic: str) -> list[tuple[bytes, bytes]]:
     """Every (key, value) on a topic up to its current end."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+    consumer = KafkaConsumer(**kafka_access(settings).client_options(), group_id=None,
                              enable_auto_commit=False)
     try:
         parts = [TopicPartition(topic, p)

@@ -14,6 +14,7 @@ from kafka import KafkaProducer
 from websockets.sync.client import connect
 
 from ioc.api.context import ApiTopics
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import dump_registry
 from ioc.core.schemas import DrainageReading, reading_to_json
 from ioc.core.settings import Settings
@@ -43,7 +44,7 @@ def test_acknowledge_through_the_worker_reaches_the_websocket(
                                  commands=f"{prefix}ioc.alert-commands"),
                        drain_device(device_id))
     headers = served.headers("oper")
-    producer = KafkaProducer(bootstrap_servers=kafka_service.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(**kafka_access(kafka_service).client_options(), acks="all")
 
     def flood_alerts() -> list[dict[str, object]]:
         now = datetime.now(UTC)  # keep sending: the worker may subscribe after the first ones

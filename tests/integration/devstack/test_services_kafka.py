@@ -11,13 +11,15 @@ from collections.abc import Callable
 import faust
 from kafka import KafkaAdminClient, KafkaProducer
 
+from ioc.core.kafka_auth import KafkaAccess, kafka_access
 from ioc.core.settings import Settings
+from ioc.processors.worker.faust_auth import faust_broker, faust_credentials
 
 N_MESSAGES = 50
 
 
-def _produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+def _produce(kafka: KafkaAccess, topic: str, values: list[bytes]) -> None:
+    producer = KafkaProducer(**kafka.client_options(), acks="all", linger_ms=5)
     try:
         for index, value in enumerate(values):
             producer.send(topic, key=str(index % 7).encode(), value=value)
@@ -26,9 +28,10 @@ def _produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
         producer.close()
 
 
-async def _consume_with_faust(bootstrap: str, topic_name: str, group: str,
+async def _consume_with_faust(kafka: KafkaAccess, topic_name: str, group: str,
                               expected: int, timeout: float) -> list[bytes]:
-    app = faust.App(group, broker=f"kafka://{bootstrap}", store="memory://",
+    app = faust.App(group, broker=faust_broker(kafka), store="memory://",
+                    broker_credentials=faust_credentials(kafka),
                     web_enabled=False, consumer_auto_offset_reset="earliest",
                     broker_commit_interval=0.5, topic_partitions=4,
                     datadir=tempfile.mkdtemp(prefix="ioc-faust-test-"))
@@ -52,8 +55,8 @@ async def _consume_with_faust(bootstrap: str, topic_name: str, group: str,
     return seen
 
 
-def _committed_total(bootstrap: str, group: str, topic: str) -> int:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+def _committed_total(kafka: KafkaAccess, group: str, topic: str) -> int:
+    admin = KafkaAdminClient(**kafka.client_options())
     try:
         offsets = admin.list_group_offsets({group: None})[group]
     finally:
@@ -63,13 +66,13 @@ def _committed_total(bootstrap: str, group: str, topic: str) -> int:
 
 def test_faust_agent_consumes_in_a_consumer_group(
         kafka_service: Settings, unique_topic: str, eventually: Callable[..., None]) -> None:
-    bootstrap = kafka_service.kafka_bootstrap
+    kafka = kafka_access(kafka_service)
     values = [f"reading-{i}-{uuid.uuid4().hex[:6]}".encode() for i in range(N_MESSAGES)]
-    _produce(bootstrap, unique_topic, values)
+    _produce(kafka, unique_topic, values)
     group = f"test-faust-{uuid.uuid4().hex[:8]}"
 
-    seen = asyncio.run(_consume_with_faust(bootstrap, unique_topic, group, N_MESSAGES, 60))
+    seen = asyncio.run(_consume_with_faust(kafka, unique_topic, group, N_MESSAGES, 60))
 
     assert sorted(seen) == sorted(values)
-    eventually(lambda: _committed_total(bootstrap, group, unique_topic) == N_MESSAGES,
+    eventually(lambda: _committed_total(kafka, group, unique_topic) == N_MESSAGES,
                timeout=20, what=f"group {group} to commit {N_MESSAGES} offsets")

@@ -11,6 +11,7 @@ import pytest
 
 from ioc.bench.loadgen import BridgeProcess, Collector, Publisher, traffic_devices
 from ioc.core.kafka_admin import ensure_topics
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import Device, dump_registry
 from ioc.core.settings import Settings
 from ioc.ingest.router import KafkaTopics
@@ -29,7 +30,7 @@ class Run:
         self.prefix = f"test-{self.id}-"
         self.topics = KafkaTopics.prefixed(self.prefix)
         self.group = f"g{self.id}"
-        ensure_topics(settings.kafka_bootstrap, [self.topics.telemetry, self.topics.deadletter,
+        ensure_topics(kafka_access(settings), [self.topics.telemetry, self.topics.deadletter,
                                                  self.topics.device_status],
                       settings.kafka_partitions)
 
@@ -65,7 +66,7 @@ def start_bridge(run: Run) -> Iterator[Callable[..., BridgeProcess]]:
 @pytest.fixture
 def collector(run: Run) -> Iterator[Collector]:
     """Consumes the run's telemetry, dead-letter and device-status topics."""
-    col = Collector(run.settings.kafka_bootstrap, [run.topics.telemetry, run.topics.deadletter,
+    col = Collector(kafka_access(run.settings), [run.topics.telemetry, run.topics.deadletter,
                                                    run.topics.device_status], f"c{run.id}")
     yield col
     col.close()

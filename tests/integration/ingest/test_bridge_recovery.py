@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ioc.bench.loadgen import BridgeProcess, Collector, seqs_by_device, sequenced
+from ioc.core.kafka_auth import kafka_access
 from ioc.devstack.kafka import kafka_answers
 from ioc.devstack.manager import services_down, services_up
 
@@ -54,7 +55,7 @@ def test_kafka_outage_nothing_acked_before_kafka_confirmed(
                what="phase 1 acked")
     services_down(["kafka"])
     try:
-        assert not kafka_answers(run.settings.kafka_bootstrap, timeout=1.0)
+        assert not kafka_answers(kafka_access(run.settings), timeout=1.0)
         publish(second)
         eventually(lambda: bridge.metric("ioc_bridge_received_total") >= 2000, timeout=60,
                    what="phase 2 received by the bridge")

@@ -12,6 +12,7 @@ import pytest
 import requests
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import Registry, dump_registry
 from ioc.core.schemas import Alert, Reading, reading_to_json
 from ioc.core.settings import Settings
@@ -58,7 +59,7 @@ def prefix() -> str:
 
 def produce(settings: Settings, topic: str, readings: Iterable[Reading], times: int = 1) -> int:
     """Send readings keyed by device id (each `times` times in a row); returns messages sent."""
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
+    producer = KafkaProducer(**kafka_access(settings).client_options(), acks="all",
                              linger_ms=20, batch_size=256 * 1024)
     sent = 0
     try:
@@ -113,7 +114,7 @@ class AlertLog:
     """Every alert version published on an alerts topic, read up to its end on each poll."""
 
     def __init__(self, settings: Settings, topic: str) -> None:
-        self._consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+        self._consumer = KafkaConsumer(**kafka_access(settings).client_options(),
                                        group_id=None, enable_auto_commit=False,
                                        allow_auto_create_topics=False)
         self._topic, self._parts = topic, list[TopicPartition]()
@@ -163,7 +164,7 @@ def alert_log(settings: Settings) -> Iterator[Callable[[str], AlertLog]]:
 
 def caught_up(settings: Settings, group: str, topics: Iterable[str]) -> bool:
     """Whether `group` has committed every partition of `topics` up to its end offset."""
-    return kafka_groups.caught_up(settings.kafka_bootstrap, group, list(topics))
+    return kafka_groups.caught_up(kafka_access(settings), group, list(topics))
 
 
 WARD_RULES = ("flood.level", "flood.localized")  # flood.rising may fire anywhere it rains

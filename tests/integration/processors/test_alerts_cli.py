@@ -5,6 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 from kafka import KafkaConsumer
 
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.settings import Settings
 from ioc.processors.cli import alerts as alerts_cli
 
@@ -15,7 +16,7 @@ def test_alerts_on_a_missing_topic_prints_nothing_and_creates_nothing(
         result = CliRunner().invoke(alerts_cli, [*args, "--topic", unique_topic])
         assert result.exit_code == 0, (result.output, result.exception)
         assert result.output == ""
-    consumer = KafkaConsumer(bootstrap_servers=kafka_service.kafka_bootstrap)
+    consumer = KafkaConsumer(**kafka_access(kafka_service).client_options())
     try:
         # an auto-created alerts topic would not be compacted: `ioc alerts` must not make one
         assert unique_topic not in consumer.topics()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.ownership import OWNER_HEADER, owner_keys
 from ioc.core.registry import Registry
 from ioc.core.schemas import reading_to_json
@@ -22,7 +23,7 @@ from tests.integration.processors.proc_helpers import (
 
 def _produce_by_ward(settings: Settings, topic: str, flood: Flood) -> None:
     keys = {d.encode(): o.encode() for d, o in owner_keys(Registry(flood.feed.catalog)).items()}
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
+    producer = KafkaProducer(**kafka_access(settings).client_options(), acks="all",
                              linger_ms=20, partitioner=OwnerPartitioner(keys))
     try:
         for r in flood.readings:  # as the bridge's KafkaSink sends them
@@ -35,7 +36,7 @@ def _produce_by_ward(settings: Settings, topic: str, flood: Flood) -> None:
 
 
 def _records(settings: Settings, topic: str) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = KafkaConsumer(**kafka_access(settings).client_options())
     try:
         parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         return sum(consumer.end_offsets(parts).values())

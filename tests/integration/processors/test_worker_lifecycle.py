@@ -10,6 +10,7 @@ from itertools import pairwise
 
 from kafka import KafkaProducer
 
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.schemas import Alert, AlertCommand, Reading
 from ioc.core.settings import Settings
 from tests.integration.processors.proc_helpers import (
@@ -51,7 +52,7 @@ def test_acknowledge_changes_the_alert_exactly_once(
     at, same = datetime.now(UTC), str(uuid.uuid4())
     commands = [AlertCommand(alert_id=target.id, action="acknowledge", by="op-1", at=at,
                              command_id=cid) for cid in (same, same, str(uuid.uuid4()))]
-    producer = KafkaProducer(bootstrap_servers=kafka_service.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(**kafka_access(kafka_service).client_options(), acks="all")
     for cmd in commands:  # redelivered command, then a second operator's click
         producer.send(worker.topics.commands, key=target.id.encode(),
                       value=cmd.model_dump_json(by_alias=True).encode())

@@ -12,6 +12,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from ioc.api.alert_store import AlertView, KafkaAlertFeed
 from ioc.core.alerts_topic import AlertsTopicReader, Record, Removed
+from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.schemas import Alert
 from tests.unit.api.api_fakes import Api, make_alert, wait_until
 
@@ -68,7 +69,8 @@ def test_the_feed_follows_and_goes_on_after_a_failure() -> None:
     reader = FakeReader([rec(first), None, KafkaError("broker went away")],
                         [Record(first.id.encode(), None), rec(second)])
     view = AlertView()
-    feed = KafkaAlertFeed("unused:9092", "ioc.alerts", reader=cast(AlertsTopicReader, reader))
+    feed = KafkaAlertFeed(KafkaAccess("unused:9092", "PLAINTEXT"), "ioc.alerts",
+                          reader=cast(AlertsTopicReader, reader))
     feed.start(view)
     try:
         wait_until(lambda: view.ready and [a.id for a in view.snapshot()] == [second.id],

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from kafka import TopicPartition
 from kafka.errors import KafkaError
+from pydantic import SecretStr
 
 from ioc.core.alerts_topic import AlertFold, AlertsTopicReader, Record, Removed, decode_record
+from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.schemas import Alert
 
 T0 = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
@@ -149,7 +151,8 @@ def reader_over(*consumers: FakeConsumer, refresh_s: float = 30.0) -> AlertsTopi
         consumer.config = config
         return consumer
 
-    return AlertsTopicReader("kafka:9092", TOPIC, poll_ms=1, refresh_s=refresh_s,
+    login = KafkaAccess("kafka:9092", username="reader", password=SecretStr("pw"))
+    return AlertsTopicReader(login, TOPIC, poll_ms=1, refresh_s=refresh_s,
                              consumer_factory=factory)
 
 
@@ -157,6 +160,9 @@ def test_missing_topic_is_empty_and_not_created() -> None:
     consumer = FakeConsumer(None)
     assert list(reader_over(consumer).records(follow=False)) == [None]
     assert consumer.config["allow_auto_create_topics"] is False and consumer.closed
+    # the reader logs in like every other client
+    assert consumer.config["security_protocol"] == "SASL_PLAINTEXT"
+    assert consumer.config["sasl_plain_username"] == "reader"
 
 
 def test_reads_to_the_end_then_stops() -> None:

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from ioc.core.errors import ConfigError
 from ioc.core.settings import Settings, read_env_file
@@ -18,6 +19,7 @@ from ioc.devstack.credentials import (
     store_credentials,
 )
 from ioc.devstack.kafka import new_cluster_id, render_log4j, render_server_properties
+from ioc.devstack.kafka_sasl import BrokerLogins
 from ioc.devstack.mosquitto import (
     mqtt_users,
     registry_device_ids,
@@ -25,6 +27,7 @@ from ioc.devstack.mosquitto import (
     render_config,
 )
 
+LOGINS = BrokerLogins(SecretStr("admin-pw"), "ioc", SecretStr("client-pw"))
 CREDS = {
     "IOC_MQTT_USERNAME": "ioc-bridge",
     "IOC_MQTT_PASSWORD": "bridge-pw",
@@ -116,12 +119,12 @@ def test_store_credentials_replaces_issued_tokens_and_keeps_the_rest(tmp_path: P
 
 
 def test_server_properties_single_kraft_node(tmp_path: Path) -> None:
-    text = render_server_properties(tmp_path / "data", "127.0.0.1:9092", partitions=4)
+    text = render_server_properties(tmp_path / "data", "127.0.0.1:9092", LOGINS, partitions=4)
     props = dict(line.split("=", 1) for line in text.splitlines()
                  if line and not line.startswith("#"))
     assert props["process.roles"] == "broker,controller"
     assert props["node.id"] == "1"
-    assert props["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
+    assert props["listeners"] == "CLIENT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
     assert props["controller.quorum.voters"] == "1@127.0.0.1:9093"
     assert props["log.dirs"] == str(tmp_path / "data")
     assert props["num.partitions"] == "4"

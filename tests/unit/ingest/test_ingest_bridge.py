@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.registry import Device, Registry
 from ioc.ingest.bridge import Bridge, BridgeConfig
 from ioc.ingest.kafka_sink import SinkConfig, SinkUnavailable
@@ -84,7 +85,8 @@ def bridge_parts() -> Any:
                                 lat=11.5, lon=106.9, interval_s=10, road="r", direction="N",
                                 free_flow_kmh=50)])
     config = BridgeConfig("b1", MqttConfig("h", 1, None, None, "b1", "g"),
-                          SinkConfig("k:9092", "b1"), KafkaTopics.prefixed("x-"))
+                          SinkConfig(KafkaAccess("k:9092", "PLAINTEXT"), "b1"),
+                          KafkaTopics.prefixed("x-"))
     holder: dict[str, Any] = {}
 
     def source_factory(*args: Any) -> FakeSource:

@@ -14,6 +14,7 @@ from aiokafka.partitioner import DefaultPartitioner as AioDefaultPartitioner
 from faust.assignor.client_assignment import ClientAssignment, ClientMetadata
 from kafka.partitioner import DefaultPartitioner
 
+from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.ownership import OWNER_HEADER, owner_keys, owner_partition
 from ioc.core.registry import WARDS
 from ioc.core.schemas import reading_to_json
@@ -76,7 +77,7 @@ def test_bridge_configures_the_owner_partitioner_from_its_registry() -> None:
     source = SimpleNamespace(ack=lambda *a: None, ready=True)
     mqtt = MqttConfig(host="h", port=1, username="u", password="p", share_group=None,
                       client_id="b")
-    config = BridgeConfig("b", mqtt, SinkConfig("k:9092", "b"))
+    config = BridgeConfig("b", mqtt, SinkConfig(KafkaAccess("k:9092", "PLAINTEXT"), "b"))
     bridge = Bridge(config, REG, source_factory=lambda *a: source)
     assert bridge.config.sink.partition_keys[b"l2"] == b"tan-xuan"
     off = Bridge(BridgeConfig("b", config.mqtt, config.sink, co_partition=False), REG,
@@ -96,7 +97,8 @@ def test_sink_marks_records_placed_by_their_owner(monkeypatch: pytest.MonkeyPatc
             return SimpleNamespace(add_callback=lambda *a: None, add_errback=lambda *a: None)
 
     monkeypatch.setattr("ioc.ingest.kafka_sink.KafkaProducer", Producer)
-    sink = KafkaSink(SinkConfig("k:9092", "b", partition_keys={b"a1": b"tan-phu"}))
+    sink = KafkaSink(SinkConfig(KafkaAccess("k:9092", "PLAINTEXT"), "b",
+                                partition_keys={b"a1": b"tan-phu"}))
     for key in (b"a1", b"zz", None):
         sink.send("t", key, b"{}", (("x", b"1"),), print, print, None)
     assert [s["headers"] for s in sent] == [[("x", b"1"), (OWNER_HEADER, b"tan-phu")],

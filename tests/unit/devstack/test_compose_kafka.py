@@ -1,0 +1,43 @@
+"""docker-compose.yml runs Kafka with SASL only, its secrets from the environment."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _kafka() -> dict[str, Any]:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    service: dict[str, Any] = compose["services"]["kafka"]
+    return service
+
+
+def test_kafka_starts_through_the_sasl_script() -> None:
+    kafka = _kafka()
+    script = "/ioc/kafka-start.sh"
+    assert kafka["entrypoint"] == ["/bin/sh", script]
+    assert f"./deploy/compose/kafka-start.sh:{script}:ro" in kafka["volumes"]
+    assert (ROOT / "deploy" / "compose" / "kafka-start.sh").is_file()
+    # nothing configures a listener behind the script's back
+    assert not any(key.startswith("KAFKA_") for key in kafka["environment"])
+
+
+def test_kafka_secrets_are_required_from_the_environment() -> None:
+    env = _kafka()["environment"]
+    for key in ("IOC_KAFKA_PASSWORD", "IOC_KAFKA_ADMIN_PASSWORD"):
+        assert env[key] == f"${{{key}:?set {key}}}"  # compose refuses to start without it
+
+
+def test_script_listeners_are_all_sasl() -> None:
+    text = (ROOT / "deploy" / "compose" / "kafka-start.sh").read_text()
+    props = dict(re.findall(r"^([a-z][a-z0-9.\-]+)=(.*)$", text, flags=re.M))
+    assert props["listener.security.protocol.map"] == (
+        "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT")
+    assert props["listener.name.client.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert props["listener.name.controller.sasl.enabled.mechanisms"] == "PLAIN"
+    assert "PLAINTEXT://" not in text
