@@ -25,8 +25,7 @@ __all__ = [
 # Accepted only under the dev profile; production must set real secrets in the environment.
 DEV_PLACEHOLDER = "dev-only-change-me"
 
-_SECRET_FIELDS = ("mqtt_password", "mqtt_gateway_password", "mqtt_device_password",
-                  "influx_token", "api_secret")
+_SECRET_FIELDS = ("mqtt_password", "influx_token", "api_secret")
 
 
 def state_dir() -> Path:
@@ -54,11 +53,11 @@ class Settings(BaseSettings):
     mqtt_username: str = "ioc-bridge"
     mqtt_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
     mqtt_share_group: str = "ioc-bridge"
-    # Dev profile: one password per gateway role and one shared by all device users.
-    mqtt_gateway_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
-    mqtt_device_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
+    # The dynamic-security plugin's administrator (`ioc services up`, `ioc devices secret`);
+    # devices and gateways have one secret each in the secrets file (ioc.core.mqtt_secrets).
+    mqtt_admin_password: SecretStr | None = None
 
-    # one bridge instance: its MQTT client id (default ioc-bridge-HOST), /metrics port
+    # one bridge instance: its MQTT client id (default ioc-bridge-HOST-<secret tag>), /metrics port
     # (0: any free, -1: off) and how long the broker keeps its session while it is away
     bridge_client_id: str | None = None
     bridge_metrics_port: int = Field(default=9108, ge=-1, le=65535)

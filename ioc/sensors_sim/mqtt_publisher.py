@@ -1,6 +1,9 @@
 """The only paho-mqtt user of the simulator: gateway connections publishing at QoS 1.
 
-One connection per domain as its gateway user (`gw-<domain>`). A connection's Last Will is
+One connection per domain as its gateway user (`gw-<domain>`), with that gateway's own
+secret (from the secrets file `ioc services up` writes) and its bound client id, which is
+the user name: a second publisher for the same gateway takes the first one's place.
+A connection's Last Will is
 a retained `offline` on the gateway's own status topic (`ioc/v1/<domain>/gw-<domain>/status`):
 MQTT allows one will per connection, so the will covers the gateway, and on a clean stop the
 publisher itself publishes a retained `offline` for every device it announced. A message
@@ -11,16 +14,16 @@ queue and are re-sent (DUP) after an automatic reconnect.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 
 from ioc.core.errors import ServiceError
+from ioc.core.mqtt_identities import gateway_user
+from ioc.core.mqtt_secrets import mqtt_secret
 from ioc.core.settings import Settings
 from ioc.core.topics import DOMAINS, status_topic
 
@@ -45,7 +48,7 @@ class _Gateway:
 
     def __init__(self, settings: Settings, domain: str, password: str, window: int) -> None:
         self.domain = domain
-        self.user = f"gw-{domain}"
+        self.user = gateway_user(domain)
         self.status = status_topic(domain, self.user)
         self.window = window
         self.cond = threading.Condition()
@@ -53,8 +56,8 @@ class _Gateway:
         self.early: set[int] = set()  # PUBACKs that beat publish() returning the mid
         self.published = self.acked = self.errors = self.connects = 0
         self.connected = threading.Event()
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                             client_id=f"ioc-sim-{domain}-{os.getpid()}-{secrets.token_hex(3)}",
+        # the broker binds each gateway to one client id: its user name
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.user,
                              protocol=mqtt.MQTTv311, clean_session=True)
         client.username_pw_set(self.user, password)
         client.will_set(self.status, b"offline", qos=1, retain=True)
@@ -147,11 +150,12 @@ class MqttPublisher:
     PUBACK, so small windows (~64) measured fastest here (13k/s vs 3k/s at 5000).
     """
 
-    def __init__(self, settings: Settings, password: str | None = None,
+    def __init__(self, settings: Settings, secrets: Mapping[str, str] | None = None,
                  window: int = 64) -> None:
-        if password is None:
-            password = settings.mqtt_gateway_password.get_secret_value()
-        self._gateways = {d: _Gateway(settings, d, password, window) for d in DOMAINS}
+        if secrets is None:  # ConfigError (saying how to get one) when a gateway has none
+            secrets = {gateway_user(d): mqtt_secret(gateway_user(d)) for d in DOMAINS}
+        self._gateways = {d: _Gateway(settings, d, secrets[gateway_user(d)], window)
+                          for d in DOMAINS}
         self._announced: dict[str, list[str]] = {d: [] for d in DOMAINS}
 
     def start(self, timeout: float = 10.0) -> None:

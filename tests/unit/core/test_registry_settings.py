@@ -62,8 +62,7 @@ def test_placeholder_secrets_refused_outside_dev(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("IOC_PROFILE", "prod")
     with pytest.raises(ConfigError, match="IOC_MQTT_PASSWORD"):
         load_settings()
-    for name in ("MQTT_PASSWORD", "MQTT_GATEWAY_PASSWORD", "MQTT_DEVICE_PASSWORD",
-                 "INFLUX_TOKEN", "API_SECRET"):
+    for name in ("MQTT_PASSWORD", "INFLUX_TOKEN", "API_SECRET"):
         monkeypatch.setenv(f"IOC_{name}", "s3cret-" + name)
     assert load_settings().profile == "prod"
 
