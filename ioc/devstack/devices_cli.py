@@ -42,7 +42,7 @@ def _run(action: Action, device_id: str, registry: Path | None, show: bool) -> N
     click.echo(f"{change.user} ({change.kind}): {change.action}; secrets file {change.store}",
                err=True)
     if change.action == "rotated":
-        click.echo("the old secret is refused from now on; its open connection was closed",
+        click.echo("the old secret is refused from now on; a connection using it was closed",
                    err=True)
     if show and change.secret:
         click.echo(change.secret)
