@@ -40,10 +40,13 @@ MAX_BATCH_BYTES = 12 * 1024
 Command = dict[str, Any]
 
 
-def create_role(role: Role) -> list[Command]:
-    """createRole, then one addRoleACL per ACL (a big role would not fit one packet)."""
-    return [{"command": "createRole", "rolename": role.name},
-            *(add_acl(role.name, acl) for acl in sorted(role.acls))]
+def create_role(role: Role, inline: int = 96) -> list[Command]:
+    """createRole with its first ACLs, then addRoleACL for the rest (a gateway's role would
+    not fit one packet; every command makes the plugin rewrite its file, so few is fast)."""
+    acls = sorted(role.acls)
+    return [{"command": "createRole", "rolename": role.name,
+             "acls": [acl.as_json() for acl in acls[:inline]]},
+            *(add_acl(role.name, acl) for acl in acls[inline:])]
 
 
 def add_acl(role: str, acl: Acl) -> Command:

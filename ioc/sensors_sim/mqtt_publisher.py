@@ -34,13 +34,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class PublishStats:
-    """Publisher counters: handed to paho, acknowledged by the broker, waiting, failures."""
+    """Publisher counters: handed to paho, acknowledged by the broker, waiting, failures,
+    and acknowledged-but-refused (the gateway may not publish there: not its device)."""
 
     published: int
     acked: int
     pending: int
     errors: int
     reconnects: int
+    refused: int = 0
 
 
 class _Gateway:
@@ -54,11 +56,12 @@ class _Gateway:
         self.cond = threading.Condition()
         self.pending: set[int] = set()
         self.early: set[int] = set()  # PUBACKs that beat publish() returning the mid
-        self.published = self.acked = self.errors = self.connects = 0
+        self.published = self.acked = self.errors = self.connects = self.refused = 0
         self.connected = threading.Event()
-        # the broker binds each gateway to one client id: its user name
+        # the broker binds each gateway to one client id: its user name. MQTT v5, so that a
+        # PUBACK says when the ACL refused a topic (3.1.1 acks it silently).
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.user,
-                             protocol=mqtt.MQTTv311, clean_session=True)
+                             protocol=mqtt.MQTTv5)
         client.username_pw_set(self.user, password)
         client.will_set(self.status, b"offline", qos=1, retain=True)
         client.max_inflight_messages_set(window)
@@ -104,6 +107,11 @@ class _Gateway:
 
     def _on_publish(self, client: mqtt.Client, userdata: object, mid: int,
                     reason_code: mqtt.ReasonCode, properties: object) -> None:
+        if reason_code.is_failure:
+            self.refused += 1
+            if self.refused == 1:
+                log.warning("%s: the broker refused a publish (%s); is the device in the "
+                            "registry the broker was set up from?", self.user, reason_code)
         with self.cond:
             if mid in self.pending:
                 self.pending.discard(mid)
@@ -183,7 +191,8 @@ class MqttPublisher:
         gws = self._gateways.values()
         return PublishStats(sum(g.published for g in gws), sum(g.acked for g in gws),
                             sum(len(g.pending) for g in gws), sum(g.errors for g in gws),
-                            sum(max(0, g.connects - 1) for g in gws))
+                            sum(max(0, g.connects - 1) for g in gws),
+                            sum(g.refused for g in gws))
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every published message is acknowledged; True if none is left."""
