@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ioc.core.errors import ConfigError
+from ioc.core.errors import ConfigError, ServiceError
 from ioc.core.mqtt_admin import Command, DynsecAdmin, add_acl, create_client, create_role
 from ioc.core.mqtt_identities import (
     ADMIN_USER,
@@ -70,9 +70,14 @@ def reconcile(settings: Settings, dynsec_path: Path, creds: Mapping[str, str]) -
     passwords[bridge] = creds["IOC_MQTT_PASSWORD"]
     commands = plan(load_current(dynsec_path), access, passwords)
     if commands:
-        with DynsecAdmin(settings.mqtt_host, settings.mqtt_port, ADMIN_USER,
-                         creds["IOC_MQTT_ADMIN_PASSWORD"]) as admin:
-            admin.apply(commands)
+        try:
+            with DynsecAdmin(settings.mqtt_host, settings.mqtt_port, ADMIN_USER,
+                             creds["IOC_MQTT_ADMIN_PASSWORD"]) as admin:
+                admin.apply(commands)
+        except ServiceError as exc:
+            raise ServiceError(f"{exc}. To rebuild the broker's users from the registry and "
+                               "the secrets file: `ioc services down --only mosquitto`, "
+                               f"delete {dynsec_path}, `ioc services up`") from exc
         log.info("mosquitto: %d access command(s) applied for %d users", len(commands),
                  len(access.identities))
     return len(commands)

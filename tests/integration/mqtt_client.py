@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -17,9 +18,6 @@ from paho.mqtt.properties import Properties
 from ioc.core.settings import Settings
 
 __all__ = ["MqttTestClient", "mqtt_connect"]
-
-Connect = Callable[..., "MqttTestClient"]
-
 
 class MqttTestClient:
     """One connection (MQTT v5 unless `v5=False`) with everything it saw."""
@@ -109,13 +107,13 @@ class MqttTestClient:
 
 
 @pytest.fixture
-def mqtt_connect(mqtt_service: Settings) -> Iterator[Connect]:
+def mqtt_connect(mqtt_service: Settings) -> Iterator[Callable[..., MqttTestClient]]:
     """Factory for MqttTestClient on the local broker; all are closed after the test."""
     clients: list[MqttTestClient] = []
 
     def make(username: str | None, password: str | None, client_id: str | None = None,
-             **options: object) -> MqttTestClient:
-        client = MqttTestClient(mqtt_service, username, password, client_id, **options)  # type: ignore[arg-type]
+             **options: Any) -> MqttTestClient:
+        client = MqttTestClient(mqtt_service, username, password, client_id, **options)
         clients.append(client)
         return client
 
