@@ -16,8 +16,8 @@ from ioc.core.logging import cli_level, setup_logging
 __all__ = ["cli", "main"]
 
 
-_NAMES = ("alerts", "api", "backtest", "bench", "bridge", "dashboards", "replay", "services",
-          "sim", "up", "worker")
+_NAMES = ("alerts", "api", "backtest", "bench", "bridge", "dashboards", "devices", "replay",
+          "services", "sim", "up", "worker")
 
 
 def _command(name: str) -> click.Command | None:
@@ -30,6 +30,9 @@ def _command(name: str) -> click.Command | None:
         case "up":
             from ioc.devstack.up import up
             return up
+        case "devices":
+            from ioc.devstack.devices_cli import devices
+            return devices
         case "sim":
             from ioc.sensors_sim.cli import sim
             return sim

@@ -19,12 +19,14 @@ from ioc.bench.loadgen import BridgeProcess, Collector, Publisher, sequenced, tr
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_admin import ensure_topics
 from ioc.core.kafka_auth import kafka_access
+from ioc.core.mqtt_identities import MqttLogin
 from ioc.core.registry import dump_registry
 from ioc.core.settings import Settings
 from ioc.ingest.bridge import Bridge
 from ioc.ingest.config import bridge_config
 from ioc.ingest.kafka_sink import SinkConfig
 from ioc.ingest.router import KafkaTopics
+from ioc.testing.mqtt_logins import run_gateway
 
 __all__ = ["run_bridge_bench"]
 
@@ -50,14 +52,16 @@ def run_bridge_bench(settings: Settings, n_messages: int = 20_000, *, devices: i
     say(f"baseline: {len(messages)} records straight to Kafka…")
     baseline = _baseline(settings, sink, baseline_topic, messages, timeout_s)
     say(f"bridge: {len(messages)} messages MQTT → bridge → Kafka…")
-    with tempfile.TemporaryDirectory() as tmp:
+    gateway = run_gateway(settings, f"gwb-{run}", "traffic", [(d.domain, d.id) for d in devs])
+    with tempfile.TemporaryDirectory() as tmp, gateway as login:
         registry_file = Path(tmp) / "devices.yaml"
         dump_registry(devs, registry_file)
         with _bridge(settings, run, topics, registry_file, in_process, compression,
                      linger_ms, Path(tmp)):
-            bridged = _through_bridge(settings, run, topics.telemetry, messages, timeout_s)
+            bridged = _through_bridge(settings, login, run, topics.telemetry, messages,
+                                      timeout_s)
         say("bridge drain: the same messages queued in its session first…")
-        drain = _drain(settings, run, topics, messages, timeout_s,
+        drain = _drain(settings, login, run, topics, messages, timeout_s,
                        lambda: _bridge(settings, run, topics, registry_file, in_process,
                                        compression, linger_ms, Path(tmp)))
     return {
@@ -97,10 +101,10 @@ def _baseline(settings: Settings, sink: SinkConfig, topic: str,
         collector.close()
 
 
-def _through_bridge(settings: Settings, run: str, topic: str,
+def _through_bridge(settings: Settings, login: MqttLogin, run: str, topic: str,
                     messages: list[tuple[str, bytes]], timeout_s: float) -> dict[str, float]:
     collector = Collector(kafka_access(settings), [topic], f"bench-{run}-bridge")
-    publisher = Publisher(settings, client_id=f"bench-{run}-pub")
+    publisher = Publisher(settings, login)
     try:
         started = time.perf_counter()
         publisher.publish_all(messages)
@@ -118,12 +122,12 @@ def _through_bridge(settings: Settings, run: str, topic: str,
         collector.close()
 
 
-def _drain(settings: Settings, run: str, topics: KafkaTopics,
+def _drain(settings: Settings, login: MqttLogin, run: str, topics: KafkaTopics,
            messages: list[tuple[str, bytes]], timeout_s: float,
            bridge: Callable[[], Any]) -> float:
     """Bridge capacity without a live publisher competing for the CPU: messages wait in
     the bridge's persistent MQTT session, then one bridge start drains them."""
-    publisher = Publisher(settings, client_id=f"bench-{run}-pub2")
+    publisher = Publisher(settings, login)
     publisher.publish_all(messages)
     publisher.wait_acked(timeout_s)
     publisher.close()

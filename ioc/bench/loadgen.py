@@ -19,6 +19,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_auth import KafkaAccess
+from ioc.core.mqtt_identities import MqttLogin
 from ioc.core.registry import Device
 from ioc.core.settings import Settings
 from ioc.core.topics import telemetry_topic
@@ -51,25 +52,29 @@ def sequenced(devices: Sequence[Device], per_device: int) -> list[tuple[str, byt
 
 
 class Publisher:
-    """A QoS 1 publisher logged in as a domain gateway; counts broker acknowledgements."""
+    """A QoS 1 publisher logged in as a gateway (its own secret and bound client id, e.g.
+    from ioc.testing.mqtt_logins); counts broker acknowledgements."""
 
-    def __init__(self, settings: Settings, domain: str = "traffic", client_id: str = "") -> None:
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+    def __init__(self, settings: Settings, login: MqttLogin) -> None:
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=login.cid,
                                    protocol=mqtt.MQTTv5)
-        self._client.username_pw_set(f"gw-{domain}",
-                                     settings.mqtt_gateway_password.get_secret_value())
+        self._client.username_pw_set(login.username, login.password)
         self._client.max_inflight_messages_set(2000)
         self._client.max_queued_messages_set(0)
         self._acked = 0
+        self.refused = 0
         self._lock = threading.Lock()
         self._client.on_publish = self._on_publish
         self._client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=30)
         self._client.loop_start()
         self.sent = 0
 
-    def _on_publish(self, *args: Any) -> None:
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int,
+                    reason: mqtt.ReasonCode, properties: Any) -> None:
         with self._lock:
             self._acked += 1
+            if reason.is_failure:  # e.g. 135 not authorized: the ACL refused the topic
+                self.refused += 1
 
     @property
     def acked(self) -> int:

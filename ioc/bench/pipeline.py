@@ -18,6 +18,7 @@ from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import WARDS, Device, dump_registry
 from ioc.core.settings import Settings
 from ioc.core.topics import ALERTS, DEADLETTER, DEVICE_STATUS, TELEMETRY, telemetry_topic
+from ioc.testing.mqtt_logins import run_gateway
 from ioc.testing.processes import WorkerProcess
 
 __all__ = ["run_pipeline_bench"]
@@ -115,7 +116,9 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
         bridge.wait_ready(60)
         collector = Collector(kafka_access(settings), [topics[0], topics[3]], f"bench-{run}")
         stack.callback(collector.close)
-        pub = Publisher(settings, domain="drainage", client_id=f"bench-{run}-pub")
+        login = stack.enter_context(run_gateway(settings, f"gwb-{run}", "drainage",
+                                                [(d.domain, d.id) for d in devs]))
+        pub = Publisher(settings, login)
         stack.callback(pub.close)
         _warm_up(pub, devs[0], collector, topics[3], worker)
         say(f"publishing {rate}/s for {seconds:.0f}s ({triggers} level crossings)…")

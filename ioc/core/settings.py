@@ -28,8 +28,7 @@ DEV_PLACEHOLDER = "dev-only-change-me"
 
 # The InfluxDB tokens are not here: each process needs only its own role's token, so
 # `Settings.influx_token_for` refuses a missing one when (and where) it is used.
-_SECRET_FIELDS = ("mqtt_password", "mqtt_gateway_password", "mqtt_device_password",
-                  "api_secret", "kafka_password")
+_SECRET_FIELDS = ("mqtt_password", "api_secret", "kafka_password")
 
 InfluxRole = Literal["admin", "write", "read"]
 _INFLUX_TOKEN_FIELDS: dict[str, str] = {"admin": "influx_token", "write": "influx_write_token",
@@ -61,11 +60,11 @@ class Settings(BaseSettings):
     mqtt_username: str = "ioc-bridge"
     mqtt_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
     mqtt_share_group: str = "ioc-bridge"
-    # Dev profile: one password per gateway role and one shared by all device users.
-    mqtt_gateway_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
-    mqtt_device_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
+    # The dynamic-security plugin's administrator (`ioc services up`, `ioc devices secret`);
+    # devices and gateways have one secret each in the secrets file (ioc.core.mqtt_secrets).
+    mqtt_admin_password: SecretStr | None = None
 
-    # one bridge instance: its MQTT client id (default ioc-bridge-HOST), /metrics port
+    # one bridge instance: its MQTT client id (default ioc-bridge-HOST-<secret tag>), /metrics port
     # (0: any free, -1: off) and how long the broker keeps its session while it is away
     bridge_client_id: str | None = None
     bridge_metrics_port: int = Field(default=9108, ge=-1, le=65535)

@@ -17,8 +17,7 @@ log = logging.getLogger(__name__)
 # Keys holding secrets that `ioc services up` generates when missing.
 GENERATED_KEYS = (
     "IOC_MQTT_PASSWORD",
-    "IOC_MQTT_GATEWAY_PASSWORD",
-    "IOC_MQTT_DEVICE_PASSWORD",
+    "IOC_MQTT_ADMIN_PASSWORD",
     "IOC_INFLUX_TOKEN",
     "IOC_INFLUX_ADMIN_PASSWORD",
     "IOC_API_SECRET",

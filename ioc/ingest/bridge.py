@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from typing import Any
 from ioc.core.ownership import owner_keys
 from ioc.core.registry import Registry
 from ioc.ingest.acks import AckTracker, Pending
+from ioc.ingest.inbox import Inbox
 from ioc.ingest.kafka_sink import KafkaSink, SinkConfig, SinkUnavailable
 from ioc.ingest.metrics import BridgeMetrics, StatusServer
 from ioc.ingest.mqtt_source import MessageHandler, MqttConfig, MqttSource
@@ -42,6 +42,10 @@ class BridgeConfig:
     # Partition records by their device's owner ward (key stays the device id), so the
     # worker needs no repartition hop for readings (ioc.ownership).
     co_partition: bool = True
+    # QoS 0 messages waiting for the worker beyond these are dropped and counted (QoS 1
+    # ones are bounded by the MQTT receive maximum and never dropped).
+    qos0_queue_messages: int = 10_000
+    qos0_queue_bytes: int = 16 * 1024 * 1024
 
 
 def _owner_keys(registry: Registry) -> dict[bytes, bytes]:
@@ -73,12 +77,14 @@ class Bridge:
                                                   partition_keys=_owner_keys(registry)))
         self.config = config
         self._router = Router(registry, config.topics, config.bridge_id)
-        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._queue = Inbox(config.qos0_queue_messages, config.qos0_queue_bytes)
         self._source = source_factory(config.mqtt, self._on_message, self._on_connection_lost)
         self._tracker = AckTracker(self._source.ack)
         self._sink_factory = sink_factory
         self._sink: Any = None
         self.metrics = BridgeMetrics(lambda: len(self._tracker))
+        self.metrics.queued.set_function(lambda: len(self._queue))
+        self.metrics.queued_bytes.set_function(lambda: self._queue.bytes)
         self.metrics.acked.set_function(lambda: self._tracker.acked)
         self._server: StatusServer | None = None
         self._worker = threading.Thread(target=self._work, name="bridge-worker", daemon=True)
@@ -151,7 +157,9 @@ class Bridge:
                     received_at: float) -> None:
         if self._draining:
             return  # left unacked: the broker keeps it in this session for the next start
-        self._queue.put((topic, payload, mid, qos, received_at, self._tracker.generation))
+        item = (topic, payload, mid, qos, received_at, self._tracker.generation)
+        if not self._queue.put(item, len(payload) + len(topic), qos):
+            self.metrics.dropped.labels("qos0_queue_full").inc()
 
     def _on_connection_lost(self) -> None:
         self._tracker.new_generation()
@@ -213,7 +221,7 @@ class Bridge:
         timeout = self.config.drain_timeout_s
         self._draining = True
         if self._worker.is_alive():
-            self._queue.put(None)
+            self._queue.close()
             self._worker.join(timeout)
         self._abort.set()
         if self._sink is not None:

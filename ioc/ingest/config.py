@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import socket
 from pathlib import Path
 
@@ -15,13 +17,21 @@ from ioc.ingest.kafka_sink import SinkConfig
 from ioc.ingest.mqtt_source import MqttConfig
 from ioc.ingest.router import KafkaTopics
 
-__all__ = ["bridge_config", "default_client_id", "load_bridge_registry"]
+__all__ = ["bridge_config", "default_client_id", "instance_name", "load_bridge_registry"]
 
 
-def default_client_id() -> str:
-    """A stable per-host id: the persistent session (and its unacked messages) survives
-    a restart only if the instance comes back with the same client id."""
+def instance_name() -> str:
+    """This host's bridge instance name, shown in dead-letter headers and logs."""
     return f"ioc-bridge-{socket.gethostname()}"
+
+
+def default_client_id(settings: Settings) -> str:
+    """The instance name plus a tag keyed with the bridge's own secret: stable per host, so
+    the persistent session (and its unacked messages) survives a restart, and not
+    guessable, so no one without that secret can aim at the session."""
+    key = settings.mqtt_password.get_secret_value().encode()
+    tag = hmac.new(key, instance_name().encode(), hashlib.sha256).hexdigest()[:16]
+    return f"{instance_name()}-{tag}"
 
 
 def load_bridge_registry(path: Path) -> Registry:
@@ -39,7 +49,8 @@ def bridge_config(settings: Settings, *, client_id: str | None = None,
                   receive_maximum: int = 4000, status: bool = True,
                   session_expiry_s: int = 7 * 24 * 3600) -> BridgeConfig:
     """A BridgeConfig for this machine's services; `share_group=''` disables sharing."""
-    cid = client_id or default_client_id()
+    cid = client_id or default_client_id(settings)
+    name = client_id or instance_name()  # the secret-derived tag stays out of Kafka headers
     group = settings.mqtt_share_group if share_group is None else share_group
     mqtt = MqttConfig(
         host=settings.mqtt_host, port=settings.mqtt_port, username=settings.mqtt_username,
@@ -47,7 +58,7 @@ def bridge_config(settings: Settings, *, client_id: str | None = None,
         share_group=group or None, receive_maximum=receive_maximum,
         session_expiry_s=session_expiry_s,
         status_filter=MQTT_STATUS_FILTER if status else None)
-    sink = SinkConfig(kafka=kafka_access(settings), client_id=cid, linger_ms=linger_ms,
+    sink = SinkConfig(kafka=kafka_access(settings), client_id=name, linger_ms=linger_ms,
                       batch_size=batch_size, compression=compression)
-    return BridgeConfig(bridge_id=cid, mqtt=mqtt, sink=sink, topics=topics or KafkaTopics(),
+    return BridgeConfig(bridge_id=name, mqtt=mqtt, sink=sink, topics=topics or KafkaTopics(),
                         metrics_port=metrics_port)

@@ -32,6 +32,13 @@ class BridgeMetrics:
         self.stale = Counter("ioc_bridge_stale", "Messages of a lost connection, left for "
                              "redelivery", registry=r)
         self.reconnects = Counter("ioc_bridge_reconnects", "MQTT session restarts", registry=r)
+        self.dropped = Counter("ioc_bridge_dropped", "Messages dropped before Kafka (QoS 0 "
+                               "only: a full queue; QoS 1 is never dropped)", ["reason"],
+                               registry=r)
+        self.queued = Gauge("ioc_bridge_queued", "Received messages waiting for the worker",
+                            registry=r)
+        self.queued_bytes = Gauge("ioc_bridge_queued_bytes", "Bytes waiting for the worker",
+                                  registry=r)
         self.acked = Gauge("ioc_bridge_acked", "MQTT messages acknowledged", registry=r)
         self.send_latency = Histogram(
             "ioc_bridge_kafka_send_seconds", "From send() to Kafka's confirmation",

@@ -142,7 +142,7 @@ def _publish(messages: Iterator[tuple[float, str, bytes]], devices: Sequence[tup
     def extra() -> str:
         s = publisher.stats()
         return f", acked {s.acked:,}, pending {s.pending:,}, errors {s.errors}, " \
-               f"reconnects {s.reconnects}"
+               f"refused {s.refused}, reconnects {s.reconnects}"
 
     try:
         publisher.announce(devices)
@@ -154,10 +154,14 @@ def _publish(messages: Iterator[tuple[float, str, bytes]], devices: Sequence[tup
     click.echo(f"\n{label}: sent {stats.messages:,} messages in {stats.elapsed_s:.1f}s "
                f"({stats.rate:,.0f}/s); broker acknowledged {final.acked:,} of "
                f"{final.published:,} (incl. status), errors {final.errors}, "
-               f"reconnects {final.reconnects}" + ("" if flushed else ", UNACKED LEFT"),
-               err=True)
+               f"refused {final.refused}, reconnects {final.reconnects}"
+               + ("" if flushed else ", UNACKED LEFT"), err=True)
     if not flushed:
         raise click.ClickException(f"{final.pending} messages were not acknowledged")
+    if final.refused:
+        raise click.ClickException(
+            f"the broker refused {final.refused} messages: their devices are not in the "
+            "registry its gateways were set up from (`ioc services up` applies it)")
 
 
 @click.command("replay")

@@ -1,6 +1,9 @@
 """The only paho-mqtt user of the simulator: gateway connections publishing at QoS 1.
 
-One connection per domain as its gateway user (`gw-<domain>`). A connection's Last Will is
+One connection per domain as its gateway user (`gw-<domain>`), with that gateway's own
+secret (from the secrets file `ioc services up` writes) and its bound client id, which is
+the user name: a second publisher for the same gateway takes the first one's place.
+A connection's Last Will is
 a retained `offline` on the gateway's own status topic (`ioc/v1/<domain>/gw-<domain>/status`):
 MQTT allows one will per connection, so the will covers the gateway, and on a clean stop the
 publisher itself publishes a retained `offline` for every device it announced. A message
@@ -11,16 +14,16 @@ queue and are re-sent (DUP) after an automatic reconnect.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 
 from ioc.core.errors import ServiceError
+from ioc.core.mqtt_identities import gateway_user
+from ioc.core.mqtt_secrets import mqtt_secret
 from ioc.core.settings import Settings
 from ioc.core.topics import DOMAINS, status_topic
 
@@ -31,13 +34,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class PublishStats:
-    """Publisher counters: handed to paho, acknowledged by the broker, waiting, failures."""
+    """Publisher counters: handed to paho, acknowledged by the broker, waiting, failures,
+    and acknowledged-but-refused (the gateway may not publish there: not its device)."""
 
     published: int
     acked: int
     pending: int
     errors: int
     reconnects: int
+    refused: int = 0
 
 
 class _Gateway:
@@ -45,17 +50,18 @@ class _Gateway:
 
     def __init__(self, settings: Settings, domain: str, password: str, window: int) -> None:
         self.domain = domain
-        self.user = f"gw-{domain}"
+        self.user = gateway_user(domain)
         self.status = status_topic(domain, self.user)
         self.window = window
         self.cond = threading.Condition()
         self.pending: set[int] = set()
         self.early: set[int] = set()  # PUBACKs that beat publish() returning the mid
-        self.published = self.acked = self.errors = self.connects = 0
+        self.published = self.acked = self.errors = self.connects = self.refused = 0
         self.connected = threading.Event()
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                             client_id=f"ioc-sim-{domain}-{os.getpid()}-{secrets.token_hex(3)}",
-                             protocol=mqtt.MQTTv311, clean_session=True)
+        # the broker binds each gateway to one client id: its user name. MQTT v5, so that a
+        # PUBACK says when the ACL refused a topic (3.1.1 acks it silently).
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.user,
+                             protocol=mqtt.MQTTv5)
         client.username_pw_set(self.user, password)
         client.will_set(self.status, b"offline", qos=1, retain=True)
         client.max_inflight_messages_set(window)
@@ -101,6 +107,11 @@ class _Gateway:
 
     def _on_publish(self, client: mqtt.Client, userdata: object, mid: int,
                     reason_code: mqtt.ReasonCode, properties: object) -> None:
+        if reason_code.is_failure:
+            self.refused += 1
+            if self.refused == 1:
+                log.warning("%s: the broker refused a publish (%s); is the device in the "
+                            "registry the broker was set up from?", self.user, reason_code)
         with self.cond:
             if mid in self.pending:
                 self.pending.discard(mid)
@@ -147,11 +158,12 @@ class MqttPublisher:
     PUBACK, so small windows (~64) measured fastest here (13k/s vs 3k/s at 5000).
     """
 
-    def __init__(self, settings: Settings, password: str | None = None,
+    def __init__(self, settings: Settings, secrets: Mapping[str, str] | None = None,
                  window: int = 64) -> None:
-        if password is None:
-            password = settings.mqtt_gateway_password.get_secret_value()
-        self._gateways = {d: _Gateway(settings, d, password, window) for d in DOMAINS}
+        if secrets is None:  # ConfigError (saying how to get one) when a gateway has none
+            secrets = {gateway_user(d): mqtt_secret(gateway_user(d)) for d in DOMAINS}
+        self._gateways = {d: _Gateway(settings, d, secrets[gateway_user(d)], window)
+                          for d in DOMAINS}
         self._announced: dict[str, list[str]] = {d: [] for d in DOMAINS}
 
     def start(self, timeout: float = 10.0) -> None:
@@ -179,7 +191,8 @@ class MqttPublisher:
         gws = self._gateways.values()
         return PublishStats(sum(g.published for g in gws), sum(g.acked for g in gws),
                             sum(len(g.pending) for g in gws), sum(g.errors for g in gws),
-                            sum(max(0, g.connects - 1) for g in gws))
+                            sum(max(0, g.connects - 1) for g in gws),
+                            sum(g.refused for g in gws))
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every published message is acknowledged; True if none is left."""

@@ -1,136 +1,154 @@
-"""Mosquitto as `ioc services up` runs it: auth, ACL per device, gateways, bridge reads."""
+"""Mosquitto as `ioc services up` runs it, attacked by its own users: per-device secrets,
+client ids bound to users, ACLs per device and domain from the registry, packet limits."""
 
 from __future__ import annotations
 
-import threading
+import stat
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import paho.mqtt.client as mqtt
 import pytest
 
-from ioc.core.settings import Settings
+from ioc.core.mqtt_secrets import mqtt_secret, mqtt_secrets_file
+from ioc.core.registry import Device, load_registry
+from ioc.core.settings import Settings, state_dir
+from ioc.core.topics import status_topic, telemetry_topic
+from ioc.devstack.mosquitto import dynsec_file
+from tests.integration.mqtt_client import MqttTestClient, mqtt_connect
+
+__all__ = ["mqtt_connect"]
+
+Connect = Callable[..., MqttTestClient]
 
 
-class _Client:
-    """A connected paho client (VERSION2 callbacks) that records received messages."""
-
-    def __init__(self, settings: Settings, username: str | None, password: str | None) -> None:
-        self.messages: list[tuple[str, bytes]] = []
-        self.connack: mqtt.ReasonCode | None = None
-        self._connected = threading.Event()
-        self._subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id=f"test-{uuid.uuid4().hex[:10]}")
-        if username is not None:
-            self.client.username_pw_set(username, password)
-        self.client.on_connect = self._on_connect
-        self.client.on_message = lambda c, u, msg: self.messages.append(
-            (msg.topic, bytes(msg.payload)))
-        self.client.on_subscribe = lambda c, u, mid, codes, props: self._subscribed.set()
-        self.client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=30)
-        self.client.loop_start()
-        self._connected.wait(10)
-
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object,
-                    reason_code: mqtt.ReasonCode, properties: object) -> None:
-        self.connack = reason_code
-        self._connected.set()
-
-    @property
-    def accepted(self) -> bool:
-        return self.connack is not None and not self.connack.is_failure
-
-    def subscribe(self, topic_filter: str) -> None:
-        self._subscribed.clear()
-        self.client.subscribe(topic_filter, qos=1)
-        assert self._subscribed.wait(10), f"no SUBACK for {topic_filter}"
-
-    def publish(self, topic: str, payload: bytes) -> None:
-        info = self.client.publish(topic, payload, qos=1)
-        info.wait_for_publish(10)
-
-    def payloads(self) -> list[bytes]:
-        return [payload for _, payload in self.messages]
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+@pytest.fixture(scope="module")
+def devices(mqtt_service: Settings) -> dict[str, Device]:
+    """Two traffic devices and a drainage device of the registry `ioc services up` used."""
+    registry = list(load_registry(mqtt_service.registry))
+    traffic = [d for d in registry if d.domain == "traffic"]
+    drainage = next(d for d in registry if d.domain == "drainage")
+    return {"a": traffic[0], "b": traffic[1], "drain": drainage}
 
 
-@pytest.fixture
-def connect(mqtt_service: Settings) -> Iterator[Callable[[str | None, str | None], _Client]]:
-    """Factory for connected clients; all are closed after the test."""
-    clients: list[_Client] = []
-
-    def make(username: str | None, password: str | None) -> _Client:
-        client = _Client(mqtt_service, username, password)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+def _login(connect: Connect, device: Device, **options: object) -> MqttTestClient:
+    client = connect(device.id, mqtt_secret(device.id), device.id, **options)
+    assert client.accepted, f"{device.id} refused: {client.connack}"
+    return client
 
 
-def _bridge(connect: Callable[..., _Client], settings: Settings) -> _Client:
+def _bridge(connect: Connect, settings: Settings) -> MqttTestClient:
     client = connect(settings.mqtt_username, settings.mqtt_password.get_secret_value())
     assert client.accepted, f"bridge user refused: {client.connack}"
     return client
 
 
-def test_gateway_and_device_publish_reach_shared_bridge_subscription(
-        connect: Callable[..., _Client], mqtt_service: Settings,
-        eventually: Callable[..., None]) -> None:
-    bridge = _bridge(connect, mqtt_service)
-    nonce = uuid.uuid4().hex
-    # narrow filters (wildcards included) keep other traffic on a shared broker out
-    group = f"$share/test-{nonce[:8]}"
-    bridge.subscribe(f"{group}/ioc/v1/+/tr-{nonce[:8]}/telemetry")
-    bridge.subscribe(f"{group}/ioc/v1/+/dev-demo-1/+")
-    gateway = connect("gw-traffic", mqtt_service.mqtt_gateway_password.get_secret_value())
-    device = connect("dev-demo-1", mqtt_service.mqtt_device_password.get_secret_value())
-    assert gateway.accepted and device.accepted
-    gateway.publish(f"ioc/v1/traffic/tr-{nonce[:8]}/telemetry", f"gw {nonce}".encode())
-    device.publish("ioc/v1/drainage/dev-demo-1/telemetry", f"dev {nonce}".encode())
-    eventually(lambda: {f"gw {nonce}".encode(), f"dev {nonce}".encode()}
-               <= set(bridge.payloads()), what="both messages at the bridge")
+def test_device_secret_logs_in_only_as_its_own_device(
+        mqtt_connect: Connect, devices: dict[str, Device]) -> None:
+    a, b = devices["a"], devices["b"]
+    assert _login(mqtt_connect, a).accepted
+    # A's secret under B's name (with B's client id, or A's): refused
+    assert not mqtt_connect(b.id, mqtt_secret(a.id), b.id).accepted
+    assert not mqtt_connect(b.id, mqtt_secret(a.id), a.id).accepted
+    # gateways have secrets of their own too
+    assert not mqtt_connect("gw-traffic", mqtt_secret(a.id), "gw-traffic").accepted
 
 
-def test_device_cannot_publish_as_another_device(
-        connect: Callable[..., _Client], mqtt_service: Settings,
+def test_client_id_takeover_by_another_user_is_refused(
+        mqtt_connect: Connect, devices: dict[str, Device],
         eventually: Callable[..., None]) -> None:
-    bridge = _bridge(connect, mqtt_service)
-    bridge.subscribe("ioc/v1/drainage/dev-demo-2/telemetry")
-    bridge.subscribe("ioc/v1/drainage/dev-demo-1/telemetry")
-    device = connect("dev-demo-1", mqtt_service.mqtt_device_password.get_secret_value())
-    assert device.accepted
-    nonce = uuid.uuid4().hex
-    forbidden, legit = f"forged {nonce}".encode(), f"own {nonce}".encode()
-    device.publish("ioc/v1/drainage/dev-demo-2/telemetry", forbidden)
-    device.publish("ioc/v1/drainage/dev-demo-1/telemetry", legit)
+    a, b = devices["a"], devices["b"]
+    victim = _login(mqtt_connect, a)
+    for user in (b.id, "gw-traffic"):
+        attacker = mqtt_connect(user, mqtt_secret(user), a.id)
+        assert not attacker.accepted, f"{user} took {a.id}'s client id"
+    # the victim still publishes on its one connection
+    assert victim.connected
+    assert victim.publish(telemetry_topic("traffic", a.id), b"{}") == "Success"
+    # and even its own secret needs its own client id
+    assert not mqtt_connect(a.id, mqtt_secret(a.id), f"{a.id}-2").accepted
+
+
+def test_device_publishes_only_its_own_topics_in_its_own_domain(
+        mqtt_connect: Connect, mqtt_service: Settings, devices: dict[str, Device],
+        eventually: Callable[..., None]) -> None:
+    a, b = devices["a"], devices["b"]
+    bridge = _bridge(mqtt_connect, mqtt_service)
+    assert bridge.subscribe(f"ioc/v1/+/{a.id}/+") and bridge.subscribe(f"ioc/v1/+/{b.id}/+")
+    device = _login(mqtt_connect, a)
+    nonce = uuid.uuid4().hex.encode()
+    forged = {telemetry_topic("drainage", a.id): b"other domain " + nonce,
+              status_topic("streetlight", a.id): b"other domain status " + nonce,
+              telemetry_topic("traffic", b.id): b"other device " + nonce,
+              status_topic("traffic", b.id): b"other device status " + nonce}
+    for topic, payload in forged.items():
+        assert device.publish(topic, payload) == "Not authorized", topic
+    legit = b"own " + nonce
+    assert device.publish(telemetry_topic("traffic", a.id), legit) == "Success"
     eventually(lambda: legit in bridge.payloads(), what="the device's own message")
-    # Same connection, QoS 1, published first: had it been allowed it would have come first.
-    assert forbidden not in bridge.payloads()
+    # same connection, QoS 1, sent first: had any been allowed it would have arrived first
+    assert not set(forged.values()) & set(bridge.payloads())
 
 
-def test_gateway_cannot_publish_into_another_domain(
-        connect: Callable[..., _Client], mqtt_service: Settings,
+def test_gateway_publishes_only_for_the_registry_devices_of_its_domain(
+        mqtt_connect: Connect, mqtt_service: Settings, devices: dict[str, Device],
         eventually: Callable[..., None]) -> None:
-    bridge = _bridge(connect, mqtt_service)
+    bridge = _bridge(mqtt_connect, mqtt_service)
+    assert bridge.subscribe("ioc/v1/#")
+    gateway = mqtt_connect("gw-traffic", mqtt_secret("gw-traffic"), "gw-traffic")
+    assert gateway.accepted
     nonce = uuid.uuid4().hex
-    bridge.subscribe(f"ioc/v1/+/x-{nonce[:8]}/telemetry")
-    gateway = connect("gw-streetlight", mqtt_service.mqtt_gateway_password.get_secret_value())
-    gateway.publish(f"ioc/v1/drainage/x-{nonce[:8]}/telemetry", f"forged {nonce}".encode())
-    gateway.publish(f"ioc/v1/streetlight/x-{nonce[:8]}/telemetry", f"own {nonce}".encode())
-    eventually(lambda: f"own {nonce}".encode() in bridge.payloads(), what="own-domain message")
-    assert f"forged {nonce}".encode() not in bridge.payloads()
+    refused = [telemetry_topic("drainage", devices["drain"].id),  # another domain's device
+               telemetry_topic("drainage", devices["a"].id),  # its device, another domain
+               telemetry_topic("traffic", f"ghost-{nonce[:8]}")]  # not in the registry
+    for topic in refused:
+        assert gateway.publish(topic, nonce.encode()) == "Not authorized", topic
+    own = telemetry_topic("traffic", devices["b"].id)
+    assert gateway.publish(own, b"own " + nonce.encode()) == "Success"
+    eventually(lambda: b"own " + nonce.encode() in bridge.payloads(), what="own message")
+    assert nonce.encode() not in bridge.payloads()
+
+
+def test_devices_and_gateways_cannot_subscribe(
+        mqtt_connect: Connect, devices: dict[str, Device]) -> None:
+    a, b = devices["a"], devices["b"]
+    device = _login(mqtt_connect, a)
+    gateway = mqtt_connect("gw-traffic", mqtt_secret("gw-traffic"), "gw-traffic")
+    for client in (device, gateway):
+        for topic_filter in ("ioc/v1/#", telemetry_topic("traffic", b.id),
+                             f"$share/x/ioc/v1/traffic/{b.id}/telemetry", "#"):
+            assert not client.subscribe(topic_filter), topic_filter
+    other = _login(mqtt_connect, b)
+    assert other.publish(telemetry_topic("traffic", b.id), b"secret reading") == "Success"
+    assert other.publish(status_topic("traffic", b.id), b"online") == "Success"
+    assert device.messages == [] and gateway.messages == []
 
 
 @pytest.mark.parametrize("username,password", [(None, None), ("ioc-bridge", "wrong-password"),
-                                                ("nobody", "nothing")])
+                                                ("nobody", "nothing"), ("ioc-admin", "")])
 def test_anonymous_and_bad_credentials_are_refused(
-        connect: Callable[..., _Client], username: str | None, password: str | None) -> None:
-    client = connect(username, password)
-    assert client.connack is not None, "broker gave no CONNACK"
-    assert client.connack.is_failure
+        mqtt_connect: Connect, username: str | None, password: str | None) -> None:
+    client = mqtt_connect(username, password)
+    assert client.connack is not None and client.connack.is_failure
+
+
+def test_oversized_packet_drops_the_connection_and_is_not_delivered(
+        mqtt_connect: Connect, mqtt_service: Settings, devices: dict[str, Device],
+        eventually: Callable[..., None]) -> None:
+    a = devices["a"]
+    bridge = _bridge(mqtt_connect, mqtt_service)
+    assert bridge.subscribe(telemetry_topic("traffic", a.id))
+    # MQTT 3.1.1: the broker's limit is not announced, so the client really sends it
+    device = _login(mqtt_connect, a, v5=False)
+    big = b"x" * (1024 * 1024)
+    assert device.publish(telemetry_topic("traffic", a.id), big, timeout=15) is None
+    eventually(lambda: bool(device.disconnects), what="the broker closing the connection")
+    after = _login(mqtt_connect, a)
+    assert after.publish(telemetry_topic("traffic", a.id), b"small") == "Success"
+    eventually(lambda: b"small" in bridge.payloads(), what="the next, normal message")
+    assert big not in bridge.payloads()
+
+
+def test_secret_files_are_private(mqtt_service: Settings) -> None:
+    for path in (mqtt_secrets_file(), dynsec_file(state_dir())):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == 0o600, f"{path} has mode {oct(mode)}"

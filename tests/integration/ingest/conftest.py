@@ -12,9 +12,11 @@ import pytest
 from ioc.bench.loadgen import BridgeProcess, Collector, Publisher, traffic_devices
 from ioc.core.kafka_admin import ensure_topics
 from ioc.core.kafka_auth import kafka_access
+from ioc.core.mqtt_identities import MqttLogin
 from ioc.core.registry import Device, dump_registry
 from ioc.core.settings import Settings
 from ioc.ingest.router import KafkaTopics
+from ioc.testing.mqtt_logins import run_gateway
 
 
 class Run:
@@ -30,6 +32,7 @@ class Run:
         self.prefix = f"test-{self.id}-"
         self.topics = KafkaTopics.prefixed(self.prefix)
         self.group = f"g{self.id}"
+        self.gateway = MqttLogin("", "")  # set by the `run` fixture
         ensure_topics(kafka_access(settings), [self.topics.telemetry, self.topics.deadletter,
                                                  self.topics.device_status],
                       settings.kafka_partitions)
@@ -41,9 +44,15 @@ class Run:
 
 
 @pytest.fixture
-def run(mqtt_service: Settings, kafka_service: Settings, tmp_path: Path) -> Run:
-    """Names for one test; needs Mosquitto and Kafka."""
-    return Run(kafka_service, tmp_path)
+def run(mqtt_service: Settings, kafka_service: Settings, tmp_path: Path) -> Iterator[Run]:
+    """Names for one test and a gateway of its own for its devices (plus two ids the
+    registry lacks, for the dead-letter tests); needs Mosquitto and Kafka."""
+    this = Run(kafka_service, tmp_path)
+    topics = [("traffic", d.id) for d in this.devices]
+    topics += [("traffic", f"it{this.id}-ghost"), ("traffic", f"bad.id{this.id}")]
+    with run_gateway(kafka_service, f"gwt-{this.id}", "traffic", topics) as login:
+        this.gateway = login
+        yield this
 
 
 @pytest.fixture
@@ -74,11 +83,11 @@ def collector(run: Run) -> Iterator[Collector]:
 
 @pytest.fixture
 def publish(run: Run) -> Callable[..., None]:
-    """Publish (topic, payload) messages as the traffic gateway and wait for the broker's
+    """Publish (topic, payload) messages as the run's gateway and wait for the broker's
     acks; `chunk`/`pause_s` spread them out over time like a live feed."""
 
     def send(messages: list[tuple[str, bytes]], chunk: int = 0, pause_s: float = 0.0) -> None:
-        pub = Publisher(run.settings, client_id=f"pub-{run.id}-{uuid.uuid4().hex[:4]}")
+        pub = Publisher(run.settings, run.gateway)
         try:
             step = chunk or len(messages)
             for start in range(0, len(messages), step):
@@ -86,6 +95,7 @@ def publish(run: Run) -> Callable[..., None]:
                 if pause_s:
                     time.sleep(pause_s)  # pacing the feed, not waiting for a condition
             assert pub.wait_acked(90), f"broker acked {pub.acked} of {pub.sent}"
+            assert pub.refused == 0, f"the broker refused {pub.refused} publish(es)"
         finally:
             pub.close()
 

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from ioc.bench.loadgen import BridgeProcess, Collector, seqs_by_device, sequenced
+from ioc.core.contract import MAX_PAYLOAD_BYTES
 from ioc.core.topics import status_topic, telemetry_topic
 
 
@@ -47,7 +48,8 @@ def _bad_messages(run: Any) -> list[tuple[str, bytes, str]]:
          "unknown_device"),
         (topic, orjson.dumps({**good, "dateObserved": (now + timedelta(hours=1)).isoformat()}),
          "future_timestamp"),
-        (topic, orjson.dumps({**good, "pad": "x" * 20_000}), "oversize"),
+        # just over the contract's limit, still under the broker's packet limit
+        (topic, orjson.dumps({**good, "pad": "x" * MAX_PAYLOAD_BYTES}), "oversize"),
         (telemetry_topic("traffic", f"bad.id{run.id}"), orjson.dumps(good), "bad_device_id"),
         (status_topic("traffic", dev), b"asleep", "out_of_range"),
     ]

@@ -62,8 +62,7 @@ def test_placeholder_secrets_refused_outside_dev(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("IOC_PROFILE", "prod")
     with pytest.raises(ConfigError, match="IOC_MQTT_PASSWORD"):
         load_settings()
-    for name in ("MQTT_PASSWORD", "MQTT_GATEWAY_PASSWORD", "MQTT_DEVICE_PASSWORD",
-                 "INFLUX_TOKEN", "API_SECRET", "KAFKA_PASSWORD"):
+    for name in ("MQTT_PASSWORD", "INFLUX_TOKEN", "API_SECRET", "KAFKA_PASSWORD"):
         monkeypatch.setenv(f"IOC_{name}", "s3cret-" + name)
     assert load_settings().profile == "prod"
 
@@ -80,8 +79,7 @@ def test_each_influx_role_has_its_own_token_and_a_missing_one_is_refused(
     creds.write_text("IOC_INFLUX_TOKEN=op\n")  # a machine set up before scoped tokens
     for profile in ("dev", "prod"):
         monkeypatch.setenv("IOC_PROFILE", profile)
-        for name in ("MQTT_PASSWORD", "MQTT_GATEWAY_PASSWORD", "MQTT_DEVICE_PASSWORD",
-                     "API_SECRET", "KAFKA_PASSWORD"):
+        for name in ("MQTT_PASSWORD", "API_SECRET", "KAFKA_PASSWORD"):
             monkeypatch.setenv(f"IOC_{name}", "s3cret-" + name)
         s = load_settings()  # a prod reader need not hold the operator or write token
         with pytest.raises(ConfigError, match=r"IOC_INFLUX_WRITE_TOKEN is not set.*write-only"):

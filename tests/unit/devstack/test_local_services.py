@@ -1,4 +1,5 @@
-"""Pure pieces of the local services: generated config, ACL, credentials, Kafka properties."""
+"""Pure pieces of the local services: credentials, Kafka properties (Mosquitto's are in
+test_mosquitto_access.py)."""
 
 from __future__ import annotations
 
@@ -20,68 +21,8 @@ from ioc.devstack.credentials import (
 )
 from ioc.devstack.kafka import new_cluster_id, render_log4j, render_server_properties
 from ioc.devstack.kafka_sasl import BrokerLogins
-from ioc.devstack.mosquitto import (
-    mqtt_users,
-    registry_device_ids,
-    render_acl,
-    render_config,
-)
 
 LOGINS = BrokerLogins(SecretStr("admin-pw"), "ioc", SecretStr("client-pw"))
-CREDS = {
-    "IOC_MQTT_USERNAME": "ioc-bridge",
-    "IOC_MQTT_PASSWORD": "bridge-pw",
-    "IOC_MQTT_GATEWAY_PASSWORD": "gw-pw",
-    "IOC_MQTT_DEVICE_PASSWORD": "dev-pw",
-}
-
-
-def test_acl_restricts_devices_to_their_own_id() -> None:
-    lines = render_acl().splitlines()
-    assert "pattern write ioc/v1/+/%u/telemetry" in lines
-    assert "pattern write ioc/v1/+/%u/status" in lines
-    # no global `topic` rule before the first `user` line: it would apply to every user
-    assert not any(line.startswith("topic") for line in lines[:lines.index("user ioc-bridge")])
-
-
-def _user_block(acl: str, user: str) -> list[str]:
-    block = acl.split(f"user {user}\n", 1)[1].split("\n\n", 1)[0]
-    return block.splitlines()
-
-
-def test_acl_bridge_reads_everything_and_gateways_write_their_domain() -> None:
-    acl = render_acl()
-    assert "topic read ioc/v1/#" in _user_block(acl, "ioc-bridge")
-    assert "topic read $share/+/ioc/v1/#" in _user_block(acl, "ioc-bridge")
-    for domain in ("traffic", "streetlight", "drainage"):
-        assert _user_block(acl, f"gw-{domain}") == [f"topic readwrite ioc/v1/{domain}/#"]
-    assert "topic readwrite test/#" in _user_block(acl, "ioc-test")
-
-
-def test_config_is_local_authenticated_and_persistent(tmp_path: Path) -> None:
-    lines = render_config(tmp_path, 1883).splitlines()
-    assert "listener 1883 127.0.0.1" in lines
-    assert "allow_anonymous false" in lines
-    assert "per_listener_settings false" in lines
-    assert "persistence true" in lines
-    assert f"persistence_location {tmp_path / 'mosquitto' / 'data'}/" in lines
-    assert f"password_file {tmp_path / 'mosquitto' / 'passwd'}" in lines
-    assert f"acl_file {tmp_path / 'mosquitto' / 'acl'}" in lines
-    assert "max_queued_messages 1000000" in lines
-    assert "max_inflight_messages 1000" in lines
-
-
-def test_mqtt_users_cover_roles_demo_and_registry_devices() -> None:
-    users = mqtt_users(CREDS, ["tr-001", "dr-002"])
-    assert users["ioc-bridge"] == "bridge-pw"
-    assert users["gw-traffic"] == users["gw-drainage"] == "gw-pw"
-    assert users["dev-demo-1"] == users["dev-demo-2"] == users["tr-001"] == "dev-pw"
-    assert users["dr-002"] == "dev-pw"
-    assert "ioc-test" in users
-
-
-def test_registry_device_ids_missing_file_is_empty(tmp_path: Path) -> None:
-    assert registry_device_ids(tmp_path / "nope.yaml") == []
 
 
 def test_merge_never_overwrites() -> None:
