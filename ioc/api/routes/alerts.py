@@ -10,14 +10,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from ioc.api.alert_store import AlertFilter, select_alerts
-from ioc.api.deps import Ctx, CurrentUser, Operator, found_or_404
+from ioc.api.deps import Ctx, CurrentUser, Operator, errors, found_or_404
 from ioc.api.models import AlertPage, AssignBody, CommentBody
+from ioc.core.alert_limits import command_refusal
 from ioc.core.registry import WARDS
 from ioc.core.schemas import Alert, AlertCommand, Severity, Status
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/alerts", tags=["alerts"])
+router = APIRouter(prefix="/alerts", tags=["alerts"], responses=errors(401))
 _RULE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 AlertId = Annotated[str, Path(min_length=1, max_length=256, description="Alert id")]
 
@@ -53,7 +54,8 @@ def _alert_or_404(ctx: Ctx, alert_id: str) -> Alert:
     return found_or_404(ctx.view.get(alert_id), "alert", alert_id)
 
 
-@router.get("/{alert_id}", response_model=Alert, summary="One alert's current state")
+@router.get("/{alert_id}", response_model=Alert, summary="One alert's current state",
+            responses=errors(404))
 def get_alert(ctx: Ctx, _: CurrentUser, alert_id: AlertId) -> Alert:
     """The alert's latest version; 404 if unknown."""
     return _alert_or_404(ctx, alert_id)
@@ -74,12 +76,16 @@ def _send(ctx: Ctx, user: Operator, alert_id: str, action: Action,
     command = AlertCommand(alert_id=alert_id, action=action, by=user.name,
                            at=datetime.fromtimestamp(ctx.clock(), UTC), assignee=assignee,
                            text=text, command_id=uuid.uuid4().hex)
+    refusal = command_refusal(alert, command)  # the worker would refuse it as well
+    if refusal is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"alert {alert_id!r}: {refusal}")
     ctx.commands.send(command)
     return command
 
 
 _ACCEPTED: dict[str, Any] = {"status_code": status.HTTP_202_ACCEPTED,
-                             "response_model": AlertCommand}
+                             "response_model": AlertCommand,
+                             "responses": errors(403, 404, 409, 413, 503)}
 
 
 @router.post("/{alert_id}/acknowledge", **_ACCEPTED, summary="Acknowledge an open alert")

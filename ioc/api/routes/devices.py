@@ -7,14 +7,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from ioc.api.deps import Ctx, CurrentUser, found_or_404
+from ioc.api.deps import Ctx, CurrentUser, errors, found_or_404
 from ioc.api.models import DevicePage, WardOut
 from ioc.core.registry import WARDS, Device
 
 __all__ = ["DeviceId", "router", "wards_router"]
 
-router = APIRouter(prefix="/devices", tags=["devices"])
-wards_router = APIRouter(prefix="/wards", tags=["devices"])
+router = APIRouter(prefix="/devices", tags=["devices"], responses=errors(401))
+wards_router = APIRouter(prefix="/wards", tags=["devices"], responses=errors(401))
 DeviceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$",
                                description="Device id ([A-Za-z0-9_-]{1,64})")]
 
@@ -37,7 +37,8 @@ def device_or_404(ctx: Ctx, device_id: str) -> Device:
     return found_or_404(ctx.registry.get(device_id), "device", device_id)
 
 
-@router.get("/{device_id}", response_model=Device, summary="One device")
+@router.get("/{device_id}", response_model=Device, summary="One device",
+            responses=errors(404))
 def get_device(ctx: Ctx, _: CurrentUser, device_id: DeviceId) -> Device:
     """A device's registry entry; 404 if unknown."""
     return device_or_404(ctx, device_id)
