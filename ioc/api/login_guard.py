@@ -109,20 +109,30 @@ class LoginGuard:
         self.addresses = FailureWindow(per_address, window_s, clock)
         self.pool = HashingPool(workers, max_pending)
 
-    def _admit(self, name: str, address: str) -> None:
-        for window, key, what in ((self.users, name, "user name"),
-                                  (self.addresses, address, "client address")):
+    def refusal(self, address: str, name: str | None = None) -> LoginThrottled | None:
+        """Why an attempt from `address` (as `name`) is refused now, or None to admit it.
+
+        Without a name only the address is checked: the server does that before it even
+        reads a login form, so a flood from one address costs next to nothing.
+        """
+        checks = [(self.addresses, address, "client address")]
+        if name is not None:
+            checks.insert(0, (self.users, name, "user name"))
+        for window, key, what in checks:
             wait = window.retry_after(key)
             if wait > 0:
                 seconds = max(1, math.ceil(wait))
-                raise LoginThrottled(f"too many failed logins for this {what}; "
-                                     f"try again in {seconds} s", seconds)
+                return LoginThrottled(f"too many failed logins for this {what}; "
+                                      f"try again in {seconds} s", seconds)
+        return None
 
     async def check(self, verify: Callable[[str, str], Result | None], name: str,
                     password: str, address: str) -> Result | None:
         """`verify(name, password)` on the hashing pool if the attempt is admitted."""
         key = name[:128]  # names have at most 64 characters: longer ones share a key
-        self._admit(key, address)
+        refused = self.refusal(address, key)
+        if refused is not None:
+            raise refused
         self.users.charge(key)
         self.addresses.charge(address)
         try:

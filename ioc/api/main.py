@@ -19,7 +19,7 @@ from ioc.api.command_sink import CommandSink, KafkaCommandSink
 from ioc.api.context import ApiContext, ApiTopics
 from ioc.api.influx_reader import InfluxReader, QueryError, ReadingsReader
 from ioc.api.login_guard import LoginGuard
-from ioc.api.middleware import BodyLimit, SecurityHeaders, page_csp
+from ioc.api.middleware import BodyLimit, LoginGate, SecurityHeaders, page_csp
 from ioc.api.routes import alerts, auth, devices, health, live, readings
 from ioc.api.users import UserStore
 from ioc.core.errors import ServiceError
@@ -112,8 +112,9 @@ def _build(ctx: ApiContext, feed: AlertFeed | None) -> FastAPI:
     app.state.ctx = ctx
     app.include_router(_api_router())
     app.include_router(health.router)
+    app.add_middleware(LoginGate, guard=ctx.login, path=f"{API_PREFIX}/auth/token")
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.api_max_body_bytes)
-    app.add_middleware(SecurityHeaders)  # outermost: the body limit's 413 gets headers too
+    app.add_middleware(SecurityHeaders)  # outermost: every early answer gets headers too
 
     @app.exception_handler(ServiceError)
     async def service_unavailable(request: Request, exc: ServiceError) -> JSONResponse:

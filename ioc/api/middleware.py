@@ -11,7 +11,9 @@ import orjson
 from fastapi import HTTPException, status
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["API_CSP", "BodyLimit", "SecurityHeaders", "page_csp"]
+from ioc.api.login_guard import LoginGuard
+
+__all__ = ["API_CSP", "BodyLimit", "LoginGate", "SecurityHeaders", "page_csp"]
 
 # JSON answers never need to load anything or be framed
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -62,7 +64,8 @@ class BodyLimit:
             return
         declared = _declared_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await _send_error(send, _too_large(self.max_bytes))
+            # the body is never read: the server closes the connection after this answer
+            await _send_error(send, _too_large(self.max_bytes), [(b"connection", b"close")])
             return
         received = 0
 
@@ -79,12 +82,31 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-async def _send_error(send: Send, exc: HTTPException) -> None:
+class LoginGate:
+    """429 for a login from a throttled client address before its form is even read."""
+
+    def __init__(self, app: ASGIApp, guard: LoginGuard, path: str) -> None:
+        self.app, self.guard, self.path = app, guard, path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path:
+            client = scope.get("client")
+            refused = self.guard.refusal(client[0] if client else "unknown")
+            if refused is not None:
+                retry = str(refused.retry_after_s).encode()
+                await _send_error(send, HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                                                      detail=str(refused)),
+                                  [(b"retry-after", retry)])
+                return
+        await self.app(scope, receive, send)
+
+
+async def _send_error(send: Send, exc: HTTPException,
+                      extra: list[tuple[bytes, bytes]] | None = None) -> None:
     body = orjson.dumps({"detail": exc.detail})
     await send({"type": "http.response.start", "status": exc.status_code,
                 "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close"), *_SECURITY]})
+                            (b"content-length", str(len(body)).encode()), *(extra or [])]})
     await send({"type": "http.response.body", "body": body})
 
 
