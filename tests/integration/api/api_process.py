@@ -40,12 +40,12 @@ class ApiProcess:
 
 
 def start_api_process(state: Path, env: dict[str, str] | None = None) -> ApiProcess:
-    """`ioc api serve` on a free port; users admin/oper/view with the default PBKDF2 cost."""
+    """`ioc api serve` on a free port; users boss (admin), oper, view at the real PBKDF2 cost."""
     state.mkdir(parents=True, exist_ok=True)
     creds = state / "credentials.env"
     shutil.copy(credentials_file(), creds)  # ensure_dev_admin may append to its copy only
     users = UserStore(state / "api-users.json")  # the real iteration count: the real cost
-    for name, role in (("oper", "operator"), ("view", "viewer")):
+    for name, role in (("boss", "admin"), ("oper", "operator"), ("view", "viewer")):
         users.add(name, role, f"password-{name}")
     port = free_port()
     child = ChildProcess("api", [sys.executable, "-m", "ioc", "api", "serve"],
