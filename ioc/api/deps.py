@@ -11,7 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from ioc.api.auth import Role, TokenError, role_allows
 from ioc.api.context import ApiContext, user_from_token
-from ioc.api.models import ErrorOut
+from ioc.api.models import ErrorOut, InvalidOut
 from ioc.api.users import User
 from ioc.core.settings import Settings
 
@@ -31,6 +31,7 @@ _WHY = {
     404: "Unknown resource",
     409: "Conflicts with the current state",
     413: "Request body too large",
+    422: "Invalid input: a message, or the fields that failed validation",
     429: "Too many login attempts: see Retry-After",
     503: "A backing service (Kafka, InfluxDB) is unavailable",
 }
@@ -38,7 +39,8 @@ _WHY = {
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for error codes a route may answer, each with an ErrorOut body."""
-    return {code: {"model": ErrorOut, "description": _WHY[code]} for code in codes}
+    return {code: {"model": InvalidOut if code == 422 else ErrorOut, "description": _WHY[code]}
+            for code in codes}
 
 
 def found_or_404(value: Found | None, what: str, key: str) -> Found:

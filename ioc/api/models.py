@@ -20,6 +20,7 @@ __all__ = [
     "DevicePage",
     "ErrorOut",
     "Health",
+    "InvalidOut",
     "Readiness",
     "ReadingsPage",
     "TokenOut",
@@ -37,6 +38,12 @@ class ErrorOut(_Body):
     """What every error answer carries: a message for people."""
 
     detail: str
+
+
+class InvalidOut(_Body):
+    """422: a message, or the list of fields that failed validation (FastAPI's format)."""
+
+    detail: str | list[dict[str, Any]]
 
 
 class AlertPage(_Body):

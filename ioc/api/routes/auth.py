@@ -18,7 +18,8 @@ from ioc.api.users import User, UserError
 __all__ = ["router", "users_router"]
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-users_router = APIRouter(prefix="/users", tags=["users"], responses=errors(401, 403))
+users_router = APIRouter(prefix="/users", tags=["users"],
+                         responses=errors(401, 403, 422))
 
 
 def issue_token(ctx: ApiContext, user: User, ttl_s: int | None = None) -> TokenOut:
@@ -29,7 +30,7 @@ def issue_token(ctx: ApiContext, user: User, ttl_s: int | None = None) -> TokenO
 
 
 @router.post("/token", response_model=TokenOut, summary="Log in: user name + password",
-             responses=errors(401, 413, 429))
+             responses=errors(400, 401, 413, 429))
 async def login(request: Request, ctx: Ctx,
                 form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
     """Exchange user name and password (form fields) for a bearer token.
@@ -65,7 +66,7 @@ def list_users(ctx: Ctx, _: Admin) -> list[UserOut]:
 
 
 @users_router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED,
-                   summary="Create a user (admin)", responses=errors(409, 413))
+                   summary="Create a user (admin)", responses=errors(400, 409, 413))
 def create_user(ctx: Ctx, _: Admin, body: UserCreate) -> UserOut:
     """Add a user with a role; 409 if the name is taken."""
     if ctx.users.get(body.name) is not None:

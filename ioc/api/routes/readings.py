@@ -44,7 +44,8 @@ def _window(since: datetime | None, until: datetime | None, now: datetime,
 
 
 @router.get("/{device_id}/readings", response_model=ReadingsPage,
-            summary="A device's readings, newest first", responses=errors(401, 404, 503))
+            summary="A device's readings, newest first",
+            responses=errors(401, 404, 422, 503))
 def device_readings(ctx: Ctx, _: CurrentUser, device_id: DeviceId,
                     since: Annotated[AwareDatetime | None, Query(
                         description="ISO 8601 with offset; default 24 h before `until`")] = None,
