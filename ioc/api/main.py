@@ -8,21 +8,21 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 
 from ioc.api.access_log import redact_query_strings
 from ioc.api.alert_store import AlertFeed, AlertView, KafkaAlertFeed
 from ioc.api.auth import MAX_ACCESS_TTL_S, TokenSigner
 from ioc.api.command_sink import CommandSink, KafkaCommandSink
 from ioc.api.context import ApiContext, ApiTopics
-from ioc.api.influx_reader import InfluxReader, QueryError, ReadingsReader
+from ioc.api.error_handlers import install_error_handlers
+from ioc.api.influx_reader import InfluxReader, ReadingsReader
 from ioc.api.login_guard import LoginGuard
 from ioc.api.middleware import BodyLimit, LoginGate, SecurityHeaders, page_csp
 from ioc.api.routes import alerts, auth, devices, health, live, readings
 from ioc.api.users import UserStore
-from ioc.core.errors import ServiceError
 from ioc.core.registry import Registry, load_registry
 from ioc.core.settings import Settings, state_dir
 
@@ -116,14 +116,7 @@ def _build(ctx: ApiContext, feed: AlertFeed | None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.api_max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: every early answer gets headers too
 
-    @app.exception_handler(ServiceError)
-    async def service_unavailable(request: Request, exc: ServiceError) -> JSONResponse:
-        # the backend's own text stays in the log: it may describe internals
-        log.warning("%s %s: %s", request.method, request.url.path, exc)
-        what = "InfluxDB" if isinstance(exc, QueryError) else "a backing service"
-        return JSONResponse({"detail": f"{what} is unavailable; try again later"},
-                            status_code=503, headers={"Retry-After": "5"})
-
+    install_error_handlers(app)
     _pages(app)
     return app
 

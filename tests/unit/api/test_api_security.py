@@ -181,3 +181,15 @@ def test_access_log_query_strings_are_redacted() -> None:
     RedactQueryStrings().filter(record)
     assert record.getMessage() == \
         '127.0.0.1:5000 - "WebSocket /api/v1/alerts/live?[redacted]" [accepted]'
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/v1/alerts/{id}/comment", b'{"text": "\\ud800"}'),
+    ("/api/v1/alerts/{id}/assign", b'{"assignee": "\\udfff"}'),
+])
+def test_lone_surrogates_in_json_are_422_not_500(api: Api, path: str, body: bytes) -> None:
+    # the 422 echoes the input back; UTF-8 cannot encode a lone surrogate
+    resp = api.client.post(path.format(id=make_alert(1).id), content=body,
+                           headers={**api.auth("oper"), "Content-Type": "application/json"})
+    assert resp.status_code == 422 and "valid string" in resp.json()["detail"][0]["msg"]
+    assert api.commands.sent == []
