@@ -71,6 +71,40 @@ def worker(kafka_service: Settings, tmp_path: Path) -> Iterator[tuple[str, str, 
         process.stop(20)
 
 
+def _flood_alert_id(served: Served, producer: KafkaProducer, prefix: str, device_id: str,
+                    eventually: Callable[..., None], log: Path) -> str:
+    """Send high water readings until the worker's flood.level alert is in the API."""
+    def open_alerts() -> list[dict[str, object]]:
+        now = datetime.now(UTC)  # keep sending: the worker may subscribe late
+        reading = DrainageReading(device_id=device_id, ward="tan-phu", observed_at=now,
+                                  received_at=now, water_level_m=1.45)
+        producer.send(f"{prefix}ioc.telemetry", key=device_id.encode(),
+                      value=reading_to_json(reading))
+        producer.flush()
+        resp = requests.get(f"{served.url}/api/v1/alerts", headers=served.headers("view"),
+                            params={"rule": "flood.level"}, timeout=30)
+        data: list[dict[str, object]] = resp.json()["data"]
+        return data
+
+    eventually(lambda: len(open_alerts()) == 1, timeout=120, interval=1.0,
+               what=f"a flood.level alert from the worker (log: {log})")
+    return str(open_alerts()[0]["id"])
+
+
+def _past_the_caps(alert_id: str) -> list[AlertCommand]:
+    """90 worst-case comments (~1.1 MB if all were applied, over Kafka's 1 MiB), an assign
+    with an oversized name, then an acknowledge that must still be published."""
+    at = datetime.now(UTC)
+    commands = [AlertCommand(alert_id=alert_id, action="comment", by="intruder",
+                             at=at + timedelta(milliseconds=i), text=HEAVY,
+                             command_id=uuid.uuid4().hex) for i in range(90)]
+    commands.append(AlertCommand(alert_id=alert_id, action="assign", by="intruder", at=at,
+                                 assignee="a" * 500_000, command_id="big-name"))
+    commands.append(AlertCommand(alert_id=alert_id, action="acknowledge", by="oper",
+                                 at=at + timedelta(seconds=1), command_id="ack"))
+    return commands
+
+
 def test_worker_refuses_commands_past_the_caps_and_still_publishes(
         kafka_service: Settings, worker: tuple[str, str, WorkerProcess], serve_api: ServeApi,
         eventually: Callable[..., None]) -> None:
@@ -81,32 +115,9 @@ def test_worker_refuses_commands_past_the_caps_and_still_publishes(
     producer = KafkaProducer(bootstrap_servers=kafka_service.kafka_bootstrap, acks="all",
                              max_request_size=2 * 1024 * 1024)
     try:
-        def open_alerts() -> list[dict[str, object]]:
-            now = datetime.now(UTC)  # keep sending: the worker may subscribe late
-            reading = DrainageReading(device_id=device_id, ward="tan-phu", observed_at=now,
-                                      received_at=now, water_level_m=1.45)
-            producer.send(f"{prefix}ioc.telemetry", key=device_id.encode(),
-                          value=reading_to_json(reading))
-            producer.flush()
-            resp = requests.get(f"{served.url}/api/v1/alerts", headers=served.headers("view"),
-                                params={"rule": "flood.level"}, timeout=30)
-            data: list[dict[str, object]] = resp.json()["data"]
-            return data
-
-        eventually(lambda: len(open_alerts()) == 1, timeout=120, interval=1.0,
-                   what=f"a flood.level alert from the worker (log: {process.log_file})")
-        alert_id = str(open_alerts()[0]["id"])
-        # written straight to Kafka, past the API: 90 worst-case comments (~1.1 MB if all
-        # were applied, over Kafka's 1 MiB), one with an oversized name, then an acknowledge
-        at = datetime.now(UTC)
-        commands = [AlertCommand(alert_id=alert_id, action="comment", by="intruder",
-                                 at=at + timedelta(milliseconds=i), text=HEAVY,
-                                 command_id=uuid.uuid4().hex) for i in range(90)]
-        commands.append(AlertCommand(alert_id=alert_id, action="assign", by="intruder",
-                                     at=at, assignee="a" * 500_000, command_id="big-name"))
-        commands.append(AlertCommand(alert_id=alert_id, action="acknowledge", by="oper",
-                                     at=at + timedelta(seconds=1), command_id="ack"))
-        for cmd in commands:
+        alert_id = _flood_alert_id(served, producer, prefix, device_id, eventually,
+                                   process.log_file)
+        for cmd in _past_the_caps(alert_id):  # straight to Kafka, past the API
             producer.send(f"{prefix}ioc.alert-commands", key=alert_id.encode(),
                           value=cmd.model_dump_json(by_alias=True).encode())
         producer.flush()
