@@ -71,6 +71,8 @@ def create_app(settings: Settings, *, view: AlertView | None = None,
     With an injected `view` and no `feed`, nothing reads Kafka (unit tests); otherwise a
     KafkaAlertFeed fills the view from `topics.alerts` while the app runs.
     """
+    # first: a placeholder secret stops here, before any connection is made
+    signer = TokenSigner(settings.api_secret.get_secret_value(), clock=clock)
     topics = topics or ApiTopics()
     if feed is None and view is None:
         feed = KafkaAlertFeed(settings.kafka_bootstrap, topics.alerts)
@@ -82,7 +84,7 @@ def create_app(settings: Settings, *, view: AlertView | None = None,
                                       bucket or settings.influx_bucket),
         registry=registry if registry is not None else load_registry(settings.registry),
         users=users or UserStore(users_file(), clock=clock),
-        signer=TokenSigner(settings.api_secret.get_secret_value(), clock=clock),
+        signer=signer,
         login=LoginGuard(settings.api_login_failures_per_user,
                          settings.api_login_failures_per_address, settings.api_login_window_s,
                          settings.api_login_hash_workers),
