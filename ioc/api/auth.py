@@ -13,9 +13,13 @@ from typing import Literal
 
 import orjson
 
-from ioc.core.errors import IocError
+from ioc.core.errors import ConfigError, IocError
+from ioc.core.settings import DEV_PLACEHOLDER
 
 __all__ = [
+    "MAX_ACCESS_TTL_S",
+    "MAX_SERVICE_TTL_S",
+    "MIN_SECRET_CHARS",
     "ROLES",
     "ROLE_RANK",
     "Role",
@@ -34,6 +38,10 @@ ROLE_RANK: dict[str, int] = {"viewer": 0, "operator": 1, "admin": 2}
 # OWASP 2023 guidance for PBKDF2-HMAC-SHA256; the count is stored in each hash, so it can grow.
 DEFAULT_ITERATIONS = 600_000
 _TOKEN_PREFIX = "ioc1"
+MAX_ACCESS_TTL_S = 12 * 3600  # tokens from logging in: one operator shift
+# tokens an admin issues for a wall display or service account; revocable at any time
+MAX_SERVICE_TTL_S = 30 * 86400
+MIN_SECRET_CHARS = 16
 
 
 class TokenError(IocError):
@@ -87,8 +95,12 @@ class TokenSigner:
     """Issues and verifies `ioc1.<payload>.<signature>` tokens with one secret."""
 
     def __init__(self, secret: str, clock: Callable[[], float] = time.time) -> None:
-        if not secret:
-            raise ValueError("the token secret must not be empty")
+        # the placeholder is in the source code: anyone could forge tokens signed with it
+        if secret == DEV_PLACEHOLDER or len(secret) < MIN_SECRET_CHARS:
+            raise ConfigError(
+                "IOC_API_SECRET is the placeholder or shorter than "
+                f"{MIN_SECRET_CHARS} characters: anyone could forge tokens. `ioc services up` "
+                "generates one into .ioc/credentials.env; elsewhere set a long random value")
         # a key derived for this purpose only, so the raw secret signs nothing else
         self._key = hmac.new(secret.encode("utf-8"), b"ioc-api-token-v1", hashlib.sha256).digest()
         self._clock = clock
@@ -98,7 +110,9 @@ class TokenSigner:
         return _b64(mac.digest())
 
     def issue(self, sub: str, role: str, ttl_s: int) -> tuple[str, TokenClaims]:
-        """A signed token valid for `ttl_s` seconds from now."""
+        """A signed token valid for `ttl_s` seconds from now (at most MAX_SERVICE_TTL_S)."""
+        if not 0 < ttl_s <= MAX_SERVICE_TTL_S:
+            raise ValueError(f"token lifetime must be 1..{MAX_SERVICE_TTL_S} s, not {ttl_s}")
         now = round(self._clock(), 3)  # ms, so a revocation in the same second counts
         claims = TokenClaims(sub=sub, role=role, iat=now, exp=now + ttl_s)
         body = _b64(orjson.dumps({"sub": sub, "role": role, "iat": claims.iat,
@@ -108,7 +122,7 @@ class TokenSigner:
     def verify(self, token: str) -> TokenClaims:
         """The token's claims, or TokenError saying why it is not acceptable."""
         parts = token.split(".")
-        if len(parts) != 3 or parts[0] != _TOKEN_PREFIX:
+        if not token.isascii() or len(parts) != 3 or parts[0] != _TOKEN_PREFIX:
             raise TokenError("malformed token")
         body, signature = parts[1], parts[2]
         if not hmac.compare_digest(self._sign(body), signature):
@@ -121,4 +135,6 @@ class TokenSigner:
             raise TokenError("malformed token payload") from exc
         if self._clock() >= claims.exp:
             raise TokenError("token expired")
+        if claims.exp - claims.iat > MAX_SERVICE_TTL_S:  # e.g. a year-long token of old
+            raise TokenError("token lifetime exceeds the maximum; get a new token")
         return claims

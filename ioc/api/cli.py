@@ -7,7 +7,7 @@ import os
 
 import click
 
-from ioc.api.auth import ROLES, TokenSigner
+from ioc.api.auth import MAX_SERVICE_TTL_S, ROLES, TokenSigner
 from ioc.api.main import DEFAULT_TOKEN_TTL_S, check_serving_secret, create_app, users_file
 from ioc.api.users import UserError, UserStore, ensure_dev_admin
 from ioc.core.errors import ConfigError
@@ -37,7 +37,7 @@ def serve(host: str | None, port: int | None) -> None:
     settings = load_settings()
     setup_logging(settings.log_level, settings.log_format)
     host, port = host or settings.api_host, port or settings.api_port
-    check_serving_secret(settings.api_secret.get_secret_value(), host)
+    check_serving_secret(settings.api_secret.get_secret_value())
     users = UserStore(users_file())
     if settings.profile == "dev":
         message = ensure_dev_admin(users, credentials_file())
@@ -48,7 +48,13 @@ def serve(host: str | None, port: int | None) -> None:
                    err=True)
     app = create_app(settings, users=users)
     click.echo(f"API on http://{host}:{port}/  (docs /docs, users in {users.path})")
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+    # X-Forwarded-For only from proxies named in uvicorn's FORWARDED_ALLOW_IPS: by default
+    # uvicorn trusts it from 127.0.0.1, so any local process could pick its client address
+    # and dodge the per-address login throttle
+    proxies = os.environ.get("FORWARDED_ALLOW_IPS")
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(),
+                proxy_headers=proxies is not None, forwarded_allow_ips=proxies,
+                ws_max_size=settings.api_max_body_bytes)
 
 
 @api.group()
@@ -96,8 +102,9 @@ def user_delete(name: str) -> None:
 
 @api.command()
 @click.argument("name")
-@click.option("--ttl", "ttl_s", type=int, default=DEFAULT_TOKEN_TTL_S, show_default=True,
-              help="Seconds the token stays valid.")
+@click.option("--ttl", "ttl_s", type=click.IntRange(60, MAX_SERVICE_TTL_S),
+              default=DEFAULT_TOKEN_TTL_S, show_default=True,
+              help=f"Seconds the token stays valid (at most {MAX_SERVICE_TTL_S}, 30 days).")
 def token(name: str, ttl_s: int) -> None:
     """Print a bearer token for user NAME (signed with IOC_API_SECRET)."""
     found = UserStore(users_file()).get(name)

@@ -9,6 +9,7 @@ from ioc.api.alert_store import AlertView
 from ioc.api.auth import TokenClaims, TokenError, TokenSigner
 from ioc.api.command_sink import CommandSink
 from ioc.api.influx_reader import ReadingsReader
+from ioc.api.login_guard import LoginGuard
 from ioc.api.users import User, UserStore
 from ioc.core import topics
 from ioc.core.registry import Registry
@@ -36,6 +37,7 @@ class ApiContext:
     registry: Registry
     users: UserStore
     signer: TokenSigner
+    login: LoginGuard
     topics: ApiTopics
     token_ttl_s: int
     clock: Callable[[], float]

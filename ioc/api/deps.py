@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, status
 from fastapi.requests import HTTPConnection
@@ -11,16 +11,36 @@ from fastapi.security import OAuth2PasswordBearer
 
 from ioc.api.auth import Role, TokenError, role_allows
 from ioc.api.context import ApiContext, user_from_token
+from ioc.api.models import ErrorOut, InvalidOut
 from ioc.api.users import User
 from ioc.core.settings import Settings
 
-__all__ = ["Admin", "Ctx", "CurrentUser", "Operator", "SettingsDep", "found_or_404", "get_ctx",
-           "require_role"]
+__all__ = ["Admin", "Ctx", "CurrentUser", "Operator", "SettingsDep", "errors", "found_or_404",
+           "get_ctx", "require_role"]
 
 Found = TypeVar("Found")
 
 TOKEN_URL = "/api/v1/auth/token"
 _oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+_WHY = {
+    400: "Malformed request",
+    401: "Not authenticated, or the token is invalid, expired or revoked",
+    403: "The user's role does not allow this",
+    404: "Unknown resource",
+    409: "Conflicts with the current state",
+    413: "Request body too large",
+    422: "Invalid input: a message, or the fields that failed validation",
+    429: "Too many login attempts: see Retry-After",
+    503: "A backing service (Kafka, InfluxDB) is unavailable",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error codes a route may answer, each with an ErrorOut body."""
+    return {code: {"model": InvalidOut if code == 422 else ErrorOut, "description": _WHY[code]}
+            for code in codes}
 
 
 def found_or_404(value: Found | None, what: str, key: str) -> Found:
@@ -30,7 +50,7 @@ def found_or_404(value: Found | None, what: str, key: str) -> Found:
     return value
 
 
-def get_ctx(conn: HTTPConnection) -> ApiContext:
+async def get_ctx(conn: HTTPConnection) -> ApiContext:
     """The ApiContext that create_app put on the app."""
     ctx: ApiContext = conn.app.state.ctx
     return ctx
@@ -39,7 +59,7 @@ def get_ctx(conn: HTTPConnection) -> ApiContext:
 Ctx = Annotated[ApiContext, Depends(get_ctx)]
 
 
-def get_settings(ctx: Ctx) -> Settings:
+async def get_settings(ctx: Ctx) -> Settings:
     """The app's Settings."""
     return ctx.settings
 
@@ -52,7 +72,7 @@ def _unauthorized(detail: str) -> HTTPException:
                          headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_current_user(ctx: Ctx, token: Annotated[str | None, Depends(_oauth2)]) -> User:
+async def get_current_user(ctx: Ctx, token: Annotated[str | None, Depends(_oauth2)]) -> User:
     """The user of the bearer token; 401 without a valid one."""
     if not token:
         raise _unauthorized("not authenticated: send 'Authorization: Bearer <token>' "
@@ -67,9 +87,9 @@ def get_current_user(ctx: Ctx, token: Annotated[str | None, Depends(_oauth2)]) -
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_role(role: Role) -> Callable[[User], User]:
+def require_role(role: Role) -> Callable[[User], Awaitable[User]]:
     """A dependency that lets through users with `role` or a higher one; else 403."""
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if not role_allows(user.role, role):
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 detail=f"this needs the {role} role; {user.name} is {user.role}")

@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 
+from ioc.api.access_log import redact_query_strings
 from ioc.api.alert_store import AlertFeed, AlertView, KafkaAlertFeed
-from ioc.api.auth import TokenSigner
+from ioc.api.auth import MAX_ACCESS_TTL_S, TokenSigner
 from ioc.api.command_sink import CommandSink, KafkaCommandSink
 from ioc.api.context import ApiContext, ApiTopics
+from ioc.api.error_handlers import install_error_handlers
 from ioc.api.influx_reader import InfluxReader, ReadingsReader
+from ioc.api.login_guard import LoginGuard
+from ioc.api.middleware import BodyLimit, LoginGate, SecurityHeaders, page_csp
 from ioc.api.routes import alerts, auth, devices, health, live, readings
 from ioc.api.users import UserStore
-from ioc.core.errors import ConfigError, ServiceError
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import Registry, load_registry
-from ioc.core.settings import DEV_PLACEHOLDER, Settings, state_dir
+from ioc.core.settings import Settings, state_dir
 
-__all__ = ["API_PREFIX", "check_serving_secret", "create_app", "is_loopback", "users_file"]
+__all__ = ["API_PREFIX", "DEFAULT_TOKEN_TTL_S", "check_serving_secret", "create_app",
+           "users_file"]
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
-DEFAULT_TOKEN_TTL_S = 12 * 3600  # one operator shift
+DEFAULT_TOKEN_TTL_S = MAX_ACCESS_TTL_S  # one operator shift
 _CONSOLE = Path(__file__).parent / "static" / "console.html"
 
 
@@ -37,25 +41,13 @@ def users_file() -> Path:
     return state_dir() / "api-users.json"
 
 
-def is_loopback(host: str) -> bool:
-    """Whether a bind address only accepts connections from this machine."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # any other host name may resolve to a public address
+def check_serving_secret(secret: str) -> None:
+    """ConfigError if tokens would be signed with the placeholder (or a short) secret.
 
-
-def check_serving_secret(secret: str, host: str) -> None:
-    """ConfigError if tokens would be signed with the public placeholder off loopback."""
-    # the placeholder is in the source code, so anyone could forge tokens with it
-    if secret in ("", DEV_PLACEHOLDER) and not is_loopback(host):
-        raise ConfigError(
-            f"refusing to serve the API on {host!r} with the placeholder token secret: "
-            "anyone could forge tokens. Set IOC_API_SECRET to a long random value "
-            "(`ioc services up` generates one into .ioc/credentials.env), or bind to "
-            "127.0.0.1")
+    Refused on every address and in every profile: a loopback-only API is still reachable by
+    every local process (and by a browser tab through DNS rebinding).
+    """
+    TokenSigner(secret)
 
 
 def _api_router() -> APIRouter:
@@ -73,13 +65,15 @@ def create_app(settings: Settings, *, view: AlertView | None = None,
                feed: AlertFeed | None = None, commands: CommandSink | None = None,
                reader: ReadingsReader | None = None, registry: Registry | None = None,
                users: UserStore | None = None, topics: ApiTopics | None = None,
-               bucket: str | None = None, token_ttl_s: int = DEFAULT_TOKEN_TTL_S,
+               bucket: str | None = None, token_ttl_s: int | None = None,
                clock: Callable[[], float] = time.time) -> FastAPI:
     """Build the app; anything not injected is made from `settings` (Kafka, InfluxDB, files).
 
     With an injected `view` and no `feed`, nothing reads Kafka (unit tests); otherwise a
     KafkaAlertFeed fills the view from `topics.alerts` while the app runs.
     """
+    # first: a placeholder secret stops here, before any connection is made
+    signer = TokenSigner(settings.api_secret.get_secret_value(), clock=clock)
     topics = topics or ApiTopics()
     if feed is None and view is None:
         feed = KafkaAlertFeed(kafka_access(settings), topics.alerts)
@@ -90,14 +84,18 @@ def create_app(settings: Settings, *, view: AlertView | None = None,
                                       bucket or settings.influx_bucket),
         registry=registry if registry is not None else load_registry(settings.registry),
         users=users or UserStore(users_file(), clock=clock),
-        signer=TokenSigner(settings.api_secret.get_secret_value(), clock=clock),
-        topics=topics, token_ttl_s=token_ttl_s, clock=clock)
+        signer=signer,
+        login=LoginGuard(settings.api_login_failures_per_user,
+                         settings.api_login_failures_per_address, settings.api_login_window_s,
+                         settings.api_login_hash_workers),
+        topics=topics, token_ttl_s=token_ttl_s or settings.api_token_ttl_s, clock=clock)
     return _build(ctx, feed)
 
 
 def _build(ctx: ApiContext, feed: AlertFeed | None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redact_query_strings()  # after the server configured its loggers
         if feed is not None:
             feed.start(ctx.view)
         try:
@@ -107,22 +105,38 @@ def _build(ctx: ApiContext, feed: AlertFeed | None) -> FastAPI:
                 feed.stop()
             ctx.commands.close()
             ctx.reader.close()
+            ctx.login.close()
 
     app = FastAPI(title="Đồng Xoài IOC API",
                   description="Alerts, devices and readings of the Đồng Xoài Intelligent "
                               "Operations Center; live alerts over WebSocket.",
-                  version="1.0", lifespan=lifespan)
+                  version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.ctx = ctx
     app.include_router(_api_router())
     app.include_router(health.router)
+    app.add_middleware(LoginGate, guard=ctx.login, path=f"{API_PREFIX}/auth/token")
+    app.add_middleware(BodyLimit, max_bytes=ctx.settings.api_max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: every early answer gets headers too
 
-    @app.exception_handler(ServiceError)
-    async def service_unavailable(request: Request, exc: ServiceError) -> JSONResponse:
-        log.warning("%s %s: %s", request.method, request.url.path, exc)
-        return JSONResponse({"detail": f"backing service unavailable: {exc}"}, status_code=503)
+    install_error_handlers(app)
+    _pages(app)
+    return app
+
+
+def _pages(app: FastAPI) -> None:
+    console = _CONSOLE.read_text(encoding="utf-8")
+    console_csp = page_csp(console)
+    docs = bytes(get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json",
+                                     title=f"{app.title} – docs").body).decode("utf-8")
+    cdn = "https://cdn.jsdelivr.net"
+    # Swagger UI sets inline styles from its bundle: only this page allows them
+    docs_csp = page_csp(docs, script_src=[cdn], style_src=[cdn, "'unsafe-inline'"],
+                        img_src=["'self'", "data:", "https://fastapi.tiangolo.com"])
 
     @app.get("/", include_in_schema=False)
-    def console() -> FileResponse:
-        return FileResponse(_CONSOLE, media_type="text/html; charset=utf-8")
+    def console_page() -> HTMLResponse:
+        return HTMLResponse(console, headers={"Content-Security-Policy": console_csp})
 
-    return app
+    @app.get("/docs", include_in_schema=False)
+    def docs_page() -> HTMLResponse:
+        return HTMLResponse(docs, headers={"Content-Security-Policy": docs_csp})

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ioc.api.auth import Role
 from ioc.api.users import User
+from ioc.core.alert_limits import MAX_COMMENT_CHARS, MAX_NAME_CHARS
 from ioc.core.registry import Device
 from ioc.core.schemas import Alert
 
@@ -17,7 +18,9 @@ __all__ = [
     "AssignBody",
     "CommentBody",
     "DevicePage",
+    "ErrorOut",
     "Health",
+    "InvalidOut",
     "Readiness",
     "ReadingsPage",
     "TokenOut",
@@ -31,6 +34,18 @@ class _Body(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class ErrorOut(_Body):
+    """What every error answer carries: a message for people."""
+
+    detail: str
+
+
+class InvalidOut(_Body):
+    """422: a message, or the list of fields that failed validation (FastAPI's format)."""
+
+    detail: str | list[dict[str, Any]]
+
+
 class AlertPage(_Body):
     """Matching alerts, newest first, and how many matched in all."""
 
@@ -41,13 +56,13 @@ class AlertPage(_Body):
 class AssignBody(_Body):
     """POST /alerts/{id}/assign."""
 
-    assignee: str = Field(min_length=1, max_length=64)
+    assignee: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
 
 
 class CommentBody(_Body):
     """POST /alerts/{id}/comment."""
 
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = Field(min_length=1, max_length=MAX_COMMENT_CHARS)
 
 
 class DevicePage(_Body):

@@ -17,6 +17,7 @@ from ioc.core.topics import DEVICE_ID_RE, DOMAINS
 
 __all__ = [
     "MAX_FUTURE",
+    "MAX_JSON_DEPTH",
     "MAX_PAYLOAD_BYTES",
     "RejectReason",
     "TelemetryRejected",
@@ -26,6 +27,9 @@ __all__ = [
 
 MAX_PAYLOAD_BYTES = 16 * 1024
 MAX_FUTURE = timedelta(minutes=5)
+# Device payloads are flat objects; deeper nesting is refused before any JSON parser recurses
+# into it (Python's json, used to classify bad JSON, overflows the stack at ~1000 levels).
+MAX_JSON_DEPTH = 32
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Stores keep int64 nanoseconds and int64 integers: what they cannot hold is rejected here,
 # at the edge, instead of jamming a storage batch downstream.
@@ -78,6 +82,9 @@ def _decode(payload: bytes) -> dict[str, Any]:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise TelemetryRejected(RejectReason.OVERSIZE,
                                 f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
+    if _too_deep(payload):
+        raise TelemetryRejected(RejectReason.BAD_JSON,
+                                f"nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
@@ -85,6 +92,31 @@ def _decode(payload: bytes) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise TelemetryRejected(RejectReason.NOT_OBJECT, f"payload is a {type(doc).__name__}")
     return doc
+
+
+def _too_deep(payload: bytes) -> bool:
+    # fewer brackets than the limit cannot nest deeper than it: the scan below is only paid
+    # by payloads with many brackets, never by a device's flat object
+    if payload.count(b"[") + payload.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for byte in payload:  # linear, unlike a regex over unterminated strings
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # closing quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
 
 
 def _classify_bad_json(payload: bytes, exc: Exception) -> TelemetryRejected:

@@ -91,7 +91,16 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_secret: SecretStr = SecretStr(DEV_PLACEHOLDER)
+    api_secret: SecretStr = SecretStr(DEV_PLACEHOLDER)  # the API refuses it in every profile
+    # request bodies and WebSocket messages; larger ones get 413 before they are read
+    api_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    api_token_ttl_s: int = Field(default=12 * 3600, ge=60, le=12 * 3600)  # login tokens
+    api_readings_max_span_days: int = Field(default=31, ge=1)
+    # login throttling: failed attempts per user name / per client address in a window
+    api_login_failures_per_user: int = Field(default=5, ge=1)
+    api_login_failures_per_address: int = Field(default=20, ge=1)
+    api_login_window_s: int = Field(default=300, ge=1)
+    api_login_hash_workers: int = Field(default=1, ge=1)  # threads for password hashing
 
     grafana_url: str = "http://127.0.0.1:3000"
     grafana_token: SecretStr | None = None

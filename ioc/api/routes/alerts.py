@@ -2,48 +2,36 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import StringConstraints
 
 from ioc.api.alert_store import AlertFilter, select_alerts
-from ioc.api.deps import Ctx, CurrentUser, Operator, found_or_404
+from ioc.api.deps import Ctx, CurrentUser, Operator, errors, found_or_404
 from ioc.api.models import AlertPage, AssignBody, CommentBody
-from ioc.core.registry import WARDS
+from ioc.api.routes.devices import WardSlug
+from ioc.core.alert_limits import command_refusal
 from ioc.core.schemas import Alert, AlertCommand, Severity, Status
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/alerts", tags=["alerts"])
-_RULE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+router = APIRouter(prefix="/alerts", tags=["alerts"], responses=errors(401, 422))
+RuleName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
 AlertId = Annotated[str, Path(min_length=1, max_length=256, description="Alert id")]
-
-
-def _check_filters(rule: list[str], ward: list[str]) -> None:
-    bad_rule = [r for r in rule if not _RULE_RE.match(r)]
-    if bad_rule:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail=f"bad rule filter {bad_rule[0]!r}: expected a rule name "
-                                   "such as flood.level")
-    bad_ward = [w for w in ward if w not in WARDS]
-    if bad_ward:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail=f"unknown ward {bad_ward[0]!r}; expected one of "
-                                   f"{', '.join(WARDS)}")
 
 
 @router.get("", response_model=AlertPage, summary="Current alerts, newest first")
 def list_alerts(ctx: Ctx, _: CurrentUser,
                 status_: Annotated[list[Status], Query(alias="status")] = [],  # noqa: B006
-                rule: Annotated[list[str], Query()] = [],  # noqa: B006
-                ward: Annotated[list[str], Query()] = [],  # noqa: B006
+                rule: Annotated[list[RuleName], Query()] = [],  # noqa: B006
+                ward: Annotated[list[WardSlug], Query()] = [],  # noqa: B006
                 severity: Annotated[list[Severity], Query()] = [],  # noqa: B006
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> AlertPage:
-    """Filter by status, rule, ward and severity (each repeatable); newest dateIssued first."""
-    _check_filters(rule, ward)
+    """Filter by status, rule (e.g. flood.level), ward (a slug) and severity (each
+    repeatable); newest dateIssued first."""
     flt = AlertFilter(tuple(status_), tuple(rule), tuple(ward), tuple(severity))
     data, count = select_alerts(ctx.view.snapshot(), flt, limit)
     return AlertPage(data=data, count=count)
@@ -53,7 +41,8 @@ def _alert_or_404(ctx: Ctx, alert_id: str) -> Alert:
     return found_or_404(ctx.view.get(alert_id), "alert", alert_id)
 
 
-@router.get("/{alert_id}", response_model=Alert, summary="One alert's current state")
+@router.get("/{alert_id}", response_model=Alert, summary="One alert's current state",
+            responses=errors(404))
 def get_alert(ctx: Ctx, _: CurrentUser, alert_id: AlertId) -> Alert:
     """The alert's latest version; 404 if unknown."""
     return _alert_or_404(ctx, alert_id)
@@ -74,12 +63,16 @@ def _send(ctx: Ctx, user: Operator, alert_id: str, action: Action,
     command = AlertCommand(alert_id=alert_id, action=action, by=user.name,
                            at=datetime.fromtimestamp(ctx.clock(), UTC), assignee=assignee,
                            text=text, command_id=uuid.uuid4().hex)
+    refusal = command_refusal(alert, command)  # the worker would refuse it as well
+    if refusal is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"alert {alert_id!r}: {refusal}")
     ctx.commands.send(command)
     return command
 
 
 _ACCEPTED: dict[str, Any] = {"status_code": status.HTTP_202_ACCEPTED,
-                             "response_model": AlertCommand}
+                             "response_model": AlertCommand,
+                             "responses": errors(400, 403, 404, 409, 413, 503)}
 
 
 @router.post("/{alert_id}/acknowledge", **_ACCEPTED, summary="Acknowledge an open alert")

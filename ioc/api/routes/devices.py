@@ -5,28 +5,28 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query
+from pydantic import StringConstraints
 
-from ioc.api.deps import Ctx, CurrentUser, found_or_404
+from ioc.api.deps import Ctx, CurrentUser, errors, found_or_404
 from ioc.api.models import DevicePage, WardOut
 from ioc.core.registry import WARDS, Device
 
-__all__ = ["DeviceId", "router", "wards_router"]
+__all__ = ["DeviceId", "WardSlug", "router", "wards_router"]
 
-router = APIRouter(prefix="/devices", tags=["devices"])
-wards_router = APIRouter(prefix="/wards", tags=["devices"])
+router = APIRouter(prefix="/devices", tags=["devices"], responses=errors(401, 422))
+wards_router = APIRouter(prefix="/wards", tags=["devices"], responses=errors(401))
 DeviceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$",
                                description="Device id ([A-Za-z0-9_-]{1,64})")]
+# in the schema as a pattern, so what the OpenAPI document allows is what the API accepts
+WardSlug = Annotated[str, StringConstraints(pattern=f"^({'|'.join(WARDS)})$")]
 
 
 @router.get("", response_model=DevicePage, summary="Registered devices")
 def list_devices(ctx: Ctx, _: CurrentUser,
                  domain: Literal["traffic", "streetlight", "drainage"] | None = None,
-                 ward: Annotated[str | None, Query()] = None) -> DevicePage:
-    """Devices of the registry, optionally of one domain and/or ward."""
-    if ward is not None and ward not in WARDS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail=f"unknown ward {ward!r}; expected one of {', '.join(WARDS)}")
+                 ward: Annotated[WardSlug | None, Query()] = None) -> DevicePage:
+    """Devices of the registry, optionally of one domain and/or ward (a ward slug)."""
     data = [d for d in ctx.registry
             if (domain is None or d.domain == domain) and (ward is None or d.ward == ward)]
     return DevicePage(data=data, count=len(data))
@@ -37,7 +37,8 @@ def device_or_404(ctx: Ctx, device_id: str) -> Device:
     return found_or_404(ctx.registry.get(device_id), "device", device_id)
 
 
-@router.get("/{device_id}", response_model=Device, summary="One device")
+@router.get("/{device_id}", response_model=Device, summary="One device",
+            responses=errors(404))
 def get_device(ctx: Ctx, _: CurrentUser, device_id: DeviceId) -> Device:
     """A device's registry entry; 404 if unknown."""
     return device_or_404(ctx, device_id)

@@ -3,8 +3,10 @@
 Authenticate by sending `{"token": "<bearer token>"}` as the first message; a token in the
 URL is refused, because access logs and proxies record query strings. Messages:
 `{"type": "snapshot", "alerts": [...]}` once, then `{"type": "alert", "alert": {...}}`.
-Close codes: 4401 bad/missing/expired token, 1013 reconnect to reload (the client fell too far
-behind, or an alert was deleted from the topic).
+Close codes: 4401 bad/missing/expired/revoked token or deleted user (checked again every
+RECHECK_S seconds while the socket is open), 1008 the first message is not a text frame,
+1013 reconnect to reload (the client fell too far behind, or an alert was deleted from the
+topic).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from ioc.api.alert_store import AlertFilter, Subscription, select_alerts
-from ioc.api.auth import TokenClaims, TokenError
+from ioc.api.auth import TokenError
 from ioc.api.context import ApiContext, user_from_token
 from ioc.core.schemas import Alert
 
@@ -28,23 +30,34 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["alerts"])
 AUTH_TIMEOUT_S = 10.0
 SNAPSHOT_LIMIT = 1000
+RECHECK_S = 2.0  # a revoked or deleted user's socket closes within this (plus a send)
+POLICY_VIOLATION = 1008
+
+
+class _NotText(Exception):
+    """The first message was not a text frame."""
 
 
 def _dump(alert: Alert) -> dict[str, Any]:
     return alert.model_dump(mode="json", by_alias=True)
 
 
-async def _authenticate(ws: WebSocket, ctx: ApiContext) -> TokenClaims:
+async def _authenticate(ws: WebSocket, ctx: ApiContext) -> str:
     if "token" in ws.query_params:
         # refused rather than ignored, so a client leaking tokens into logs is noticed
         raise TokenError("token in the URL is not accepted; send {\"token\": \"...\"} first")
-    first = await asyncio.wait_for(ws.receive_text(), timeout=AUTH_TIMEOUT_S)
-    message = orjson.loads(first)
+    first = await asyncio.wait_for(ws.receive(), timeout=AUTH_TIMEOUT_S)
+    if first["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(first.get("code", 1000))
+    text = first.get("text")
+    if text is None:
+        raise _NotText("send {\"token\": \"...\"} as a text frame")
+    message = orjson.loads(text)
     token = message.get("token") if isinstance(message, dict) else None
     if not isinstance(token, str) or not token:
         raise TokenError("send {\"token\": \"...\"} as the first message")
-    _, claims = user_from_token(ctx, token)
-    return claims
+    user_from_token(ctx, token)
+    return token
 
 
 async def _pump(ws: WebSocket, sub: Subscription) -> None:
@@ -69,7 +82,10 @@ async def alerts_live(ws: WebSocket) -> None:
     ctx: ApiContext = ws.app.state.ctx
     await ws.accept()
     try:
-        claims = await _authenticate(ws, ctx)
+        token = await _authenticate(ws, ctx)
+    except _NotText as exc:
+        await ws.close(code=POLICY_VIOLATION, reason=str(exc))
+        return
     except (TokenError, TimeoutError, ValueError) as exc:
         reason = str(exc) or "authentication timed out"
         await ws.close(code=4401, reason=f"not authenticated: {reason}"[:120])
@@ -83,14 +99,26 @@ async def alerts_live(ws: WebSocket) -> None:
         await ws.send_text(orjson.dumps({"type": "snapshot",
                                           "alerts": [_dump(a) for a in data]}).decode())
         tasks = {asyncio.create_task(_pump(ws, sub)), asyncio.create_task(_drain(ws))}
-        remaining = max(0.0, claims.exp - ctx.clock())
-        done, _pending = await asyncio.wait(tasks, timeout=remaining,
-                                            return_when=asyncio.FIRST_COMPLETED)
-        if not done:
-            await ws.close(code=4401, reason="token expired")
+        await _serve_while_valid(ws, ctx, token, tasks)
     except (WebSocketDisconnect, RuntimeError) as exc:
         log.debug("live alerts socket ended: %s", exc)
     finally:
         ctx.view.unsubscribe(sub)
         for task in tasks:
             task.cancel()
+
+
+async def _serve_while_valid(ws: WebSocket, ctx: ApiContext, token: str,
+                             tasks: set[asyncio.Task[None]]) -> None:
+    # the token and its user are checked again every RECHECK_S: expiry, revocation and
+    # deletion all end the stream within seconds, not when the token would have expired
+    while True:
+        done, _ = await asyncio.wait(tasks, timeout=RECHECK_S,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if done:
+            return
+        try:
+            user_from_token(ctx, token)
+        except TokenError as exc:
+            await ws.close(code=4401, reason=f"not authenticated: {exc}"[:120])
+            return

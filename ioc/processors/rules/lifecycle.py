@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
+from ioc.core.alert_limits import command_refusal
 from ioc.core.schemas import Alert, AlertCommand, AlertComment
 from ioc.processors.rules.base import AlertChange, rank
 from ioc.processors.rules.catalog import RULES
@@ -11,6 +13,7 @@ from ioc.processors.rules.catalog import RULES
 __all__ = ["SYSTEM", "alert_id", "apply_change", "apply_command"]
 
 SYSTEM = "system"
+log = logging.getLogger(__name__)
 
 
 def _dt(t: float) -> datetime:
@@ -65,7 +68,15 @@ def _latest(change: AlertChange) -> dict[str, object]:
 
 
 def apply_command(current: Alert, cmd: AlertCommand) -> Alert | None:
-    """The alert's new state after an operator command, or None when it changes nothing."""
+    """The alert's new state after an operator command, or None when it changes nothing.
+
+    A command past a cap of `ioc.core.alert_limits` changes nothing either (and is logged):
+    the alert must stay small enough to publish.
+    """
+    refusal = command_refusal(current, cmd)
+    if refusal is not None:
+        log.warning("refused %s on %s by %.64r: %s", cmd.action, current.id, cmd.by, refusal)
+        return None
     at = cmd.at
     update: dict[str, object]
     if cmd.action == "acknowledge":

@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 import uvicorn
+from fastapi import FastAPI
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from ioc.api.context import ApiTopics
@@ -109,38 +111,47 @@ def drain_device(device_id: str) -> Device:
 ServeApi = Callable[[ApiTopics, Device], Served]
 
 
-@pytest.fixture
-def serve_api(kafka_service: Settings, influx_bucket: ScopedBucket,
-              tmp_path: Path) -> Iterator[ServeApi]:
-    """Start the real app (Kafka feed, command producer, InfluxDB reader) under uvicorn."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
-
-    def start(topics: ApiTopics, device: Device) -> Served:
-        users = UserStore(tmp_path / f"users-{len(servers)}.json", iterations=1000)
-        users.add("oper", "operator", "password-oper")
-        users.add("view", "viewer", "password-view")
-        # the app reads the bucket with that bucket's read-only token, as in production
-        app = create_app(influx_bucket.settings, registry=Registry([device]), users=users,
-                         topics=topics)
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        servers.append((server, thread))
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """Serve `app` with uvicorn in a thread on a free port; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
         deadline = time.monotonic() + 20
         while not server.started:
             assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
             time.sleep(0.05)
-        return Served(f"http://127.0.0.1:{port}", topics, device.id, influx_bucket)
-
-    try:
-        yield start
+        yield f"http://127.0.0.1:{port}"
     finally:
-        for server, _ in servers:
-            server.should_exit = True
-        for _, thread in servers:
-            thread.join(timeout=15)
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def seeded_users(path: Path) -> UserStore:
+    """A users file with oper (operator) and view (viewer), passwords 'password-<name>'."""
+    users = UserStore(path, iterations=1000)
+    users.add("oper", "operator", "password-oper")
+    users.add("view", "viewer", "password-view")
+    return users
+
+
+@pytest.fixture
+def serve_api(kafka_service: Settings, influx_bucket: ScopedBucket,
+              tmp_path: Path) -> Iterator[ServeApi]:
+    """Start the real app (Kafka feed, command producer, InfluxDB reader) under uvicorn."""
+    with ExitStack() as stack:
+        def start(topics: ApiTopics, device: Device) -> Served:
+            users = seeded_users(tmp_path / f"users-{uuid.uuid4().hex[:8]}.json")
+            # the app reads the bucket with that bucket's read-only token, as in production
+            app = create_app(influx_bucket.settings, registry=Registry([device]),
+                             users=users, topics=topics)
+            url = stack.enter_context(running(app))
+            return Served(url, topics, device.id, influx_bucket)
+
+        yield start
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def test_password_hash_verifies_only_the_right_password() -> None:
 
 def test_token_round_trip_and_expiry() -> None:
     now = [1000.0]
-    signer = TokenSigner("s3cret", clock=lambda: now[0])
+    signer = TokenSigner("s3cret-s3cret-s3cret", clock=lambda: now[0])
     token, claims = signer.issue("alice", "operator", ttl_s=60)
     assert signer.verify(token) == claims
     assert (claims.sub, claims.role, claims.exp) == ("alice", "operator", 1060.0)
@@ -40,16 +40,16 @@ def test_token_round_trip_and_expiry() -> None:
     lambda t: "ioc1..",
 ])
 def test_tampered_tokens_are_refused(mangle: Callable[[str], str]) -> None:
-    signer = TokenSigner("s3cret")
+    signer = TokenSigner("s3cret-s3cret-s3cret")
     token, _ = signer.issue("alice", "viewer", ttl_s=60)
     with pytest.raises(TokenError):
         signer.verify(mangle(token))
 
 
 def test_token_from_another_secret_is_refused() -> None:
-    token, _ = TokenSigner("one").issue("alice", "admin", ttl_s=60)
+    token, _ = TokenSigner("secret-number-one").issue("alice", "admin", ttl_s=60)
     with pytest.raises(TokenError, match="signature"):
-        TokenSigner("two").verify(token)
+        TokenSigner("secret-number-two").verify(token)
 
 
 def test_roles_are_ordered() -> None:

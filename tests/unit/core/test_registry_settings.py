@@ -95,7 +95,7 @@ def test_credentials_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     creds = tmp_path / "credentials.env"
     creds.write_text("IOC_INFLUX_TOKEN=from-file\nIOC_MQTT_PORT=1999\n")
     monkeypatch.setenv("IOC_CREDENTIALS", str(creds))
-    monkeypatch.delenv("IOC_MQTT_PORT", raising=False)  # env.sh sets one per worktree
+    monkeypatch.delenv("IOC_MQTT_PORT", raising=False)  # a worktree's env.sh sets it
     settings = load_settings()
     assert settings.influx_token.get_secret_value() == "from-file"
     assert settings.mqtt_port == 1999

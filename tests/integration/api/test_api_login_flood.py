@@ -1,0 +1,88 @@
+"""Login flood against a real `ioc api serve`: other requests stay fast, floods get 429."""
+
+from __future__ import annotations
+
+import multiprocessing
+import statistics
+import time
+from collections.abc import Callable
+
+import httpx
+import requests
+
+from tests.integration.api.api_process import ApiProcess
+from tests.integration.api.login_flood import FloodReport, run_flood
+
+CONCURRENCY = 80
+FLOOD_S = 12.0
+MEASURE_S = 6.0
+P99_LIMIT_S = 0.100
+
+
+def _p99(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[98]
+
+
+def test_login_flood_leaves_auth_me_fast_and_is_throttled(
+        api_process: Callable[..., ApiProcess]) -> None:
+    served = api_process()
+    me_headers = {"Authorization": f"Bearer {served.token('view')}"}
+    ctx = multiprocessing.get_context("spawn")
+    running, out = ctx.Event(), ctx.Queue()
+    flood = ctx.Process(target=run_flood, daemon=True,
+                        args=(served.url, CONCURRENCY, FLOOD_S, running, out))
+    flood.start()
+    try:
+        assert running.wait(60), "the flood process never got an answer"
+        samples: list[float] = []
+        session = requests.Session()
+        start = time.time()
+        while time.time() - start < MEASURE_S or len(samples) < 50:
+            assert flood.is_alive(), "the flood ended before 50 /auth/me samples"
+            t0 = time.perf_counter()
+            resp = session.get(f"{served.url}/api/v1/auth/me", headers=me_headers, timeout=30)
+            samples.append(time.perf_counter() - t0)
+            assert resp.status_code == 200, resp.text
+        measured_until = time.time()
+        report: FloodReport = out.get(timeout=FLOOD_S + 60)
+    finally:
+        flood.join(30)
+        if flood.is_alive():
+            flood.kill()
+    p99 = _p99(samples)
+    assert p99 < P99_LIMIT_S, (f"/auth/me p99 {p99 * 1000:.0f} ms over {len(samples)} calls "
+                               f"(median {statistics.median(samples) * 1000:.1f} ms) "
+                               f"during {dict(report.statuses)}")
+    # the flood covered the whole measurement, and it was a flood
+    assert report.first <= start and report.last >= measured_until
+    assert sum(report.statuses.values()) >= 5 * CONCURRENCY, report.statuses
+    # almost every bogus login was throttled, with a reason and when to retry
+    assert set(report.statuses) <= {401, 429}, report.statuses
+    assert report.statuses[401] <= 20 + 5  # the address limit (+ the user's, counted apart)
+    assert report.details >= {"too many failed logins for this client address"}
+    assert report.retry_after and all(1 <= int(v) <= 300 for v in report.retry_after)
+
+
+def _login(served: ApiProcess, source: str, name: str, password: str) -> httpx.Response:
+    transport = httpx.HTTPTransport(local_address=source)
+    with httpx.Client(transport=transport, timeout=30) as client:
+        return client.post(f"{served.url}/api/v1/auth/token",
+                           data={"username": name, "password": password})
+
+
+def test_throttling_per_user_name_across_addresses_and_per_address(
+        api_process: Callable[..., ApiProcess]) -> None:
+    served = api_process()
+    # five wrong passwords for `oper`, each from another address: the user limit still holds
+    for i in range(5):
+        assert _login(served, f"127.0.0.{10 + i}", "oper", "wrong-guess").status_code == 401
+    locked = _login(served, "127.0.0.20", "oper", "password-oper")
+    assert locked.status_code == 429
+    assert "for this user name" in locked.json()["detail"]
+    assert 1 <= int(locked.headers["retry-after"]) <= 300
+    # one address trying many names is stopped too, without locking anyone else out
+    for i in range(20):
+        assert _login(served, "127.0.0.30", f"guess-{i}", "x-password").status_code == 401
+    blocked = _login(served, "127.0.0.30", "view", "password-view")
+    assert blocked.status_code == 429 and "client address" in blocked.json()["detail"]
+    assert _login(served, "127.0.0.31", "view", "password-view").status_code == 200

@@ -1,0 +1,131 @@
+"""Login throttling per user name and client address; the bounded hashing pool."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from ioc.api.login_guard import FailureWindow, LoginGuard, LoginThrottled
+from tests.unit.api.api_fakes import Api
+
+TOKEN = "/api/v1/auth/token"
+
+
+def _login(api: Api, name: str, password: str) -> tuple[int, dict[str, str], str]:
+    resp = api.client.post(TOKEN, data={"username": name, "password": password})
+    detail = resp.json().get("detail", "")
+    return resp.status_code, dict(resp.headers), detail
+
+
+def test_failures_per_user_are_limited_then_429_with_retry_after(api: Api) -> None:
+    codes = [_login(api, "oper", "wrong-password")[0] for _ in range(5)]
+    assert codes == [401] * 5
+    status, headers, detail = _login(api, "oper", "password-oper")  # even the right one
+    assert status == 429
+    assert "too many failed logins for this user name" in detail
+    assert 1 <= int(headers["retry-after"]) <= 300
+    assert _login(api, "view", "password-view")[0] == 200  # other users are not locked out
+
+
+def test_failures_per_client_address_are_limited(api: Api) -> None:
+    codes = [_login(api, f"nobody-{i}", "wrong-password")[0] for i in range(20)]
+    assert codes == [401] * 20
+    status, headers, detail = _login(api, "view", "password-view")
+    assert status == 429 and "client address" in detail and int(headers["retry-after"]) >= 1
+
+
+def test_successful_logins_do_not_count(api: Api) -> None:
+    for _ in range(30):
+        assert _login(api, "view", "password-view")[0] == 200
+
+
+def test_window_slides() -> None:
+    now = [0.0]
+    window = FailureWindow(limit=2, window_s=60, clock=lambda: now[0])
+    window.charge("a")
+    now[0] = 10
+    window.charge("a")
+    assert window.retry_after("a") == 50 and window.retry_after("b") == 0
+    now[0] = 60  # the first failure left the window
+    assert window.retry_after("a") == 0
+    window.charge("a")
+    window.refund("a")
+    assert window.retry_after("a") == 0
+
+
+def test_remembered_keys_are_bounded() -> None:
+    window = FailureWindow(limit=1, window_s=60, max_keys=3)
+    for key in "abcd":
+        window.charge(key)
+    assert window.retry_after("a") == 0  # the oldest was forgotten
+    assert all(window.retry_after(k) > 0 for k in "bcd")
+
+
+def test_full_hashing_queue_answers_429_and_runs_nothing_more() -> None:
+    release, started = threading.Event(), []
+
+    def slow(name: str, password: str) -> str | None:
+        started.append(name)
+        release.wait(10)
+        return None
+
+    async def scenario() -> list[object]:
+        guard = LoginGuard(per_user=100, per_address=100, window_s=60, workers=1,
+                           max_pending=2)
+        try:
+            attempts = [asyncio.ensure_future(guard.check(slow, f"u{i}", "pw", "1.2.3.4"))
+                        for i in range(4)]
+            done = await asyncio.gather(*attempts[2:], return_exceptions=True)
+            release.set()
+            return [*done, *await asyncio.gather(*attempts[:2], return_exceptions=True)]
+        finally:
+            guard.close()
+
+    results = asyncio.run(scenario())
+    assert [type(r) for r in results] == [LoginThrottled, LoginThrottled, type(None),
+                                          type(None)]
+    assert isinstance(results[0], LoginThrottled) and results[0].retry_after_s == 1
+    assert sorted(started) == ["u0", "u1"]  # the refused attempts hashed nothing
+
+
+def test_hashing_runs_off_the_event_loop_thread() -> None:
+    threads: list[str] = []
+
+    def verify(name: str, password: str) -> str:
+        threads.append(threading.current_thread().name)
+        return name
+
+    async def scenario() -> str | None:
+        guard = LoginGuard(5, 5, 60, workers=1)
+        try:
+            return await guard.check(verify, "u", "pw", "addr")
+        finally:
+            guard.close()
+
+    assert asyncio.run(scenario()) == "u"
+    assert threads[0].startswith("ioc-login-hash")
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_concurrent_attempts_count_before_they_finish(limit: int) -> None:
+    # charged up front: a burst cannot slip past the limit while its hashes are queued
+    release = threading.Event()
+
+    def slow(name: str, password: str) -> None:
+        release.wait(10)
+
+    async def scenario() -> int:
+        guard = LoginGuard(per_user=limit, per_address=100, window_s=60, workers=1,
+                           max_pending=50)
+        try:
+            tasks = [asyncio.ensure_future(guard.check(slow, "same", "pw", "a"))
+                     for _ in range(10)]
+            release.set()  # the tasks have not run yet: each is admitted or not on its own
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            return sum(isinstance(r, LoginThrottled) for r in results)
+        finally:
+            guard.close()
+
+    assert asyncio.run(scenario()) == 10 - limit
