@@ -13,6 +13,7 @@ from kafka import KafkaProducer
 
 from ioc.api.context import ApiTopics
 from ioc.core.alert_limits import MAX_ALERT_BYTES, MAX_COMMENT_CHARS, MAX_COMMENTS
+from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import dump_registry
 from ioc.core.schemas import AlertCommand, AlertComment, DrainageReading, reading_to_json
 from ioc.core.settings import Settings
@@ -112,7 +113,7 @@ def test_worker_refuses_commands_past_the_caps_and_still_publishes(
     served = serve_api(ApiTopics(alerts=f"{prefix}ioc.alerts",
                                  commands=f"{prefix}ioc.alert-commands"),
                        drain_device(device_id))
-    producer = KafkaProducer(bootstrap_servers=kafka_service.kafka_bootstrap, acks="all",
+    producer = KafkaProducer(**kafka_access(kafka_service).client_options(), acks="all",
                              max_request_size=2 * 1024 * 1024)
     try:
         alert_id = _flood_alert_id(served, producer, prefix, device_id, eventually,
