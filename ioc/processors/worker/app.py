@@ -218,10 +218,6 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
     tp, tune = topics or WorkerTopics(), tuning or Tuning()
     app = faust_app(settings, app_id, web_port, session_timeout_s, tune.producer_linger_s,
                     tune.fetch_max_wait_ms)
-    import os
-    if os.environ.get("IOC_PROTO_STATE") == "table":
-        from ioc.processors.worker.state_table import FaustTableLog
-        state_log = FaustTableLog(app, "rule-state", partitions or settings.kafka_partitions)
     # silent_unseen off: a worker only judges devices whose partitions it has seen
     detector = Detector(registry, rules or RuleSettings(silent_unseen=False),
                         owner_tick_s=owner_tick_s)
