@@ -140,12 +140,6 @@ class Worker:
         self.turn = asyncio.Lock()
         self._clocks: dict[str, TickClock] = {}  # per owner: event time, run on by wall time
 
-    def restore(self, alerts: Iterable[Alert]) -> int:
-        """Load the alerts' last states before consuming; returns how many are still open."""
-        for alert in sorted(alerts, key=lambda a: (a.date_issued, a.version)):
-            self.detector.restore(alert)
-        return len(self.detector.open_alerts())
-
     def rebalance(self, assigned: Iterable[Any]) -> tuple[int, int]:
         """Take a new partition assignment: forget the wards that moved away, restore the
         state and alerts of the partitions gained; returns (alerts dropped, alerts restored).

@@ -66,8 +66,11 @@ class Marker:
         doc = orjson.loads(raw)
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
             raise ValueError("not a state marker of a known format")
-        positions = {str(k): int(v) for k, v in doc["positions"].items()}
-        outbox = tuple(Alert.model_validate(a) for a in doc["outbox"])
+        try:
+            positions = {str(k): int(v) for k, v in doc["positions"].items()}
+            outbox = tuple(Alert.model_validate(a) for a in doc["outbox"])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"malformed state marker: {exc!r}") from exc
         return cls(positions, outbox)
 
 
@@ -182,7 +185,7 @@ class Checkpoints:
             return None
         try:
             return Marker.decode(raw)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except ValueError as exc:  # pydantic's and orjson's errors are ValueErrors too
             log.error("partition %d: unreadable state marker (%s); restoring from alerts only",
                       part, str(exc)[:200])
             return None

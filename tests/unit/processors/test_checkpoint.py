@@ -16,7 +16,7 @@ from ioc.core.registry import Registry
 from ioc.core.schemas import Alert, Reading
 from ioc.processors.detector import Detector
 from ioc.processors.rules.base import RuleSettings
-from ioc.processors.worker.checkpoint import OWNED, TELEMETRY, Checkpoints
+from ioc.processors.worker.checkpoint import MARKER, OWNED, TELEMETRY, Checkpoints, Marker
 from ioc.processors.worker.routing import Router
 from ioc.testing.factories import ScenarioFeed, at, drain, drainage_device
 from ioc.testing.factories import registry as make_registry
@@ -180,3 +180,29 @@ def test_records_the_checkpoint_reflects_are_skipped_after_a_restart() -> None:
     assert [a.status for a in first] == ["open", "resolved"]  # its Last Will, then a reading
     # nothing was committed: a restart gets both records again, and must not re-open
     assert asyncio.run(life([(0, "offline"), (1, "reading")])) == []
+
+
+def test_an_unreadable_marker_falls_back_to_the_open_alerts(
+        caplog: pytest.LogCaptureFixture) -> None:
+    reg = make_registry(drainage_device("a1"))
+    first = Detector(reg)
+    opened = [a for i in range(3) for a in first.process(drain("a1", at(60 * i), 0.7))]
+    assert [a.rule for a in opened] == ["flood.level"]
+    part = owner_partition("tan-phu", P)
+    log = FakeLog()
+    asyncio.run(log.write(part, [(b"d:a1", b"[]"), (MARKER, b'{"format": 99}')]))
+    det = Detector(reg)
+    assert Checkpoints(det, Router(reg), P, log).restore(range(P), opened) == 0
+    assert "unreadable state marker" in caplog.text
+    # seeded from the open alert, as without checkpoints: no second alert for the same flood
+    assert [a.id for a in det.open_alerts()] == [opened[0].id]
+    assert det.process(drain("a1", at(180), 0.7)) == []
+
+
+def test_marker_round_trips() -> None:
+    reg = make_registry(drainage_device("a1"))
+    alert = Detector(reg).process(drain("a1", at(0), 0.95))[0]
+    marker = Marker({TELEMETRY: 12, OWNED: 3}, (alert,))
+    assert Marker.decode(marker.encode()) == marker
+    with pytest.raises(ValueError):
+        Marker.decode(b'{"format": 1}')
