@@ -170,13 +170,19 @@ class Worker:
         return dropped, len(restored)
 
     async def commit(self, batch: Batch) -> None:
-        """Checkpoint what the batch changed, then publish its output (hold `turn`)."""
+        """Send the batch's re-keyed readings and dead letters, checkpoint what it changed,
+        then publish its alerts (hold `turn`).
+
+        Re-keyed and dead-lettered records leave before the checkpoint: its offsets skip
+        them after a restart, so they must be out by then (a resend is harmless).
+        """
         assert self.outbox is not None
         outbox = self.outbox
+        await outbox.publish(Batch(reroute=batch.reroute, dead=batch.dead))
         self.checkpoints.stage(batch.alerts)
 
         async def publish(alerts: list[Alert]) -> None:
-            await outbox.publish(Batch(alerts=alerts, reroute=batch.reroute, dead=batch.dead))
+            await outbox.publish(Batch(alerts=alerts))
 
         await self.checkpoints.commit(publish)
 

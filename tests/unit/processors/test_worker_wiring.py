@@ -86,3 +86,35 @@ def test_detect_agent_checkpoints_before_it_publishes(
                         if topic == "t-ioc.alerts"}
     keys = {key for kw in writes for key, _ in kw["records"]}
     assert {b"d:a1", b"d:a2", b"w:tan-phu", b"o:tan-phu"} <= keys
+
+
+def test_rerouted_readings_leave_before_the_checkpoint_that_skips_them(
+        captured_sends: list[tuple[str, dict]]) -> None:
+    class Log:
+        async def write(self, partition: int, records: Sequence[tuple[bytes, bytes]]) -> None:
+            captured_sends.append(("<state>", {"partition": partition}))
+
+        def read(self, partitions: Collection[int]) -> dict[int, dict[bytes, bytes]]:
+            return {p: {} for p in partitions}
+
+    parts = 4
+    worker = create_app(Settings(), REG, WorkerTopics.prefixed("t-"), app_id="t-reroute",
+                        partitions=parts, state_log=Log())
+    own = Router(REG).partition_of("tan-phu", parts)
+
+    async def run() -> None:
+        async with worker.app.agents["detect_readings"].test_context() as agent:
+            # one reading placed by its owner (judged here), one without the owner header
+            # (sent on through the internal topic), in one batch of the same partition
+            await agent.put(reading_to_json(drain("a1", T0, 0.3)), key=b"a1", partition=own,
+                            headers={"ioc-owner": b"tan-phu"})
+            await agent.put(reading_to_json(drain("a2", T0, 0.3)), key=b"a2", partition=own)
+            for _ in range(200):  # poll the condition, with a deadline
+                if any(t == "<state>" for t, _ in captured_sends):
+                    break
+                await asyncio.sleep(0.01)
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+    order = [topic for topic, _ in captured_sends]
+    assert "t-ioc.worker-owned" in order and "<state>" in order, order
+    assert order.index("t-ioc.worker-owned") < order.index("<state>")
