@@ -32,7 +32,7 @@ from pydantic import SecretStr
 
 from ioc.core.errors import ConfigError, ServiceError
 from ioc.core.kafka_auth import KafkaAccess, SaslMechanism
-from ioc.core.settings import Settings
+from ioc.core.settings import DEV_PLACEHOLDER, Settings
 
 __all__ = [
     "ADMIN_PASSWORD_KEY",
@@ -87,6 +87,10 @@ def broker_logins(settings: Settings, creds: dict[str, str]) -> BrokerLogins:
                        ("IOC_KAFKA_PASSWORD", logins.password.get_secret_value())):
         if not _SAFE.fullmatch(value):
             raise ConfigError(f"{key} must be 1-200 characters from A-Z a-z 0-9 . _ ~ + / @ : -")
+        if key != "IOC_KAFKA_USERNAME" and value == DEV_PLACEHOLDER:
+            # e.g. exported by hand: the broker would otherwise create a login anyone knows
+            raise ConfigError(f"{key} is the placeholder {DEV_PLACEHOLDER!r}; unset it so "
+                              "`ioc services up` uses the generated one, or set a real one")
     return logins
 
 

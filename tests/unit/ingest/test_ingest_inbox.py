@@ -91,7 +91,7 @@ def test_qos0_flood_is_bounded_and_counted_while_qos1_waits_unacked(
 
 
 def _settings(password: str) -> Settings:
-    return Settings(mqtt_password=SecretStr(password))
+    return Settings(mqtt_password=SecretStr(password), kafka_password=SecretStr("unit-login"))
 
 
 def test_default_client_id_is_stable_and_keyed_with_the_bridge_secret() -> None:
