@@ -23,6 +23,7 @@ GENERATED_KEYS = (
     "IOC_API_SECRET",
     "IOC_KAFKA_PASSWORD",
     "IOC_KAFKA_ADMIN_PASSWORD",
+    "IOC_BRIDGE_ID_TAG",  # keys the bridge's default MQTT client id (ioc.ingest.config)
 )
 
 

@@ -1,5 +1,5 @@
 """The bridge's bounded hand-over: QoS 0 beyond the caps dropped and counted, QoS 1 never;
-the default client id is stable per host and keyed with the bridge's secret."""
+the default client id is stable per host and keyed with the bridge's id tag."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from ioc.core.errors import ConfigError
 from ioc.core.registry import Device, Registry
-from ioc.core.settings import Settings
+from ioc.core.settings import DEV_PLACEHOLDER, Settings
 from ioc.ingest.bridge import Bridge, BridgeConfig
 from ioc.ingest.config import bridge_config, default_client_id, instance_name
 from ioc.ingest.inbox import Inbox
@@ -90,17 +91,27 @@ def test_qos0_flood_is_bounded_and_counted_while_qos1_waits_unacked(
     assert bridge.metrics.value("ioc_bridge_queued") == 0
 
 
-def _settings(password: str) -> Settings:
-    return Settings(mqtt_password=SecretStr(password), kafka_password=SecretStr("unit-login"))
+def _settings(password: str, tag: str | None = "tag-one") -> Settings:
+    return Settings(mqtt_password=SecretStr(password), kafka_password=SecretStr("unit-login"),
+                    bridge_id_tag=SecretStr(tag) if tag is not None else None)
 
 
-def test_default_client_id_is_stable_and_keyed_with_the_bridge_secret() -> None:
+def test_default_client_id_is_stable_and_keyed_with_the_bridge_id_tag() -> None:
     first = default_client_id(_settings("secret-one"))
     assert first == default_client_id(_settings("secret-one"))  # the session survives
-    assert first != default_client_id(_settings("secret-two"))
+    # a rotated password keeps the id, so the broker hands back the queued session
+    assert first == default_client_id(_settings("secret-two"))
+    assert first != default_client_id(_settings("secret-one", tag="tag-two"))
     assert first.startswith(instance_name() + "-") and len(first) == len(instance_name()) + 17
-    assert "secret-one" not in first
+    assert "tag-one" not in first and "secret-one" not in first
     config = bridge_config(_settings("secret-one"))
     assert config.mqtt.client_id == first
     assert config.bridge_id == instance_name()  # the tag stays out of Kafka headers
     assert bridge_config(_settings("x"), client_id="mine").mqtt.client_id == "mine"
+
+
+@pytest.mark.parametrize("tag", [None, "", DEV_PLACEHOLDER])
+def test_no_id_tag_is_a_config_error_not_a_guessable_id(tag: str | None) -> None:
+    with pytest.raises(ConfigError, match="IOC_BRIDGE_ID_TAG"):
+        default_client_id(_settings("secret-one", tag=tag))
+    assert bridge_config(_settings("x", tag=tag), client_id="mine").mqtt.client_id == "mine"
