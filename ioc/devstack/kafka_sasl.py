@@ -32,6 +32,7 @@ from pydantic import SecretStr
 
 from ioc.core.errors import ConfigError, ServiceError
 from ioc.core.kafka_auth import KafkaAccess, SaslMechanism
+from ioc.core.private_files import write_private
 from ioc.core.settings import DEV_PLACEHOLDER, Settings
 
 __all__ = [
@@ -149,9 +150,7 @@ def _fingerprint(logins: BrokerLogins, salt: bytes) -> str:
 
 def record_logins(path: Path, logins: BrokerLogins) -> None:
     """Remember (salted hash, mode 0600) which logins the broker's data now holds."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(_fingerprint(logins, os.urandom(16)) + "\n")
+    write_private(path, _fingerprint(logins, os.urandom(16)) + "\n")
 
 
 def logins_recorded(path: Path, logins: BrokerLogins) -> bool:

@@ -34,6 +34,7 @@ import paho.mqtt.client as mqtt
 from ioc.core.contract import MAX_PAYLOAD_BYTES
 from ioc.core.errors import ServiceError
 from ioc.core.mqtt_identities import ADMIN_USER
+from ioc.core.private_files import write_private
 from ioc.core.settings import Settings
 from ioc.devstack.dynsec import write_initial
 from ioc.devstack.filemodes import secure_tree
@@ -132,8 +133,7 @@ def _paths(state: Path) -> dict[str, Path]:
 def _write_if_changed(path: Path, text: str) -> bool:
     if path.exists() and path.read_text() == text:
         return False
-    path.write_text(text)
-    path.chmod(0o600)
+    write_private(path, text)
     return True
 
 
