@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from ioc.core.errors import ConfigError
-from ioc.core.mqtt_admin import Command, DynsecAdmin, create_client, create_role
+from ioc.core.mqtt_admin import Command, admin_from_settings, create_client, create_role
 from ioc.core.mqtt_identities import (
-    ADMIN_USER,
     Identity,
     MqttLogin,
     Role,
@@ -23,18 +21,9 @@ from ioc.core.mqtt_identities import (
 from ioc.core.mqtt_secrets import new_secret
 from ioc.core.settings import Settings
 
-__all__ = ["admin", "run_devices", "run_gateway"]
+__all__ = ["run_devices", "run_gateway"]
 
 _GONE = {"Client not found", "Role not found"}
-
-
-def admin(settings: Settings) -> DynsecAdmin:
-    """A dynamic-security admin connection for these settings (use `with`)."""
-    password = settings.mqtt_admin_password
-    if password is None:
-        raise ConfigError("IOC_MQTT_ADMIN_PASSWORD is not set; run `ioc services up`")
-    return DynsecAdmin(settings.mqtt_host, settings.mqtt_port, ADMIN_USER,
-                       password.get_secret_value())
 
 
 @contextmanager
@@ -46,13 +35,13 @@ def _provisioned(settings: Settings,
         create += [*create_role(role), create_client(ident, logins[ident.username].password)]
     delete = [{"command": "deleteClient", "username": i.username} for i, _ in pairs]
     delete += [{"command": "deleteRole", "rolename": r.name} for _, r in pairs]
-    with admin(settings) as conn:
+    with admin_from_settings(settings) as conn:
         conn.apply(delete, tolerate=_GONE)  # leftovers of an interrupted run
         conn.apply(create)
     try:
         yield logins
     finally:
-        with admin(settings) as conn:
+        with admin_from_settings(settings) as conn:
             conn.apply(delete, tolerate=_GONE)
 
 

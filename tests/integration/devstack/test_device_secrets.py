@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from ioc.bench.loadgen import traffic_devices
+from ioc.core.mqtt_admin import admin_from_settings
 from ioc.core.registry import dump_registry
 from ioc.core.settings import Settings, state_dir
 from ioc.core.topics import telemetry_topic
 from ioc.devstack.process import pid_alive, read_pid
-from ioc.testing.mqtt_logins import admin
 from ioc.testing.processes import REPO_ROOT
 from tests.integration.mqtt_client import MqttTestClient, mqtt_connect
 
@@ -63,7 +63,7 @@ def lab(mqtt_service: Settings, tmp_path: Path) -> Iterator[Lab]:
     gateway_acls = [{"command": "removeRoleACL", "rolename": "ioc-gw-traffic",
                      "acltype": "publishClientSend", "topic": f"ioc/v1/traffic/{device.id}/{k}"}
                     for k in ("telemetry", "status")]
-    with admin(mqtt_service) as conn:
+    with admin_from_settings(mqtt_service) as conn:
         conn.apply([{"command": "deleteClient", "username": device.id},
                     {"command": "deleteRole", "rolename": f"ioc-device-{device.id}"},
                     *gateway_acls],
