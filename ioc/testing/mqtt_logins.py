@@ -2,7 +2,9 @@
 
 A run publishes for devices of its own (not in the registry), so it gets a gateway whose
 role lists exactly those devices, or device users of their own, created through the
-broker's dynamic-security plugin and deleted when the block ends.
+broker's dynamic-security plugin and deleted when the block ends. A test that watches an
+existing role (a real gateway's) gets a user of its own holding that role, so it never logs
+in as the real gateway and kicks it (or a running simulator) off its bound client id.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ioc.core.mqtt_identities import (
 from ioc.core.mqtt_secrets import new_secret
 from ioc.core.settings import Settings
 
-__all__ = ["run_devices", "run_gateway"]
+__all__ = ["run_devices", "run_gateway", "run_role_member"]
 
 _GONE = {"Client not found", "Role not found"}
 
@@ -64,3 +66,18 @@ def run_devices(settings: Settings,
         pairs.append((Identity(ident.username, "test", ident.role, ident.clientid), role))
     with _provisioned(settings, pairs) as logins:
         yield logins
+
+
+@contextmanager
+def run_role_member(settings: Settings, name: str, role: str) -> Iterator[MqttLogin]:
+    """A user `name` (bound to client id `name`) holding an existing `role`; deleted after."""
+    login = MqttLogin(name, new_secret())
+    delete = [{"command": "deleteClient", "username": name}]
+    with admin_from_settings(settings) as conn:
+        conn.apply(delete, tolerate=_GONE)
+        conn.apply([create_client(Identity(name, "test", role, name), login.password)])
+    try:
+        yield login
+    finally:
+        with admin_from_settings(settings) as conn:
+            conn.apply(delete, tolerate=_GONE)
