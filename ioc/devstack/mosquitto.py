@@ -143,6 +143,8 @@ def write_files(settings: Settings, state: Path, creds: Mapping[str, str]) -> bo
         raise ServiceError("mosquitto is not installed; run deploy/local/install_deps.sh")
     paths = _paths(state)
     paths["data"].mkdir(parents=True, exist_ok=True)
+    # docker-compose's broker persists here (bind mount): made now, so it is ours, not root's
+    paths["dir"].joinpath("compose-data").mkdir(mode=0o700, exist_ok=True)
     for legacy in ("passwd", "acl", "passwd.sha256"):  # the password-file setup it replaces
         (paths["dir"] / legacy).unlink(missing_ok=True)
     if write_initial(dynsec_file(state), creds["IOC_MQTT_ADMIN_PASSWORD"]):
