@@ -3,24 +3,25 @@ the default client id is stable per host and keyed with the bridge's id tag."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from ioc.core.errors import ConfigError
-from ioc.core.registry import Device, Registry
 from ioc.core.settings import DEV_PLACEHOLDER, Settings
-from ioc.ingest.bridge import Bridge, BridgeConfig
+from ioc.ingest.bridge import Bridge
 from ioc.ingest.config import bridge_config, default_client_id, instance_name
 from ioc.ingest.inbox import Inbox
-from ioc.ingest.kafka_sink import SinkConfig
-from ioc.ingest.mqtt_source import MqttConfig
-from ioc.ingest.router import KafkaTopics
-from tests.unit.ingest.test_ingest_bridge import TOPIC, FakeSink, FakeSource, _payload, wait_for
+from tests.unit.ingest.fake_bridge import (
+    TOPIC,
+    FakeSink,
+    FakeSource,
+    payload,
+    running_bridge,
+    wait_for,
+)
 
 
 def test_inbox_caps_qos0_by_count_and_bytes_but_never_drops_qos1() -> None:
@@ -43,43 +44,21 @@ def test_inbox_caps_qos0_by_count_and_bytes_but_never_drops_qos1() -> None:
 @pytest.fixture
 def stalled_bridge() -> Iterator[tuple[Bridge, FakeSource, FakeSink]]:
     """A bridge whose Kafka refuses sends until told otherwise, with small QoS 0 caps."""
-    registry = Registry([Device(id="cam-1", domain="traffic", name="c", ward="tan-phu",
-                                lat=11.5, lon=106.9, interval_s=10, road="r", direction="N",
-                                free_flow_kmh=50)])
-    config = BridgeConfig("b1", MqttConfig("h", 1, None, None, "b1", "g"),
-                          SinkConfig("k:9092", "b1"), KafkaTopics.prefixed("x-"),
-                          qos0_queue_messages=5, qos0_queue_bytes=1 << 20)
-    parts: dict[str, Any] = {}
-
-    def source(*args: Any) -> FakeSource:
-        parts["source"] = FakeSource(*args)
-        return parts["source"]
-
-    def sink(cfg: SinkConfig) -> FakeSink:
-        parts["sink"] = FakeSink(cfg)
-        parts["sink"].unavailable = 10**9  # Kafka away: the worker retries the first one
-        return parts["sink"]
-
-    bridge = Bridge(config, registry, source_factory=source, sink_factory=sink)
-    stop = threading.Event()
-    thread = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
-    thread.start()
-    wait_for(lambda: "sink" in parts and parts["source"].starts == 1)
-    yield bridge, parts["source"], parts["sink"]
-    parts["sink"].unavailable = 0
-    stop.set()
-    thread.join(15)
+    # Kafka away: the worker keeps retrying the first message
+    with running_bridge(kafka_unavailable=10**9, qos0_queue_messages=5,
+                        qos0_queue_bytes=1 << 20) as (bridge, source, sink, _):
+        yield bridge, source, sink
 
 
 def test_qos0_flood_is_bounded_and_counted_while_qos1_waits_unacked(
         stalled_bridge: tuple[Bridge, FakeSource, FakeSink]) -> None:
     bridge, source, sink = stalled_bridge
-    source.deliver(TOPIC, _payload(0), 0, 0, time.time())
+    source.deliver(TOPIC, payload(0), 0, 0, time.time())
     wait_for(lambda: bridge.metrics.value("ioc_bridge_received_total") == 1)  # worker stuck
     for mid in range(1, 1001):
-        source.deliver(TOPIC, _payload(mid), 0, 0, time.time())
+        source.deliver(TOPIC, payload(mid), 0, 0, time.time())
     for mid in range(1, 21):
-        source.deliver(TOPIC, _payload(mid), mid, 1, time.time())
+        source.deliver(TOPIC, payload(mid), mid, 1, time.time())
     assert bridge.metrics.value("ioc_bridge_dropped_total", reason="qos0_queue_full") == 995
     assert bridge.metrics.value("ioc_bridge_queued") == 5 + 20
     assert source.acks == []  # nothing acked while Kafka refuses
