@@ -18,7 +18,11 @@ description="ioc-grafana-read $bucket"
 api() {  # api TOKEN METHOD PATH [curl args...]
     local token=$1 method=$2 path=$3
     shift 3
-    curl -fsS -X "$method" -H "Authorization: Token $token" "$host$path" "$@"
+    # the header reaches curl as a config on stdin (printf is a builtin): a token on curl's
+    # argv would be readable by every local user in `ps`; \ and " are escaped for the config
+    token=${token//\\/\\\\}
+    printf 'header = "Authorization: Token %s"\n' "${token//\"/\\\"}" |
+        curl -fsS -K - -X "$method" "$host$path" "$@"
 }
 
 field() {  # the first `"name": "value"` line's value

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Install what the native local services need, only when missing: Mosquitto from Debian's
-# packages; Java and Maven for Kafka; Go and cargo to build InfluxDB (checked, not installed:
+# packages (its dynamic-security plugin holds the logins, so no mosquitto_passwd); curl for the
+# docker-compose InfluxDB token script's test; Java and Maven for Kafka; Go and cargo to build InfluxDB (checked, not installed:
 # Debian's Go is too old for InfluxDB 2.7, and this machine kind ships a current one).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 need=()
 command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
-command -v mosquitto_passwd >/dev/null 2>&1 || need+=(mosquitto)
 command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 if [ ${#need[@]} -gt 0 ]; then

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import SecretStr
 
 from ioc.core.errors import ConfigError
-from ioc.core.settings import Settings
+from ioc.core.settings import DEV_PLACEHOLDER, Settings
 
 __all__ = ["KafkaAccess", "SaslMechanism", "SecurityProtocol", "kafka_access"]
 
@@ -40,6 +40,11 @@ class KafkaAccess:
             raise ConfigError(f"Kafka over {self.protocol} needs IOC_KAFKA_USERNAME and "
                               "IOC_KAFKA_PASSWORD (`ioc services up` writes them to "
                               ".ioc/credentials.env)")
+        if self.sasl and self.password.get_secret_value() == DEV_PLACEHOLDER:
+            # a published default is no login: refused in every profile, like the API secret
+            raise ConfigError("IOC_KAFKA_PASSWORD is the placeholder "
+                              f"{DEV_PLACEHOLDER!r}; unset it to use the one `ioc services "
+                              "up` generated in .ioc/credentials.env, or set a real one")
 
     @property
     def servers(self) -> list[str]:

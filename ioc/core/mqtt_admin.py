@@ -16,14 +16,16 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from ioc.core.errors import ServiceError
-from ioc.core.mqtt_identities import Acl, Identity, Role
+from ioc.core.errors import ConfigError, ServiceError
+from ioc.core.mqtt_identities import ADMIN_USER, Acl, Identity, Role
+from ioc.core.settings import Settings, credentials_file
 
 __all__ = [
     "CONTROL_TOPIC",
     "Command",
     "DynsecAdmin",
     "add_acl",
+    "admin_from_settings",
     "batches",
     "create_client",
     "create_role",
@@ -177,3 +179,13 @@ class DynsecAdmin:
             raise ServiceError("MQTT admin: " + "; ".join(failures[:5])
                                + (f" (+{len(failures) - 5} more)" if len(failures) > 5 else ""))
         log.debug("MQTT admin: %d command(s) applied", len(commands))
+
+
+def admin_from_settings(settings: Settings) -> DynsecAdmin:
+    """The plugin's administrator at these settings' broker (connects on `with`)."""
+    password = settings.mqtt_admin_password
+    secret = password.get_secret_value() if password is not None else ""
+    if not secret:  # an empty password would only fail later, as a vague refused login
+        raise ConfigError("IOC_MQTT_ADMIN_PASSWORD is not set (`ioc services up` generates "
+                          f"it in {credentials_file()})")
+    return DynsecAdmin(settings.mqtt_host, settings.mqtt_port, ADMIN_USER, secret)

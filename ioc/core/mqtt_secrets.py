@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ioc.core.errors import ConfigError
+from ioc.core.private_files import locked, write_private
 from ioc.core.settings import state_dir
 
 __all__ = [
@@ -75,35 +76,30 @@ def load_secrets(path: Path) -> dict[str, MqttSecret]:
 
 def save_secrets(path: Path, entries: Mapping[str, MqttSecret]) -> None:
     """Write the file atomically with mode 0600 (its folder 0700 when created here)."""
-    if not path.parent.exists():
-        path.parent.mkdir(mode=0o700, parents=True)
     body = {"version": _VERSION,
             "users": {user: {"secret": e.secret, "updated": e.updated}
                       for user, e in sorted(entries.items())}}
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(json.dumps(body, indent=1) + "\n")
-    os.chmod(tmp, 0o600)  # O_CREAT's mode does not apply to a leftover tmp file
-    tmp.replace(path)
+    write_private(path, json.dumps(body, indent=1) + "\n")
 
 
 def ensure_secrets(path: Path, users: Iterable[str]) -> dict[str, MqttSecret]:
     """Give every user without an entry a new secret (revoked ones stay revoked)."""
-    entries = load_secrets(path)
-    missing = [user for user in users if user not in entries]
-    if missing:
-        stamp = _now()
-        entries.update({user: MqttSecret(new_secret(), stamp) for user in missing})
-        save_secrets(path, entries)
+    with locked(path):  # a concurrent rotate/revoke is neither lost nor undone
+        entries = load_secrets(path)
+        missing = [user for user in users if user not in entries]
+        if missing:
+            stamp = _now()
+            entries.update({user: MqttSecret(new_secret(), stamp) for user in missing})
+            save_secrets(path, entries)
     return entries
 
 
 def set_secret(path: Path, user: str, secret: str | None) -> MqttSecret:
     """Record a user's new secret (None: revoked) and return the entry."""
-    entries = load_secrets(path)
-    entries[user] = MqttSecret(secret, _now())
-    save_secrets(path, entries)
+    with locked(path):
+        entries = load_secrets(path)
+        entries[user] = MqttSecret(secret, _now())
+        save_secrets(path, entries)
     return entries[user]
 
 

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from ioc.core.private_files import locked, write_private
 from ioc.core.settings import DEV_PLACEHOLDER, Settings, read_env_file
 
 __all__ = ["GENERATED_KEYS", "ensure_credentials", "merge_credentials", "store_credentials"]
@@ -23,6 +24,7 @@ GENERATED_KEYS = (
     "IOC_API_SECRET",
     "IOC_KAFKA_PASSWORD",
     "IOC_KAFKA_ADMIN_PASSWORD",
+    "IOC_BRIDGE_ID_TAG",  # keys the bridge's default MQTT client id (ioc.ingest.config)
 )
 
 
@@ -57,29 +59,27 @@ def _write(path: Path, values: Mapping[str, str]) -> None:
               "# never overwritten; delete a line to regenerate it (and reset the service).\n"
               "# The scoped InfluxDB tokens are issued by InfluxDB and replaced when revoked.\n")
     body = "".join(f"{key}={value}\n" for key, value in values.items())
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(header + body)
-    tmp.replace(path)
+    write_private(path, header + body)
 
 
 def ensure_credentials(path: Path, settings: Settings) -> dict[str, str]:
     """Create or complete the credentials file (mode 0600) and return its values."""
-    existing = read_env_file(path)
-    merged = merge_credentials(existing, _wanted(settings))
-    if merged != existing:
-        _write(path, merged)
-        log.info("wrote %d new credential(s) to %s", len(merged) - len(existing), path)
-    path.chmod(0o600)
+    with locked(path):  # `ioc services up` and `ioc devices secret` may run at once
+        existing = read_env_file(path)
+        merged = merge_credentials(existing, _wanted(settings))
+        if merged != existing:
+            _write(path, merged)
+            log.info("wrote %d new credential(s) to %s", len(merged) - len(existing), path)
+        path.chmod(0o600)
     return merged
 
 
 def store_credentials(path: Path, values: Mapping[str, str]) -> dict[str, str]:
     """Set these keys (replacing old values: tokens a service issued); returns the file's values."""
-    existing = read_env_file(path)
-    merged = {**existing, **values}
-    if merged != existing:
-        _write(path, merged)
-        log.info("updated %s in %s", ", ".join(sorted(values)), path)
+    with locked(path):
+        existing = read_env_file(path)
+        merged = {**existing, **values}
+        if merged != existing:
+            _write(path, merged)
+            log.info("updated %s in %s", ", ".join(sorted(values)), path)
     return merged

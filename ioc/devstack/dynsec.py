@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 from ioc.core.errors import ConfigError
 from ioc.core.mqtt_admin import Command, add_acl, create_client, create_role, remove_acl
 from ioc.core.mqtt_identities import ADMIN_USER, Access, Acl, Identity, admin_role
+from ioc.core.private_files import write_private
 
 __all__ = ["DEFAULT_ACCESS", "Current", "CurrentClient", "hash_secret", "initial_config",
            "load_current", "plan", "write_initial"]
@@ -57,10 +57,7 @@ def write_initial(path: Path, admin_password: str) -> bool:
     """Create the plugin file (mode 0600) when it does not exist; True if created."""
     if path.exists():
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        json.dump(initial_config(admin_password), out, indent=1)
+    write_private(path, json.dumps(initial_config(admin_password), indent=1))
     return True
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_auth import kafka_access
+from ioc.core.private_files import write_private
 from ioc.core.settings import Settings
 from ioc.devstack.kafka_sasl import (
     BrokerLogins,
@@ -157,9 +158,9 @@ def _run_tool(paths: dict[str, Path], libs: Path, args: list[str], what: str,
               secrets: Iterable[str]) -> str:
     """Run a Kafka tool; its arguments (secrets among them) go in a 0600 @argfile, not argv."""
     argfile = paths["dir"] / "tool.args"
-    fd = os.open(argfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:  # the launcher reads the main class and its arguments
-        out.writelines('"' + a.replace("\\", "\\\\").replace('"', '\\"') + '"\n' for a in args)
+    # the launcher reads the main class and its arguments, one quoted argument a line
+    write_private(argfile, "".join('"' + a.replace("\\", "\\\\").replace('"', '\\"') + '"\n'
+                                   for a in args))
     try:
         cmd = _java(libs, paths["log4j"], f"@{argfile}", heap="-Xmx256m")
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -172,13 +173,6 @@ def _run_tool(paths: dict[str, Path], libs: Path, args: list[str], what: str,
     return result.stdout
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    path.chmod(0o600)  # an older file keeps its mode through O_TRUNC
-
-
 def _format_storage(paths: dict[str, Path], libs: Path, logins: BrokerLogins) -> None:
     out = _run_tool(paths, libs, ["kafka.tools.StorageTool", "format", "-t", new_cluster_id(),
                                   "-c", str(paths["props"]), *scram_format_args(logins)],
@@ -189,7 +183,7 @@ def _format_storage(paths: dict[str, Path], libs: Path, logins: BrokerLogins) ->
 
 def _write_config(settings: Settings, paths: dict[str, Path], logins: BrokerLogins, *,
                   admin_plain: bool = False) -> None:
-    _write_private(paths["props"], render_server_properties(
+    write_private(paths["props"], render_server_properties(
         paths["data"], settings.kafka_bootstrap, logins, settings.kafka_partitions,
         admin_plain=admin_plain))
 

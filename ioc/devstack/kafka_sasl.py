@@ -32,7 +32,8 @@ from pydantic import SecretStr
 
 from ioc.core.errors import ConfigError, ServiceError
 from ioc.core.kafka_auth import KafkaAccess, SaslMechanism
-from ioc.core.settings import Settings
+from ioc.core.private_files import write_private
+from ioc.core.settings import DEV_PLACEHOLDER, Settings
 
 __all__ = [
     "ADMIN_PASSWORD_KEY",
@@ -87,6 +88,10 @@ def broker_logins(settings: Settings, creds: dict[str, str]) -> BrokerLogins:
                        ("IOC_KAFKA_PASSWORD", logins.password.get_secret_value())):
         if not _SAFE.fullmatch(value):
             raise ConfigError(f"{key} must be 1-200 characters from A-Z a-z 0-9 . _ ~ + / @ : -")
+        if key != "IOC_KAFKA_USERNAME" and value == DEV_PLACEHOLDER:
+            # e.g. exported by hand: the broker would otherwise create a login anyone knows
+            raise ConfigError(f"{key} is the placeholder {DEV_PLACEHOLDER!r}; unset it so "
+                              "`ioc services up` uses the generated one, or set a real one")
     return logins
 
 
@@ -145,9 +150,7 @@ def _fingerprint(logins: BrokerLogins, salt: bytes) -> str:
 
 def record_logins(path: Path, logins: BrokerLogins) -> None:
     """Remember (salted hash, mode 0600) which logins the broker's data now holds."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(_fingerprint(logins, os.urandom(16)) + "\n")
+    write_private(path, _fingerprint(logins, os.urandom(16)) + "\n")
 
 
 def logins_recorded(path: Path, logins: BrokerLogins) -> bool:

@@ -34,6 +34,7 @@ import paho.mqtt.client as mqtt
 from ioc.core.contract import MAX_PAYLOAD_BYTES
 from ioc.core.errors import ServiceError
 from ioc.core.mqtt_identities import ADMIN_USER
+from ioc.core.private_files import write_private
 from ioc.core.settings import Settings
 from ioc.devstack.dynsec import write_initial
 from ioc.devstack.filemodes import secure_tree
@@ -132,8 +133,7 @@ def _paths(state: Path) -> dict[str, Path]:
 def _write_if_changed(path: Path, text: str) -> bool:
     if path.exists() and path.read_text() == text:
         return False
-    path.write_text(text)
-    path.chmod(0o600)
+    write_private(path, text)
     return True
 
 
@@ -143,6 +143,8 @@ def write_files(settings: Settings, state: Path, creds: Mapping[str, str]) -> bo
         raise ServiceError("mosquitto is not installed; run deploy/local/install_deps.sh")
     paths = _paths(state)
     paths["data"].mkdir(parents=True, exist_ok=True)
+    # docker-compose's broker persists here (bind mount): made now, so it is ours, not root's
+    paths["dir"].joinpath("compose-data").mkdir(mode=0o700, exist_ok=True)
     for legacy in ("passwd", "acl", "passwd.sha256"):  # the password-file setup it replaces
         (paths["dir"] / legacy).unlink(missing_ok=True)
     if write_initial(dynsec_file(state), creds["IOC_MQTT_ADMIN_PASSWORD"]):

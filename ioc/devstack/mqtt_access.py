@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from ioc.core.errors import ConfigError, ServiceError
-from ioc.core.mqtt_admin import Command, DynsecAdmin, add_acl, create_client, create_role
+from ioc.core.mqtt_admin import (
+    Command,
+    DynsecAdmin,
+    add_acl,
+    admin_from_settings,
+    create_client,
+    create_role,
+)
 from ioc.core.mqtt_identities import (
     ADMIN_USER,
     Acl,
@@ -102,15 +109,6 @@ def _target(user: str, registry_path: Path) -> tuple[Identity, Role, Role | None
     return ident, role, gateway_role
 
 
-def _admin(settings: Settings) -> DynsecAdmin:
-    password = settings.mqtt_admin_password
-    if password is None or not password.get_secret_value():
-        raise ConfigError("IOC_MQTT_ADMIN_PASSWORD is not set (`ioc services up` generates "
-                          "it in .ioc/credentials.env)")
-    return DynsecAdmin(settings.mqtt_host, settings.mqtt_port, ADMIN_USER,
-                       password.get_secret_value())
-
-
 def _client(admin: DynsecAdmin, user: str) -> dict[str, Any] | None:
     answer = admin.run([{"command": "getClient", "username": user}])[0]
     client: dict[str, Any] | None = answer.get("data", {}).get("client")
@@ -146,7 +144,7 @@ def _reenable(client: dict[str, Any], ident: Identity, secret: str) -> list[Comm
 def issue(settings: Settings, user: str, registry: Path | None = None) -> SecretChange:
     """Give a registry device or gateway that has no active secret a new one."""
     ident, role, gateway_role = _target(user, registry or settings.registry)
-    with _admin(settings) as admin:
+    with admin_from_settings(settings) as admin:
         client = _client(admin, user)
         if client is not None and not client.get("disabled"):
             raise ConfigError(f"{user} already has an active secret; use "
@@ -168,7 +166,7 @@ def issue(settings: Settings, user: str, registry: Path | None = None) -> Secret
 def rotate(settings: Settings, user: str, registry: Path | None = None) -> SecretChange:
     """Replace an active secret; the old one is refused at once, its connection closed."""
     ident, _, _ = _target(user, registry or settings.registry)
-    with _admin(settings) as admin:
+    with admin_from_settings(settings) as admin:
         client = _client(admin, user)
         if client is None or client.get("disabled"):
             raise ConfigError(f"{user} has no active secret to rotate; use "
@@ -184,7 +182,7 @@ def revoke(settings: Settings, user: str, registry: Path | None = None) -> Secre
     """Refuse the user's secret from now on and close its connection (issue re-enables)."""
     ident, _, _ = _target(user, registry or settings.registry)
     store = mqtt_secrets_file()
-    with _admin(settings) as admin:
+    with admin_from_settings(settings) as admin:
         client = _client(admin, user)
         entry = load_secrets(store).get(user)
         if client is None or client.get("disabled"):

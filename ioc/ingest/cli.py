@@ -31,7 +31,7 @@ def _topics(prefix: str) -> KafkaTopics:
 @click.option("--client-id", default=None,
               help="MQTT client id, unique and stable per instance; keep it secret "
                    "[default: IOC_BRIDGE_CLIENT_ID, else ioc-bridge-HOST-<tag keyed with "
-                   "IOC_MQTT_PASSWORD>].")
+                   "IOC_BRIDGE_ID_TAG>].")
 @click.option("--share-group", default=None,
               help="MQTT v5 shared-subscription group [default: IOC_MQTT_SHARE_GROUP]; "
                    "'' subscribes unshared.")

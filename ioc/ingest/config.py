@@ -10,7 +10,7 @@ from pathlib import Path
 from ioc.core.errors import ConfigError
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import Registry, load_registry
-from ioc.core.settings import Settings
+from ioc.core.settings import DEV_PLACEHOLDER, Settings, credentials_file
 from ioc.core.topics import MQTT_STATUS_FILTER
 from ioc.ingest.bridge import BridgeConfig
 from ioc.ingest.kafka_sink import SinkConfig
@@ -26,11 +26,18 @@ def instance_name() -> str:
 
 
 def default_client_id(settings: Settings) -> str:
-    """The instance name plus a tag keyed with the bridge's own secret: stable per host, so
-    the persistent session (and its unacked messages) survives a restart, and not
-    guessable, so no one without that secret can aim at the session."""
-    key = settings.mqtt_password.get_secret_value().encode()
-    tag = hmac.new(key, instance_name().encode(), hashlib.sha256).hexdigest()[:16]
+    """The instance name plus a tag keyed with IOC_BRIDGE_ID_TAG.
+
+    Stable per host and independent of the MQTT password, so the persistent session (and
+    its unacked messages) survives a restart and a password rotation; not guessable, so no
+    one without the tag can aim at the session.
+    """
+    tag_key = settings.bridge_id_tag.get_secret_value() if settings.bridge_id_tag else ""
+    if not tag_key or tag_key == DEV_PLACEHOLDER:
+        raise ConfigError("IOC_BRIDGE_ID_TAG is not set: `ioc services up` writes one to "
+                          f"{credentials_file()}; elsewhere set it to a random secret (e.g. "
+                          "`openssl rand -hex 16`) or give the bridge IOC_BRIDGE_CLIENT_ID")
+    tag = hmac.new(tag_key.encode(), instance_name().encode(), hashlib.sha256).hexdigest()[:16]
     return f"{instance_name()}-{tag}"
 
 

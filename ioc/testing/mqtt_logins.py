@@ -2,7 +2,9 @@
 
 A run publishes for devices of its own (not in the registry), so it gets a gateway whose
 role lists exactly those devices, or device users of their own, created through the
-broker's dynamic-security plugin and deleted when the block ends.
+broker's dynamic-security plugin and deleted when the block ends. A test that watches an
+existing role (a real gateway's) gets a user of its own holding that role, so it never logs
+in as the real gateway and kicks it (or a running simulator) off its bound client id.
 """
 
 from __future__ import annotations
@@ -10,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from ioc.core.errors import ConfigError
-from ioc.core.mqtt_admin import Command, DynsecAdmin, create_client, create_role
+from ioc.core.mqtt_admin import Command, admin_from_settings, create_client, create_role
 from ioc.core.mqtt_identities import (
-    ADMIN_USER,
     Identity,
     MqttLogin,
     Role,
@@ -23,18 +23,9 @@ from ioc.core.mqtt_identities import (
 from ioc.core.mqtt_secrets import new_secret
 from ioc.core.settings import Settings
 
-__all__ = ["admin", "run_devices", "run_gateway"]
+__all__ = ["run_devices", "run_gateway", "run_role_member"]
 
 _GONE = {"Client not found", "Role not found"}
-
-
-def admin(settings: Settings) -> DynsecAdmin:
-    """A dynamic-security admin connection for these settings (use `with`)."""
-    password = settings.mqtt_admin_password
-    if password is None:
-        raise ConfigError("IOC_MQTT_ADMIN_PASSWORD is not set; run `ioc services up`")
-    return DynsecAdmin(settings.mqtt_host, settings.mqtt_port, ADMIN_USER,
-                       password.get_secret_value())
 
 
 @contextmanager
@@ -46,13 +37,13 @@ def _provisioned(settings: Settings,
         create += [*create_role(role), create_client(ident, logins[ident.username].password)]
     delete = [{"command": "deleteClient", "username": i.username} for i, _ in pairs]
     delete += [{"command": "deleteRole", "rolename": r.name} for _, r in pairs]
-    with admin(settings) as conn:
+    with admin_from_settings(settings) as conn:
         conn.apply(delete, tolerate=_GONE)  # leftovers of an interrupted run
         conn.apply(create)
     try:
         yield logins
     finally:
-        with admin(settings) as conn:
+        with admin_from_settings(settings) as conn:
             conn.apply(delete, tolerate=_GONE)
 
 
@@ -75,3 +66,18 @@ def run_devices(settings: Settings,
         pairs.append((Identity(ident.username, "test", ident.role, ident.clientid), role))
     with _provisioned(settings, pairs) as logins:
         yield logins
+
+
+@contextmanager
+def run_role_member(settings: Settings, name: str, role: str) -> Iterator[MqttLogin]:
+    """A user `name` (bound to client id `name`) holding an existing `role`; deleted after."""
+    login = MqttLogin(name, new_secret())
+    delete = [{"command": "deleteClient", "username": name}]
+    with admin_from_settings(settings) as conn:
+        conn.apply(delete, tolerate=_GONE)
+        conn.apply([create_client(Identity(name, "test", role, name), login.password)])
+    try:
+        yield login
+    finally:
+        with admin_from_settings(settings) as conn:
+            conn.apply(delete, tolerate=_GONE)

@@ -35,14 +35,34 @@ def _revoke(s: Settings, description: str) -> None:
                             headers=headers, timeout=10).raise_for_status()
 
 
+def _curl_spy(folder: Path) -> Path:
+    """A `curl` first on PATH that appends its argv (what `ps` shows) to a log, then runs curl."""
+    real = shutil.which("curl")
+    assert real, "curl is needed (the influxdb image has it)"
+    folder.mkdir(exist_ok=True)
+    spy = folder / "curl"
+    spy.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{folder}/argv.log"\n'
+                   f'exec {real} "$@"\n')
+    spy.chmod(0o700)
+    return folder / "argv.log"
+
+
 def _run(s: Settings, bucket: str, secrets: Path) -> str:
-    assert shutil.which("curl"), "curl is needed (the influxdb image has it)"
+    argv_log = _curl_spy(secrets.parent / "spy")
+    argv_log.unlink(missing_ok=True)
     env = {**os.environ, "INFLUX_HOST": s.influx_url, "INFLUX_TOKEN": s.influx_token_for("admin"),
            "INFLUX_ORG": s.influx_org, "IOC_INFLUX_BUCKET": bucket,
-           "IOC_SECRETS_DIR": str(secrets), "IOC_SECRETS_OWNER": str(os.getuid())}
+           "IOC_SECRETS_DIR": str(secrets), "IOC_SECRETS_OWNER": str(os.getuid()),
+           "PATH": f"{argv_log.parent}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True,
                           timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+    argv = argv_log.read_text()
+    assert "/api/v2/buckets" in argv  # the spy saw the script's requests
+    issued = (secrets / "influx-read.token").read_text()
+    tokens = {"operator": s.influx_token_for("admin"), "issued": issued}
+    # no token on any curl command line (names only: a failure must not print the tokens)
+    assert [name for name, token in tokens.items() if token in argv] == []
     return done.stdout
 
 

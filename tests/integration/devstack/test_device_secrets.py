@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from ioc.bench.loadgen import traffic_devices
+from ioc.core.mqtt_admin import admin_from_settings
 from ioc.core.registry import dump_registry
 from ioc.core.settings import Settings, state_dir
 from ioc.core.topics import telemetry_topic
 from ioc.devstack.process import pid_alive, read_pid
-from ioc.testing.mqtt_logins import admin
+from ioc.testing.mqtt_logins import run_role_member
 from ioc.testing.processes import REPO_ROOT
 from tests.integration.mqtt_client import MqttTestClient, mqtt_connect
 
@@ -63,7 +64,7 @@ def lab(mqtt_service: Settings, tmp_path: Path) -> Iterator[Lab]:
     gateway_acls = [{"command": "removeRoleACL", "rolename": "ioc-gw-traffic",
                      "acltype": "publishClientSend", "topic": f"ioc/v1/traffic/{device.id}/{k}"}
                     for k in ("telemetry", "status")]
-    with admin(mqtt_service) as conn:
+    with admin_from_settings(mqtt_service) as conn:
         conn.apply([{"command": "deleteClient", "username": device.id},
                     {"command": "deleteRole", "rolename": f"ioc-device-{device.id}"},
                     *gateway_acls],
@@ -105,23 +106,27 @@ def test_rotate_and_revoke_take_effect_at_once_without_a_broker_restart(
 
 
 def test_issue_also_lets_the_domain_gateway_publish_for_the_device(
-        lab: Lab, mqtt_connect: Connect, eventually: Callable[..., None]) -> None:
-    from ioc.core.mqtt_secrets import mqtt_secret
+        lab: Lab, mqtt_service: Settings, mqtt_connect: Connect,
+        eventually: Callable[..., None]) -> None:
+    # a throwaway user holding the traffic gateway's role: the real gw-traffic (and its bound
+    # client id) stays with the simulator of a running `make up`
+    name = f"gwtest-{uuid.uuid4().hex[:8]}"
+    with run_role_member(mqtt_service, name, "ioc-gw-traffic") as login:
+        gateway = mqtt_connect(name, login.password, name)
+        assert gateway.accepted
+        topic = telemetry_topic("traffic", lab.device)
+        assert gateway.publish(topic, b"{}") == "Not authorized"  # not registered yet
+        lab.secret("issue")
+        # the plugin checks ACLs per message, and may also close the connections of a role it
+        # changed (the gateway then reconnects): either way the new device's topics open up
+        clients = [gateway]
 
-    gateway = mqtt_connect("gw-traffic", mqtt_secret("gw-traffic"), "gw-traffic")
-    topic = telemetry_topic("traffic", lab.device)
-    assert gateway.publish(topic, b"{}") == "Not authorized"  # not registered yet
-    lab.secret("issue")
-    # the plugin checks ACLs per message, and may also close the connections of a role it
-    # changed (the gateway then reconnects): either way the new device's topics open up
-    clients = [gateway]
+        def allowed() -> bool:
+            if clients[-1].disconnects:
+                clients.append(mqtt_connect(name, login.password, name))
+            return clients[-1].publish(topic, b"{}", timeout=2.0) == "Success"
 
-    def allowed() -> bool:
-        if clients[-1].disconnects:
-            clients.append(mqtt_connect("gw-traffic", mqtt_secret("gw-traffic"), "gw-traffic"))
-        return clients[-1].publish(topic, b"{}", timeout=2.0) == "Success"
-
-    eventually(allowed, timeout=15, what="the gateway allowed to publish for the issued device")
+        eventually(allowed, timeout=15, what="the gateway allowed to publish for the device")
 
 
 def test_unknown_ids_and_wrong_order_are_clear_errors(lab: Lab) -> None:

@@ -33,6 +33,18 @@ def test_sasl_without_a_full_login_is_a_config_error(username: str, password: st
         KafkaAccess("k:9092", username=username, password=SecretStr(password))
 
 
+def test_placeholder_password_is_refused_whenever_sasl_is_on(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"IOC_KAFKA_PASSWORD.*placeholder"):
+        KafkaAccess("k:9092", username="ioc", password=SecretStr(DEV_PLACEHOLDER))
+    monkeypatch.setenv("IOC_CREDENTIALS", str(tmp_path / "none.env"))
+    monkeypatch.setenv("IOC_KAFKA_PASSWORD", DEV_PLACEHOLDER)  # exported in the dev profile
+    with pytest.raises(ConfigError, match="placeholder"):
+        kafka_access(load_settings())
+    # without SASL there is no login to refuse
+    assert not KafkaAccess("k:9092", "PLAINTEXT", password=SecretStr(DEV_PLACEHOLDER)).sasl
+
+
 def test_no_bootstrap_server_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="IOC_KAFKA_BOOTSTRAP"):
         KafkaAccess(" , ", "PLAINTEXT")

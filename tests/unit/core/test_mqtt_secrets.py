@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,21 @@ from ioc.core.mqtt_secrets import (
     mqtt_secrets_file,
     set_secret,
 )
+
+ROUNDS = 60
+
+
+def _rotate_then_revoke(path: Path, user: str, start: threading.Barrier) -> None:
+    start.wait()
+    for i in range(ROUNDS):
+        set_secret(path, user, f"{user}-secret-{i}")
+    set_secret(path, user, None)  # the last word: revoked
+
+
+def _issue_new_users(path: Path, prefix: str, start: threading.Barrier) -> None:
+    start.wait()
+    for i in range(ROUNDS):
+        ensure_secrets(path, [f"{prefix}-{i}"])
 
 
 def test_ensure_generates_one_distinct_secret_per_user_in_a_private_file(tmp_path: Path) -> None:
@@ -71,3 +87,23 @@ def test_file_location_follows_the_environment(monkeypatch: pytest.MonkeyPatch,
     assert mqtt_secrets_file() == tmp_path / "mqtt-secrets.json"
     monkeypatch.setenv("IOC_MQTT_SECRETS", str(tmp_path / "elsewhere.json"))
     assert mqtt_secrets_file() == tmp_path / "elsewhere.json"
+
+
+def test_concurrent_writers_lose_no_update_and_revive_no_revoked_secret(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    ensure_secrets(path, ["gw-a", "gw-b"])
+    start = threading.Barrier(4)
+    writers = [threading.Thread(target=_rotate_then_revoke, args=(path, user, start))
+               for user in ("gw-a", "gw-b")]
+    writers += [threading.Thread(target=_issue_new_users, args=(path, prefix, start))
+                for prefix in ("dev-x", "dev-y")]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join(60)
+        assert not thread.is_alive()
+    entries = load_secrets(path)
+    assert entries["gw-a"].revoked and entries["gw-b"].revoked  # no stale copy brought back
+    issued = {f"{prefix}-{i}" for prefix in ("dev-x", "dev-y") for i in range(ROUNDS)}
+    assert issued <= set(entries)  # every new user's secret survived the others' saves
+    assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind

@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from ioc.core.errors import ConfigError
-from ioc.core.settings import Settings
+from ioc.core.settings import DEV_PLACEHOLDER, Settings
 from ioc.devstack.credentials import ensure_credentials
 from ioc.devstack.kafka import render_server_properties
 from ioc.devstack.kafka_sasl import (
@@ -83,6 +83,9 @@ def test_logins_from_settings_and_credentials() -> None:
     ({}, "", ADMIN_PASSWORD_KEY),
     ({}, 'quo"te', ADMIN_PASSWORD_KEY),  # would end the JAAS string
     ({"kafka_password": SecretStr("a,b]")}, "a", "IOC_KAFKA_PASSWORD"),  # would split --add-scram
+    # a login anyone knows (exported by hand), for the clients or the broker's admin
+    ({"kafka_password": SecretStr(DEV_PLACEHOLDER)}, "a", r"IOC_KAFKA_PASSWORD.*placeholder"),
+    ({}, DEV_PLACEHOLDER, rf"{ADMIN_PASSWORD_KEY}.*placeholder"),
 ])
 def test_unusable_logins_are_config_errors(settings: dict[str, object], admin: str,
                                            message: str) -> None:

@@ -1,25 +1,27 @@
 """The bridge's bounded hand-over: QoS 0 beyond the caps dropped and counted, QoS 1 never;
-the default client id is stable per host and keyed with the bridge's secret."""
+the default client id is stable per host and keyed with the bridge's id tag."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from ioc.core.registry import Device, Registry
-from ioc.core.settings import Settings
-from ioc.ingest.bridge import Bridge, BridgeConfig
+from ioc.core.errors import ConfigError
+from ioc.core.settings import DEV_PLACEHOLDER, Settings
+from ioc.ingest.bridge import Bridge
 from ioc.ingest.config import bridge_config, default_client_id, instance_name
 from ioc.ingest.inbox import Inbox
-from ioc.ingest.kafka_sink import SinkConfig
-from ioc.ingest.mqtt_source import MqttConfig
-from ioc.ingest.router import KafkaTopics
-from tests.unit.ingest.test_ingest_bridge import TOPIC, FakeSink, FakeSource, _payload, wait_for
+from tests.unit.ingest.fake_bridge import (
+    TOPIC,
+    FakeSink,
+    FakeSource,
+    payload,
+    running_bridge,
+    wait_for,
+)
 
 
 def test_inbox_caps_qos0_by_count_and_bytes_but_never_drops_qos1() -> None:
@@ -42,43 +44,21 @@ def test_inbox_caps_qos0_by_count_and_bytes_but_never_drops_qos1() -> None:
 @pytest.fixture
 def stalled_bridge() -> Iterator[tuple[Bridge, FakeSource, FakeSink]]:
     """A bridge whose Kafka refuses sends until told otherwise, with small QoS 0 caps."""
-    registry = Registry([Device(id="cam-1", domain="traffic", name="c", ward="tan-phu",
-                                lat=11.5, lon=106.9, interval_s=10, road="r", direction="N",
-                                free_flow_kmh=50)])
-    config = BridgeConfig("b1", MqttConfig("h", 1, None, None, "b1", "g"),
-                          SinkConfig("k:9092", "b1"), KafkaTopics.prefixed("x-"),
-                          qos0_queue_messages=5, qos0_queue_bytes=1 << 20)
-    parts: dict[str, Any] = {}
-
-    def source(*args: Any) -> FakeSource:
-        parts["source"] = FakeSource(*args)
-        return parts["source"]
-
-    def sink(cfg: SinkConfig) -> FakeSink:
-        parts["sink"] = FakeSink(cfg)
-        parts["sink"].unavailable = 10**9  # Kafka away: the worker retries the first one
-        return parts["sink"]
-
-    bridge = Bridge(config, registry, source_factory=source, sink_factory=sink)
-    stop = threading.Event()
-    thread = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
-    thread.start()
-    wait_for(lambda: "sink" in parts and parts["source"].starts == 1)
-    yield bridge, parts["source"], parts["sink"]
-    parts["sink"].unavailable = 0
-    stop.set()
-    thread.join(15)
+    # Kafka away: the worker keeps retrying the first message
+    with running_bridge(kafka_unavailable=10**9, qos0_queue_messages=5,
+                        qos0_queue_bytes=1 << 20) as (bridge, source, sink, _):
+        yield bridge, source, sink
 
 
 def test_qos0_flood_is_bounded_and_counted_while_qos1_waits_unacked(
         stalled_bridge: tuple[Bridge, FakeSource, FakeSink]) -> None:
     bridge, source, sink = stalled_bridge
-    source.deliver(TOPIC, _payload(0), 0, 0, time.time())
+    source.deliver(TOPIC, payload(0), 0, 0, time.time())
     wait_for(lambda: bridge.metrics.value("ioc_bridge_received_total") == 1)  # worker stuck
     for mid in range(1, 1001):
-        source.deliver(TOPIC, _payload(mid), 0, 0, time.time())
+        source.deliver(TOPIC, payload(mid), 0, 0, time.time())
     for mid in range(1, 21):
-        source.deliver(TOPIC, _payload(mid), mid, 1, time.time())
+        source.deliver(TOPIC, payload(mid), mid, 1, time.time())
     assert bridge.metrics.value("ioc_bridge_dropped_total", reason="qos0_queue_full") == 995
     assert bridge.metrics.value("ioc_bridge_queued") == 5 + 20
     assert source.acks == []  # nothing acked while Kafka refuses
@@ -90,17 +70,27 @@ def test_qos0_flood_is_bounded_and_counted_while_qos1_waits_unacked(
     assert bridge.metrics.value("ioc_bridge_queued") == 0
 
 
-def _settings(password: str) -> Settings:
-    return Settings(mqtt_password=SecretStr(password))
+def _settings(password: str, tag: str | None = "tag-one") -> Settings:
+    return Settings(mqtt_password=SecretStr(password), kafka_password=SecretStr("unit-login"),
+                    bridge_id_tag=SecretStr(tag) if tag is not None else None)
 
 
-def test_default_client_id_is_stable_and_keyed_with_the_bridge_secret() -> None:
+def test_default_client_id_is_stable_and_keyed_with_the_bridge_id_tag() -> None:
     first = default_client_id(_settings("secret-one"))
     assert first == default_client_id(_settings("secret-one"))  # the session survives
-    assert first != default_client_id(_settings("secret-two"))
+    # a rotated password keeps the id, so the broker hands back the queued session
+    assert first == default_client_id(_settings("secret-two"))
+    assert first != default_client_id(_settings("secret-one", tag="tag-two"))
     assert first.startswith(instance_name() + "-") and len(first) == len(instance_name()) + 17
-    assert "secret-one" not in first
+    assert "tag-one" not in first and "secret-one" not in first
     config = bridge_config(_settings("secret-one"))
     assert config.mqtt.client_id == first
     assert config.bridge_id == instance_name()  # the tag stays out of Kafka headers
     assert bridge_config(_settings("x"), client_id="mine").mqtt.client_id == "mine"
+
+
+@pytest.mark.parametrize("tag", [None, "", DEV_PLACEHOLDER])
+def test_no_id_tag_is_a_config_error_not_a_guessable_id(tag: str | None) -> None:
+    with pytest.raises(ConfigError, match="IOC_BRIDGE_ID_TAG"):
+        default_client_id(_settings("secret-one", tag=tag))
+    assert bridge_config(_settings("x", tag=tag), client_id="mine").mqtt.client_id == "mine"

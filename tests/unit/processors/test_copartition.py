@@ -13,6 +13,7 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner as AioDefaultPartitioner
 from faust.assignor.client_assignment import ClientAssignment, ClientMetadata
 from kafka.partitioner import DefaultPartitioner
+from pydantic import SecretStr
 
 from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.ownership import OWNER_HEADER, owner_keys, owner_partition
@@ -29,6 +30,9 @@ from ioc.testing.factories import T0, drain, drainage_device, lamp_device, regis
 REG = registry(drainage_device("a1"), drainage_device("b1", ward="tan-binh"),
                lamp_device("l1", circuit="c9", ward="tan-xuan"),
                lamp_device("l2", circuit="c9", ward="tan-binh"))
+
+# any login but the placeholder, which KafkaAccess refuses
+SETTINGS = Settings(kafka_password=SecretStr("unit-login"))
 
 
 class Cluster:
@@ -110,7 +114,7 @@ def _value(dev: str, second: int, level: float) -> bytes:
 
 
 def test_reading_handler_applies_owned_and_reroutes_misplaced_readings() -> None:
-    worker = create_app(Settings(), REG, WorkerTopics.prefixed("t-"), app_id="t-handler")
+    worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-handler")
     router = Router(REG)
     handler = ReadingHandler(worker.detector, router, partitions=4)
     own = router.partition_of("tan-phu", 4)
@@ -133,7 +137,7 @@ def test_reading_handler_applies_owned_and_reroutes_misplaced_readings() -> None
 
 
 def test_detect_readings_agent_runs_rules_on_owned_partitions() -> None:
-    worker = create_app(Settings(), REG, WorkerTopics.prefixed("t-"), app_id="t-direct",
+    worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-direct",
                         partitions=4)
     agent = worker.app.agents["detect_readings"]
     own = Router(REG).partition_of("tan-phu", 4)

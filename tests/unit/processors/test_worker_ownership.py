@@ -6,6 +6,7 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
+from pydantic import SecretStr
 
 from ioc.core.ownership import owner_partition
 from ioc.core.schemas import Alert, reading_to_json
@@ -22,6 +23,9 @@ REG = registry(drainage_device("a1"), drainage_device("b1", ward="tan-binh"),
                lamp_device("l1", circuit="c9", ward="tan-xuan"),
                lamp_device("l2", circuit="c9", ward="tan-binh"))
 PHU, BINH, XUAN = (owner_partition(w, P) for w in ("tan-phu", "tan-binh", "tan-xuan"))
+
+# any login but the placeholder, which KafkaAccess refuses
+SETTINGS = Settings(kafka_password=SecretStr("unit-login"))
 
 
 def test_wards_hash_to_distinct_partitions() -> None:
@@ -68,8 +72,8 @@ def test_drop_owners_forgets_state_and_alerts_of_moved_wards() -> None:
 def test_worker_rebalance_drops_lost_and_restores_gained_wards() -> None:
     published = _flood(Detector(REG), "a1") + _flood(Detector(REG), "b1")
     topics = WorkerTopics.prefixed("t-")
-    worker = create_app(Settings(kafka_partitions=P), REG, topics, app_id="t-own",
-                        alert_source=lambda: published)
+    worker = create_app(SETTINGS.model_copy(update={"kafka_partitions": P}), REG, topics,
+                        app_id="t-own", alert_source=lambda: published)
 
     def assign(*parts: int) -> tuple[int, int]:
         return worker.rebalance([SimpleNamespace(topic=topics.owned, partition=p)
@@ -99,7 +103,7 @@ def test_reading_handler_dead_letters_a_reading_the_rules_fail_on(
 
 
 def test_detect_readings_agent_survives_a_rule_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    worker = create_app(Settings(), REG, WorkerTopics.prefixed("t-"), app_id="t-guard",
+    worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-guard",
                         partitions=4)
     real, calls = worker.detector.process, []
 

@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 
 import orjson
 import pytest
+from pydantic import SecretStr
 
 from ioc.core.schemas import reading_to_json
 from ioc.core.settings import Settings
@@ -18,6 +19,9 @@ from ioc.testing.factories import T0, drain, drainage_device, lamp_device, regis
 REG = registry(drainage_device("a1"), drainage_device("a2"),
                lamp_device("l1", circuit="c9", ward="tan-xuan"),
                lamp_device("l2", circuit="c9", ward="tan-binh"))
+
+# any login but the placeholder, which KafkaAccess refuses
+SETTINGS = Settings(kafka_password=SecretStr("unit-login"))
 
 
 def test_router_keys_devices_and_alerts_by_owner_ward() -> None:
@@ -33,7 +37,7 @@ def test_router_keys_devices_and_alerts_by_owner_ward() -> None:
 
 
 def test_detect_agent_applies_owned_messages(captured_sends: list[tuple[str, dict]]) -> None:
-    worker = create_app(Settings(), REG, WorkerTopics.prefixed("t-"), app_id="t-wiring")
+    worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-wiring")
     detect = worker.app.agents["detect"]
     router = Router(REG)
 
