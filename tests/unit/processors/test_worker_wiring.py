@@ -67,7 +67,7 @@ def test_detect_agent_checkpoints_before_it_publishes(
         def read(self, partitions: Collection[int]) -> dict[int, dict[bytes, bytes]]:
             return {p: {} for p in partitions}
 
-    worker = create_app(Settings(), REG, WorkerTopics.prefixed("t-"), app_id="t-ckpt",
+    worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-ckpt",
                         state_log=Log())
     router = Router(REG)
 
@@ -102,7 +102,7 @@ def test_rerouted_readings_leave_before_the_checkpoint_that_skips_them(
             return {p: {} for p in partitions}
 
     parts = 4
-    worker = create_app(Settings(), REG, WorkerTopics.prefixed("t-"), app_id="t-reroute",
+    worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-reroute",
                         partitions=parts, state_log=Log())
     own = Router(REG).partition_of("tan-phu", parts)
 
