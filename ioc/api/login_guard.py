@@ -1,4 +1,4 @@
-"""Login throttling per user name and per client address; password hashing on its own threads.
+"""Login throttling per (user name, client address), per address and per name; hashing threads.
 
 A login costs one PBKDF2 hash (~0.3 s of CPU). Hashing on the server's shared thread pool let
 a flood of bogus logins starve every other request, so hashes run on a small executor of their
@@ -25,7 +25,7 @@ MAX_KEYS = 10_000  # names/addresses remembered; the least recently used are for
 
 
 class LoginThrottled(IocError):
-    """Too many failed logins for a user name or client address; retry after `retry_after_s`."""
+    """Too many failed logins (see LoginGuard); retry after `retry_after_s`."""
 
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
@@ -101,12 +101,19 @@ class HashingPool:
 
 
 class LoginGuard:
-    """Admits a login attempt or raises LoginThrottled; runs the password check on the pool."""
+    """Admits a login attempt or raises LoginThrottled; runs the password check on the pool.
 
-    def __init__(self, per_user: int, per_address: int, window_s: float, workers: int,
-                 max_pending: int = 8, clock: Callable[[], float] = time.monotonic) -> None:
-        self.users = FailureWindow(per_user, window_s, clock)
+    The strict failure limit is per (user name, client address): counting failures per name
+    alone let anyone lock any user (admin included) out with a few bogus logins. Per name
+    there is only a much higher cap, which slows guessing spread over many addresses.
+    """
+
+    def __init__(self, per_user_address: int, per_address: int, per_user: int,
+                 window_s: float, workers: int, max_pending: int = 8,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.pairs = FailureWindow(per_user_address, window_s, clock)
         self.addresses = FailureWindow(per_address, window_s, clock)
+        self.users = FailureWindow(per_user, window_s, clock)
         self.pool = HashingPool(workers, max_pending)
 
     def refusal(self, address: str, name: str | None = None) -> LoginThrottled | None:
@@ -117,7 +124,8 @@ class LoginGuard:
         """
         checks = [(self.addresses, address, "client address")]
         if name is not None:
-            checks.insert(0, (self.users, name, "user name"))
+            checks += [(self.pairs, _pair(name, address), "user name from this client address"),
+                       (self.users, name, "user name")]
         for window, key, what in checks:
             wait = window.retry_after(key)
             if wait > 0:
@@ -133,21 +141,29 @@ class LoginGuard:
         refused = self.refusal(address, key)
         if refused is not None:
             raise refused
-        self.users.charge(key)
-        self.addresses.charge(address)
+        charged = [(self.pairs, _pair(key, address)), (self.addresses, address),
+                   (self.users, key)]
+        for window, charged_key in charged:
+            window.charge(charged_key)
         try:
             result = await self.pool.run(verify, name, password)
         except LoginBusy as exc:
-            self._refund(key, address)
+            _refund(charged)
             raise LoginThrottled("too many logins in progress; try again in 1 s", 1) from exc
         if result is not None:
-            self._refund(key, address)
+            _refund(charged)
         return result
-
-    def _refund(self, key: str, address: str) -> None:
-        self.users.refund(key)
-        self.addresses.refund(address)
 
     def close(self) -> None:
         """Stop the hashing threads."""
         self.pool.close()
+
+
+def _pair(name: str, address: str) -> str:
+    # addresses hold no spaces, so the first space splits the key unambiguously
+    return f"{address} {name}"
+
+
+def _refund(charged: list[tuple[FailureWindow, str]]) -> None:
+    for window, key in charged:
+        window.refund(key)

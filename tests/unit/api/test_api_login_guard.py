@@ -1,4 +1,4 @@
-"""Login throttling per user name and client address; the bounded hashing pool."""
+"""Login throttling per (user name, address), per address and per name; the hashing pool."""
 
 from __future__ import annotations
 
@@ -19,14 +19,58 @@ def _login(api: Api, name: str, password: str) -> tuple[int, dict[str, str], str
     return resp.status_code, dict(resp.headers), detail
 
 
-def test_failures_per_user_are_limited_then_429_with_retry_after(api: Api) -> None:
+def test_failures_per_user_and_address_are_limited_then_429_with_retry_after(api: Api) -> None:
     codes = [_login(api, "oper", "wrong-password")[0] for _ in range(5)]
     assert codes == [401] * 5
     status, headers, detail = _login(api, "oper", "password-oper")  # even the right one
     assert status == 429
-    assert "too many failed logins for this user name" in detail
+    assert "too many failed logins for this user name from this client address" in detail
     assert 1 <= int(headers["retry-after"]) <= 300
-    assert _login(api, "view", "password-view")[0] == 200  # other users are not locked out
+    # the same address is not locked out for other users
+    assert _login(api, "view", "password-view")[0] == 200
+
+
+def _verify(name: str, password: str) -> str | None:
+    return name if password == f"password-{name}" else None
+
+
+def _attempts(guard: LoginGuard, *attempts: tuple[str, str, str]) -> list[object]:
+    """(name, password, address) tried one after the other: the user, or the refusal."""
+    async def scenario() -> list[object]:
+        results: list[object] = []
+        try:
+            for name, password, address in attempts:
+                try:
+                    results.append(await guard.check(_verify, name, password, address))
+                except LoginThrottled as exc:
+                    results.append(str(exc).split(";")[0])
+        finally:
+            guard.close()
+        return results
+
+    return asyncio.run(scenario())
+
+
+def test_failures_for_admin_from_one_address_do_not_lock_admin_out_of_another() -> None:
+    # the attack: anyone sends a few bogus logins as `admin` to keep the real admin out
+    guard = LoginGuard(per_user_address=5, per_address=20, per_user=100, window_s=300,
+                       workers=1)
+    attack = [("admin", "guess", "10.0.0.66")] * 5
+    results = _attempts(guard, *attack, ("admin", "password-admin", "10.0.0.66"),
+                        ("admin", "password-admin", "10.0.0.1"))
+    assert results[:5] == [None] * 5
+    assert results[5] == "too many failed logins for this user name from this client address"
+    assert results[6] == "admin"  # the real admin, from its own address, gets in
+
+
+def test_failures_per_user_name_from_all_addresses_are_capped() -> None:
+    # guessing spread over many addresses still meets a (higher) cap per user name
+    guard = LoginGuard(per_user_address=5, per_address=20, per_user=6, window_s=300,
+                       workers=1)
+    spread = [("admin", "guess", f"10.0.0.{i // 2}") for i in range(6)]  # 2 per address
+    results = _attempts(guard, *spread, ("admin", "password-admin", "10.0.0.9"),
+                        ("view", "password-view", "10.0.0.9"))
+    assert results == [None] * 6 + ["too many failed logins for this user name", "view"]
 
 
 def test_failures_per_client_address_are_limited(api: Api) -> None:
@@ -72,8 +116,8 @@ def test_full_hashing_queue_answers_429_and_runs_nothing_more() -> None:
         return None
 
     async def scenario() -> list[object]:
-        guard = LoginGuard(per_user=100, per_address=100, window_s=60, workers=1,
-                           max_pending=2)
+        guard = LoginGuard(per_user_address=100, per_address=100, per_user=100, window_s=60,
+                           workers=1, max_pending=2)
         try:
             attempts = [asyncio.ensure_future(guard.check(slow, f"u{i}", "pw", "1.2.3.4"))
                         for i in range(4)]
@@ -98,7 +142,7 @@ def test_hashing_runs_off_the_event_loop_thread() -> None:
         return name
 
     async def scenario() -> str | None:
-        guard = LoginGuard(5, 5, 60, workers=1)
+        guard = LoginGuard(5, 5, 100, 60, workers=1)
         try:
             return await guard.check(verify, "u", "pw", "addr")
         finally:
@@ -117,8 +161,8 @@ def test_concurrent_attempts_count_before_they_finish(limit: int) -> None:
         release.wait(10)
 
     async def scenario() -> int:
-        guard = LoginGuard(per_user=limit, per_address=100, window_s=60, workers=1,
-                           max_pending=50)
+        guard = LoginGuard(per_user_address=limit, per_address=100, per_user=100,
+                           window_s=60, workers=1, max_pending=50)
         try:
             tasks = [asyncio.ensure_future(guard.check(slow, "same", "pw", "a"))
                      for _ in range(10)]
