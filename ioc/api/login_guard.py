@@ -9,6 +9,7 @@ hashing at all.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import math
 import time
 from collections import deque
@@ -18,10 +19,26 @@ from typing import TypeVar
 
 from ioc.core.errors import IocError
 
-__all__ = ["FailureWindow", "HashingPool", "LoginBusy", "LoginGuard", "LoginThrottled"]
+__all__ = ["FailureWindow", "HashingPool", "LoginBusy", "LoginGuard", "LoginThrottled",
+           "address_key"]
 
 Result = TypeVar("Result")
 MAX_KEYS = 10_000  # names/addresses remembered; the least recently used are forgotten first
+IPV6_PREFIX = 64  # one IPv6 host usually holds a whole /64: counting per address is useless
+
+
+def address_key(address: str) -> str:
+    """The throttling key of a client address: IPv6 by its /64, IPv4 (also v4-mapped) as is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "unknown", a socket path, or already a key
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        host_bits = 128 - IPV6_PREFIX
+        return f"{ipaddress.IPv6Address(int(ip) >> host_bits << host_bits)}/{IPV6_PREFIX}"
+    return str(ip)
 
 
 class LoginThrottled(IocError):
@@ -122,6 +139,7 @@ class LoginGuard:
         Without a name only the address is checked: the server does that before it even
         reads a login form, so a flood from one address costs next to nothing.
         """
+        address = address_key(address)
         checks = [(self.addresses, address, "client address")]
         if name is not None:
             checks += [(self.pairs, _pair(name, address), "user name from this client address"),
@@ -137,7 +155,7 @@ class LoginGuard:
     async def check(self, verify: Callable[[str, str], Result | None], name: str,
                     password: str, address: str) -> Result | None:
         """`verify(name, password)` on the hashing pool if the attempt is admitted."""
-        key = name[:128]  # names have at most 64 characters: longer ones share a key
+        key, address = name[:128], address_key(address)  # names are at most 64 characters
         refused = self.refusal(address, key)
         if refused is not None:
             raise refused

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from ioc.api.login_guard import FailureWindow, LoginGuard, LoginThrottled
+from ioc.api.login_guard import FailureWindow, LoginGuard, LoginThrottled, address_key
 from tests.unit.api.api_fakes import Api
 
 TOKEN = "/api/v1/auth/token"
@@ -78,6 +78,35 @@ def test_failures_per_client_address_are_limited(api: Api) -> None:
     assert codes == [401] * 20
     status, headers, detail = _login(api, "view", "password-view")
     assert status == 429 and "client address" in detail and int(headers["retry-after"]) >= 1
+
+
+@pytest.mark.parametrize(("address", "key"), [
+    ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+    ("::ffff:192.0.2.7", "192.0.2.7"),  # an IPv4 client on a dual-stack socket
+    ("192.0.2.7", "192.0.2.7"),
+    ("unknown", "unknown"),
+])
+def test_ipv6_addresses_are_keyed_by_their_64(address: str, key: str) -> None:
+    assert address_key(address) == key
+
+
+def test_one_ipv6_64_counts_as_one_address() -> None:
+    # an IPv6 client owns a whole /64: a new address per attempt must not reset its count
+    guard = LoginGuard(per_user_address=5, per_address=20, per_user=100, window_s=300,
+                       workers=1)
+    rotating = [(f"guess-{i}", "x", f"2001:db8:0:1::{i + 1:x}") for i in range(20)]
+    admin = [("admin", "x", f"2001:db8:0:2::{i + 1:x}") for i in range(5)]
+    results = _attempts(guard, *rotating, ("view", "password-view", "2001:db8:0:1::ff"),
+                        *admin, ("admin", "password-admin", "2001:db8:0:2::ff"),
+                        ("admin", "password-admin", "2001:db8:0:3::1"))
+    assert results[:20] == [None] * 20
+    assert results[20] == "too many failed logins for this client address"
+    assert guard.refusal("2001:db8:0:1::abc") is not None  # the gate before the form, too
+    assert results[21:26] == [None] * 5
+    assert results[26] == "too many failed logins for this user name from this client address"
+    assert results[27] == "admin"  # another /64 is another client
 
 
 def test_successful_logins_do_not_count(api: Api) -> None:
