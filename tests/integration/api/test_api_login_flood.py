@@ -10,6 +10,7 @@ from collections.abc import Callable
 import httpx
 import requests
 
+from tests.integration.api.api_helpers import login
 from tests.integration.api.api_process import ApiProcess
 from tests.integration.api.login_flood import FloodReport, run_flood
 
@@ -26,7 +27,7 @@ def _p99(samples: list[float]) -> float:
 def test_login_flood_leaves_auth_me_fast_and_is_throttled(
         api_process: Callable[..., ApiProcess]) -> None:
     served = api_process()
-    me_headers = {"Authorization": f"Bearer {served.token('view')}"}
+    me_headers = {"Authorization": f"Bearer {login(served.url, 'view')}"}
     ctx = multiprocessing.get_context("spawn")
     running, out = ctx.Event(), ctx.Queue()
     flood = ctx.Process(target=run_flood, daemon=True,

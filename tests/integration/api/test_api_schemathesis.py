@@ -24,6 +24,7 @@ from ioc.core.settings import Settings
 from ioc.testing.influx import scoped_bucket
 from tests.integration.api.api_helpers import (
     drain_device,
+    login,
     make_alert,
     produce_alerts,
     running,
@@ -64,10 +65,7 @@ def api_url(kafka_service: Settings, influx_service: Settings,
 @pytest.fixture(scope="module")
 def operator_headers(api_url: str) -> dict[str, str]:
     """An operator's bearer token."""
-    resp = requests.post(f"{api_url}/api/v1/auth/token", timeout=30,
-                         data={"username": "oper", "password": "password-oper"})
-    resp.raise_for_status()
-    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+    return {"Authorization": f"Bearer {login(api_url, 'oper')}"}
 
 
 class _OutOfTime(BaseException):
