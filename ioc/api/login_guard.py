@@ -1,4 +1,4 @@
-"""Login throttling per user name and per client address; password hashing on its own threads.
+"""Login throttling per (user name, client address), per address and per name; hashing threads.
 
 A login costs one PBKDF2 hash (~0.3 s of CPU). Hashing on the server's shared thread pool let
 a flood of bogus logins starve every other request, so hashes run on a small executor of their
@@ -9,6 +9,7 @@ hashing at all.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import math
 import time
 from collections import deque
@@ -18,14 +19,30 @@ from typing import TypeVar
 
 from ioc.core.errors import IocError
 
-__all__ = ["FailureWindow", "HashingPool", "LoginBusy", "LoginGuard", "LoginThrottled"]
+__all__ = ["FailureWindow", "HashingPool", "LoginBusy", "LoginGuard", "LoginThrottled",
+           "address_key"]
 
 Result = TypeVar("Result")
 MAX_KEYS = 10_000  # names/addresses remembered; the least recently used are forgotten first
+IPV6_PREFIX = 64  # one IPv6 host usually holds a whole /64: counting per address is useless
+
+
+def address_key(address: str) -> str:
+    """The throttling key of a client address: IPv6 by its /64, IPv4 (also v4-mapped) as is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "unknown", a socket path, or already a key
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        host_bits = 128 - IPV6_PREFIX
+        return f"{ipaddress.IPv6Address(int(ip) >> host_bits << host_bits)}/{IPV6_PREFIX}"
+    return str(ip)
 
 
 class LoginThrottled(IocError):
-    """Too many failed logins for a user name or client address; retry after `retry_after_s`."""
+    """Too many failed logins (see LoginGuard); retry after `retry_after_s`."""
 
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
@@ -101,12 +118,19 @@ class HashingPool:
 
 
 class LoginGuard:
-    """Admits a login attempt or raises LoginThrottled; runs the password check on the pool."""
+    """Admits a login attempt or raises LoginThrottled; runs the password check on the pool.
 
-    def __init__(self, per_user: int, per_address: int, window_s: float, workers: int,
-                 max_pending: int = 8, clock: Callable[[], float] = time.monotonic) -> None:
-        self.users = FailureWindow(per_user, window_s, clock)
+    The strict failure limit is per (user name, client address): counting failures per name
+    alone let anyone lock any user (admin included) out with a few bogus logins. Per name
+    there is only a much higher cap, which slows guessing spread over many addresses.
+    """
+
+    def __init__(self, per_user_address: int, per_address: int, per_user: int,
+                 window_s: float, workers: int, max_pending: int = 8,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.pairs = FailureWindow(per_user_address, window_s, clock)
         self.addresses = FailureWindow(per_address, window_s, clock)
+        self.users = FailureWindow(per_user, window_s, clock)
         self.pool = HashingPool(workers, max_pending)
 
     def refusal(self, address: str, name: str | None = None) -> LoginThrottled | None:
@@ -115,9 +139,11 @@ class LoginGuard:
         Without a name only the address is checked: the server does that before it even
         reads a login form, so a flood from one address costs next to nothing.
         """
+        address = address_key(address)
         checks = [(self.addresses, address, "client address")]
         if name is not None:
-            checks.insert(0, (self.users, name, "user name"))
+            checks += [(self.pairs, _pair(name, address), "user name from this client address"),
+                       (self.users, name, "user name")]
         for window, key, what in checks:
             wait = window.retry_after(key)
             if wait > 0:
@@ -129,25 +155,33 @@ class LoginGuard:
     async def check(self, verify: Callable[[str, str], Result | None], name: str,
                     password: str, address: str) -> Result | None:
         """`verify(name, password)` on the hashing pool if the attempt is admitted."""
-        key = name[:128]  # names have at most 64 characters: longer ones share a key
+        key, address = name[:128], address_key(address)  # names are at most 64 characters
         refused = self.refusal(address, key)
         if refused is not None:
             raise refused
-        self.users.charge(key)
-        self.addresses.charge(address)
+        charged = [(self.pairs, _pair(key, address)), (self.addresses, address),
+                   (self.users, key)]
+        for window, charged_key in charged:
+            window.charge(charged_key)
         try:
             result = await self.pool.run(verify, name, password)
         except LoginBusy as exc:
-            self._refund(key, address)
+            _refund(charged)
             raise LoginThrottled("too many logins in progress; try again in 1 s", 1) from exc
         if result is not None:
-            self._refund(key, address)
+            _refund(charged)
         return result
-
-    def _refund(self, key: str, address: str) -> None:
-        self.users.refund(key)
-        self.addresses.refund(address)
 
     def close(self) -> None:
         """Stop the hashing threads."""
         self.pool.close()
+
+
+def _pair(name: str, address: str) -> str:
+    # addresses hold no spaces, so the first space splits the key unambiguously
+    return f"{address} {name}"
+
+
+def _refund(charged: list[tuple[FailureWindow, str]]) -> None:
+    for window, key in charged:
+        window.refund(key)

@@ -85,9 +85,11 @@ def create_app(settings: Settings, *, view: AlertView | None = None,
         registry=registry if registry is not None else load_registry(settings.registry),
         users=users or UserStore(users_file(), clock=clock),
         signer=signer,
-        login=LoginGuard(settings.api_login_failures_per_user,
-                         settings.api_login_failures_per_address, settings.api_login_window_s,
-                         settings.api_login_hash_workers),
+        login=LoginGuard(per_user_address=settings.api_login_failures_per_user_address,
+                         per_address=settings.api_login_failures_per_address,
+                         per_user=settings.api_login_failures_per_user,
+                         window_s=settings.api_login_window_s,
+                         workers=settings.api_login_hash_workers),
         topics=topics, token_ttl_s=token_ttl_s or settings.api_token_ttl_s, clock=clock)
     return _build(ctx, feed)
 

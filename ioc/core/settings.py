@@ -99,9 +99,12 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     api_token_ttl_s: int = Field(default=12 * 3600, ge=60, le=12 * 3600)  # login tokens
     api_readings_max_span_days: int = Field(default=31, ge=1)
-    # login throttling: failed attempts per user name / per client address in a window
-    api_login_failures_per_user: int = Field(default=5, ge=1)
+    # login throttling: failed attempts in a window per (user name, client address), per
+    # address, and per user name from all addresses (a high cap: a low one let anyone lock
+    # any user out)
+    api_login_failures_per_user_address: int = Field(default=5, ge=1)
     api_login_failures_per_address: int = Field(default=20, ge=1)
+    api_login_failures_per_user: int = Field(default=100, ge=1)
     api_login_window_s: int = Field(default=300, ge=1)
     api_login_hash_workers: int = Field(default=1, ge=1)  # threads for password hashing
 

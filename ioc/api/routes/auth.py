@@ -35,8 +35,9 @@ async def login(request: Request, ctx: Ctx,
                 form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
     """Exchange user name and password (form fields) for a bearer token.
 
-    Failed attempts are limited per user name and per client address; past a limit the
-    answer is 429 with Retry-After, without checking the password.
+    Failed attempts are limited per user name from one client address, per client address
+    and, with a higher cap, per user name; past a limit the answer is 429 with Retry-After,
+    without checking the password.
     """
     address = request.client.host if request.client else "unknown"
     try:

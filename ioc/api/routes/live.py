@@ -5,6 +5,7 @@ URL is refused, because access logs and proxies record query strings. Messages:
 `{"type": "snapshot", "alerts": [...]}` once, then `{"type": "alert", "alert": {...}}`.
 Close codes: 4401 bad/missing/expired/revoked token or deleted user (checked again every
 RECHECK_S seconds while the socket is open), 1008 the first message is not a text frame,
+1011 the user cannot be checked now (e.g. the users file is unreadable; reconnect later),
 1013 reconnect to reload (the client fell too far behind, or an alert was deleted from the
 topic).
 """
@@ -22,6 +23,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from ioc.api.alert_store import AlertFilter, Subscription, select_alerts
 from ioc.api.auth import TokenError
 from ioc.api.context import ApiContext, user_from_token
+from ioc.core.errors import IocError
 from ioc.core.schemas import Alert
 
 __all__ = ["router"]
@@ -32,6 +34,7 @@ AUTH_TIMEOUT_S = 10.0
 SNAPSHOT_LIMIT = 1000
 RECHECK_S = 2.0  # a revoked or deleted user's socket closes within this (plus a send)
 POLICY_VIOLATION = 1008
+INTERNAL_ERROR = 1011
 
 
 class _NotText(Exception):
@@ -90,6 +93,9 @@ async def alerts_live(ws: WebSocket) -> None:
         reason = str(exc) or "authentication timed out"
         await ws.close(code=4401, reason=f"not authenticated: {reason}"[:120])
         return
+    except IocError as exc:
+        await _cannot_check(ws, exc)
+        return
     except WebSocketDisconnect:
         return
     sub = ctx.view.subscribe(asyncio.get_running_loop())
@@ -104,8 +110,27 @@ async def alerts_live(ws: WebSocket) -> None:
         log.debug("live alerts socket ended: %s", exc)
     finally:
         ctx.view.unsubscribe(sub)
-        for task in tasks:
-            task.cancel()
+        _end(tasks)
+
+
+def _end(tasks: set[asyncio.Task[None]]) -> None:
+    # Not awaited: the handler may itself be cancelled here (client gone, server stopping),
+    # and awaiting under that cancellation breaks the server's cancel scope. A done callback
+    # still retrieves each task's exception, so none is logged as "never retrieved".
+    for task in tasks:
+        task.add_done_callback(_retrieve)
+        task.cancel()
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.debug("live alerts task ended: %r", exc)  # e.g. a send to a closed socket
+
+
+async def _cannot_check(ws: WebSocket, exc: IocError) -> None:
+    # the reason is generic: the error's own text may name files or backends
+    log.warning("live alerts socket closed: cannot check its user: %s", exc)
+    await ws.close(code=INTERNAL_ERROR, reason="cannot check the user now; reconnect later")
 
 
 async def _serve_while_valid(ws: WebSocket, ctx: ApiContext, token: str,
@@ -121,4 +146,7 @@ async def _serve_while_valid(ws: WebSocket, ctx: ApiContext, token: str,
             user_from_token(ctx, token)
         except TokenError as exc:
             await ws.close(code=4401, reason=f"not authenticated: {exc}"[:120])
+            return
+        except IocError as exc:  # e.g. ConfigError: the users file is unreadable
+            await _cannot_check(ws, exc)
             return

@@ -25,7 +25,7 @@ from ioc.core.registry import Device, Registry
 from ioc.core.schemas import Alert
 from ioc.core.settings import Settings
 from ioc.testing.influx import ScopedBucket, scoped_bucket
-from ioc.testing.processes import free_port
+from ioc.testing.processes import WorkerProcess, free_port
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
@@ -82,17 +82,33 @@ class Served:
     device_id: str
     bucket: ScopedBucket
 
-    def token(self, name: str) -> str:
-        """Log in as one of the seeded users (password 'password-<name>')."""
-        resp = requests.post(f"{self.url}/api/v1/auth/token", timeout=10,
-                             data={"username": name, "password": f"password-{name}"})
-        resp.raise_for_status()
-        token: str = resp.json()["access_token"]
-        return token
-
     def headers(self, name: str) -> dict[str, str]:
         """Authorization header for a seeded user."""
-        return {"Authorization": f"Bearer {self.token(name)}"}
+        return {"Authorization": f"Bearer {login(self.url, name)}"}
+
+
+def login(url: str, name: str) -> str:
+    """A bearer token of a seeded user (password 'password-<name>') from the API at `url`."""
+    resp = requests.post(f"{url}/api/v1/auth/token", timeout=30,
+                         data={"username": name, "password": f"password-{name}"})
+    resp.raise_for_status()
+    token: str = resp.json()["access_token"]
+    return token
+
+
+@dataclass(frozen=True)
+class WorkerRun:
+    """A running `ioc worker` over its own topic prefix and one drainage device."""
+
+    prefix: str
+    device_id: str
+    process: WorkerProcess
+
+    @property
+    def topics(self) -> ApiTopics:
+        """The worker's alerts and commands topics, for the API."""
+        return ApiTopics(alerts=f"{self.prefix}ioc.alerts",
+                         commands=f"{self.prefix}ioc.alert-commands")
 
 
 @pytest.fixture

@@ -26,14 +26,6 @@ class ApiProcess:
     child: ChildProcess
     users: UserStore
 
-    def token(self, name: str) -> str:
-        """Log in as a seeded user (password 'password-<name>')."""
-        resp = requests.post(f"{self.url}/api/v1/auth/token", timeout=30,
-                             data={"username": name, "password": f"password-{name}"})
-        resp.raise_for_status()
-        token: str = resp.json()["access_token"]
-        return token
-
     def log(self) -> str:
         """Everything the process wrote so far."""
         return self.child.log(tail=10**8)

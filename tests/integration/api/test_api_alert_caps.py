@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,17 +11,15 @@ import pytest
 import requests
 from kafka import KafkaProducer
 
-from ioc.api.context import ApiTopics
 from ioc.core.alert_limits import MAX_ALERT_BYTES, MAX_COMMENT_CHARS, MAX_COMMENTS
 from ioc.core.kafka_auth import kafka_access
-from ioc.core.registry import dump_registry
 from ioc.core.schemas import AlertCommand, AlertComment, DrainageReading, reading_to_json
 from ioc.core.settings import Settings
-from ioc.testing.processes import WorkerProcess
 from tests.integration.api.api_helpers import (
     T0,
     ServeApi,
     Served,
+    WorkerRun,
     drain_device,
     make_alert,
     produce_alerts,
@@ -56,20 +54,6 @@ def test_comment_past_a_cap_is_409_and_sends_nothing(
                          headers=served_api.headers("oper"), json={"text": text}, timeout=30)
     assert resp.status_code == 409 and message in resp.json()["detail"]
     assert read_topic(kafka_service, served_api.topics.commands) == []
-
-
-@pytest.fixture
-def worker(kafka_service: Settings, tmp_path: Path) -> Iterator[tuple[str, str, WorkerProcess]]:
-    """`ioc worker --topic-prefix P --no-influx` over a one-device registry."""
-    prefix, device_id = f"test-caps-{uuid.uuid4().hex[:8]}.", f"dr-caps-{uuid.uuid4().hex[:8]}"
-    registry = tmp_path / "devices.yaml"
-    dump_registry([drain_device(device_id)], registry)
-    process = WorkerProcess(prefix, registry, tmp_path / "worker.log")
-    process.start()
-    try:
-        yield prefix, device_id, process
-    finally:
-        process.stop(20)
 
 
 def _flood_alert_id(served: Served, producer: KafkaProducer, prefix: str, device_id: str,
@@ -107,12 +91,10 @@ def _past_the_caps(alert_id: str) -> list[AlertCommand]:
 
 
 def test_worker_refuses_commands_past_the_caps_and_still_publishes(
-        kafka_service: Settings, worker: tuple[str, str, WorkerProcess], serve_api: ServeApi,
+        kafka_service: Settings, worker: WorkerRun, serve_api: ServeApi,
         eventually: Callable[..., None]) -> None:
-    prefix, device_id, process = worker
-    served = serve_api(ApiTopics(alerts=f"{prefix}ioc.alerts",
-                                 commands=f"{prefix}ioc.alert-commands"),
-                       drain_device(device_id))
+    prefix, device_id, process = worker.prefix, worker.device_id, worker.process
+    served = serve_api(worker.topics, drain_device(device_id))
     producer = KafkaProducer(**kafka_access(kafka_service).client_options(), acks="all",
                              max_request_size=2 * 1024 * 1024)
     try:

@@ -18,7 +18,7 @@ from websockets.sync.client import connect
 
 from ioc.core.settings import DEV_PLACEHOLDER
 from ioc.testing.processes import ChildProcess, free_port
-from tests.integration.api.api_helpers import Served
+from tests.integration.api.api_helpers import Served, login
 from tests.integration.api.api_process import ApiProcess
 
 LIMIT = 64 * 1024
@@ -60,7 +60,7 @@ def test_declared_huge_body_is_413_before_it_is_sent(
 def test_streamed_body_without_length_is_cut_off_at_the_limit(
         api_process: Callable[..., ApiProcess]) -> None:
     served = api_process()
-    token = served.token("oper")
+    token = login(served.url, "oper")
     port = int(served.url.rsplit(":", 1)[1])
     chunk = b"x" * 16384
     sent, total = 0, 64 * 1024 * 1024
@@ -119,7 +119,7 @@ def test_binary_first_frame_closes_with_policy_violation(
         api_process: Callable[..., ApiProcess]) -> None:
     served = api_process()
     with connect(_ws_url(served.url), open_timeout=30) as ws:
-        ws.send(orjson.dumps({"token": served.token("view")}))  # bytes: a binary frame
+        ws.send(orjson.dumps({"token": login(served.url, "view")}))  # bytes: a binary frame
         with pytest.raises(ConnectionClosed) as info:
             ws.recv(timeout=30)
     assert info.value.rcvd is not None and info.value.rcvd.code == 1008

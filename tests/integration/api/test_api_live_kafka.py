@@ -10,7 +10,13 @@ from websockets.sync.client import connect
 
 from ioc.core.schemas import AlertCommand
 from ioc.core.settings import Settings
-from tests.integration.api.api_helpers import Served, make_alert, produce_alerts, read_topic
+from tests.integration.api.api_helpers import (
+    Served,
+    login,
+    make_alert,
+    produce_alerts,
+    read_topic,
+)
 
 
 def _alerts(served: Served, headers: dict[str, str]) -> dict[str, dict[str, object]]:
@@ -30,7 +36,7 @@ def test_alerts_on_kafka_show_up_in_rest_and_on_the_websocket(
                timeout=30, what="readyz")
     ws_url = served_api.url.replace("http://", "ws://") + "/api/v1/alerts/live"
     with connect(ws_url, open_timeout=10) as ws:
-        ws.send(orjson.dumps({"token": served_api.token("view")}).decode())
+        ws.send(orjson.dumps({"token": login(served_api.url, "view")}).decode())
         snapshot = orjson.loads(ws.recv(timeout=10))
         assert snapshot["type"] == "snapshot"
         assert [a["id"] for a in snapshot["alerts"]] == [second.id, first.id]

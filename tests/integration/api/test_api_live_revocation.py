@@ -11,6 +11,7 @@ import requests
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from tests.integration.api.api_helpers import login
 from tests.integration.api.api_process import ApiProcess
 
 CLOSE_WITHIN_S = 5.0
@@ -21,10 +22,10 @@ CLOSE_WITHIN_S = 5.0
 def test_live_socket_closes_within_5_s(api_process: Callable[..., ApiProcess], change: str,
                                        reason: str) -> None:
     served = api_process()
-    admin = {"Authorization": f"Bearer {served.token('boss')}"}
+    admin = {"Authorization": f"Bearer {login(served.url, 'boss')}"}
     ws_url = served.url.replace("http://", "ws://") + "/api/v1/alerts/live"
     with connect(ws_url, open_timeout=30) as ws:
-        ws.send(orjson.dumps({"token": served.token("view")}).decode())
+        ws.send(orjson.dumps({"token": login(served.url, "view")}).decode())
         assert orjson.loads(ws.recv(timeout=30))["type"] == "snapshot"
         if change == "revoke":
             resp = requests.post(f"{served.url}/api/v1/users/view/revoke-tokens",

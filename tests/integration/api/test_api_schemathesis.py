@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -23,14 +24,17 @@ from ioc.core.settings import Settings
 from ioc.testing.influx import scoped_bucket
 from tests.integration.api.api_helpers import (
     drain_device,
+    login,
     make_alert,
     produce_alerts,
     running,
     seeded_users,
 )
 
-# ~16 operations × 2 modes × this many examples: about 40 s on a busy 2-core machine
+# ~16 operations × 2 modes × this many examples: about 40 s on a busy 2-core machine, and
+# never much more than BUDGET_S however slow the machine: each run gets its share of it
 EXAMPLES = 100
+BUDGET_S = 60.0
 
 
 # every other built-in check runs (no 5xx, documented statuses, schemas, content types,
@@ -61,22 +65,32 @@ def api_url(kafka_service: Settings, influx_service: Settings,
 @pytest.fixture(scope="module")
 def operator_headers(api_url: str) -> dict[str, str]:
     """An operator's bearer token."""
-    resp = requests.post(f"{api_url}/api/v1/auth/token", timeout=30,
-                         data={"username": "oper", "password": "password-oper"})
-    resp.raise_for_status()
-    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+    return {"Authorization": f"Bearer {login(api_url, 'oper')}"}
+
+
+class _OutOfTime(BaseException):
+    """The run's share of the budget is spent (a BaseException: Hypothesis lets it through
+    at once instead of taking it for a failure to shrink)."""
 
 
 def _fuzz(operation: APIOperation, mode: GenerationMode, headers: dict[str, str],
-          path: dict[str, str] | None = None) -> None:
+          path: dict[str, str] | None, until: float) -> int:
+    """Examples sent: up to EXAMPLES, at least one, none started after `until`."""
+    sent = 0
+
     @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path))
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
     def run(case: schemathesis.Case) -> None:
+        nonlocal sent
+        if sent and time.monotonic() > until:
+            raise _OutOfTime
+        sent += 1
         case.call_and_validate(headers=headers, excluded_checks=EXCLUDED)
 
-    with contextlib.suppress(Unsatisfiable):  # nothing to make invalid: no parameters, no body
+    with contextlib.suppress(Unsatisfiable, _OutOfTime):  # Unsatisfiable: nothing to vary
         run()
+    return sent
 
 
 def test_api_fuzz(api_url: str, operator_headers: dict[str, str],
@@ -88,22 +102,32 @@ def test_api_fuzz(api_url: str, operator_headers: dict[str, str],
     # keep-alive connection was dropped
     monkeypatch.setattr(st_requests, "_count_opened_connections", lambda session: 0)
     schema = schemathesis.openapi.from_url(f"{api_url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    runs = [run for operation in operations for run in _runs(operation)]
     failures: list[str] = []
-    operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        operations += 1
-        # random ids only ever find 404s: a pass with ids that exist reaches the code behind
-        known = {k: v for k, v in KNOWN.items() if f"{{{k}}}" in operation.path}
-        runs = [(GenerationMode.POSITIVE, None), (GenerationMode.NEGATIVE, None)]
-        runs += [(GenerationMode.POSITIVE, known)] if known else []
-        for mode, path in runs:
-            try:
-                _fuzz(operation, mode, operator_headers, path)
-            except (Exception, BaseExceptionGroup) as exc:  # collect it, fuzz the rest
-                failures.append(f"{operation.label} ({mode.value}, {path}): {exc}")
-    assert operations >= 15
+    start = time.monotonic()
+    sent = 0
+    for i, (operation, mode, path) in enumerate(runs):
+        left = start + BUDGET_S - time.monotonic()
+        until = time.monotonic() + left / (len(runs) - i)  # its share of what is left
+        try:
+            sent += _fuzz(operation, mode, operator_headers, path, until)
+        except (Exception, BaseExceptionGroup) as exc:  # collect it, fuzz the rest
+            failures.append(f"{operation.label} ({mode.value}, {path}): {exc}")
+    elapsed = time.monotonic() - start
+    assert len(operations) >= 15
     assert not failures, "\n\n".join(failures)
+    assert sent >= len(runs), "every run sends at least one example"
+    # the cap holds: at most one request per run after the budget is spent
+    assert elapsed < BUDGET_S + 20, f"{elapsed:.0f} s for {sent} examples in {len(runs)} runs"
+
+
+def _runs(operation: APIOperation) -> list[tuple[APIOperation, GenerationMode,
+                                                 dict[str, str] | None]]:
+    # random ids only ever find 404s: a pass with ids that exist reaches the code behind
+    known = {k: v for k, v in KNOWN.items() if f"{{{k}}}" in operation.path}
+    runs = [(operation, GenerationMode.POSITIVE, None), (operation, GenerationMode.NEGATIVE, None)]
+    return runs + ([(operation, GenerationMode.POSITIVE, known)] if known else [])
 
 
 def test_schema_declares_the_error_answers(api_url: str) -> None:

@@ -2,47 +2,25 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import orjson
-import pytest
 import requests
 from kafka import KafkaProducer
 from websockets.sync.client import connect
 
-from ioc.api.context import ApiTopics
 from ioc.core.kafka_auth import kafka_access
-from ioc.core.registry import dump_registry
 from ioc.core.schemas import DrainageReading, reading_to_json
 from ioc.core.settings import Settings
-from ioc.testing.processes import WorkerProcess
-from tests.integration.api.api_helpers import ServeApi, drain_device
-
-
-@pytest.fixture
-def worker(kafka_service: Settings, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
-    """`ioc worker --topic-prefix P --no-influx` over a one-device registry."""
-    prefix, device_id = f"test-api-{uuid.uuid4().hex[:8]}.", f"dr-loop-{uuid.uuid4().hex[:8]}"
-    registry = tmp_path / "devices.yaml"
-    dump_registry([drain_device(device_id)], registry)
-    worker = WorkerProcess(prefix, registry, tmp_path / "worker.log")
-    worker.start()
-    try:
-        yield prefix, device_id, worker.log_file
-    finally:
-        worker.stop(20)
+from tests.integration.api.api_helpers import ServeApi, WorkerRun, drain_device, login
 
 
 def test_acknowledge_through_the_worker_reaches_the_websocket(
-        kafka_service: Settings, worker: tuple[str, str, Path], serve_api: ServeApi,
+        kafka_service: Settings, worker: WorkerRun, serve_api: ServeApi,
         eventually: Callable[..., None]) -> None:
-    prefix, device_id, log = worker
-    served = serve_api(ApiTopics(alerts=f"{prefix}ioc.alerts",
-                                 commands=f"{prefix}ioc.alert-commands"),
-                       drain_device(device_id))
+    prefix, device_id, log = worker.prefix, worker.device_id, worker.process.log_file
+    served = serve_api(worker.topics, drain_device(device_id))
     headers = served.headers("oper")
     producer = KafkaProducer(**kafka_access(kafka_service).client_options(), acks="all")
 
@@ -68,7 +46,7 @@ def test_acknowledge_through_the_worker_reaches_the_websocket(
     assert (alert["subject"], alert["status"], alert["severity"]) == (device_id, "open", "high")
     ws_url = served.url.replace("http://", "ws://") + "/api/v1/alerts/live"
     with connect(ws_url, open_timeout=10) as ws:
-        ws.send(orjson.dumps({"token": served.token("view")}).decode())
+        ws.send(orjson.dumps({"token": login(served.url, "view")}).decode())
         assert orjson.loads(ws.recv(timeout=10))["type"] == "snapshot"
         resp = requests.post(f"{served.url}/api/v1/alerts/{alert['id']}/acknowledge",
                              headers=headers, timeout=20)

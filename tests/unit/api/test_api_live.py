@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,6 +11,7 @@ import pytest
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
+from ioc.api.routes.live import _end
 from tests.unit.api.api_fakes import Api, make_alert, wait_until
 
 URL = "/api/v1/alerts/live"
@@ -79,3 +82,54 @@ def test_token_in_the_url_is_refused(api: Api) -> None:
         ws.receive_json()
     assert info.value.code == 4401 and "URL" in (info.value.reason or "")
     assert api.view.subscriber_count == 0
+
+
+def _break_users_file(api: Api) -> None:
+    api.users.path.write_bytes(b"{not json")  # the store reads it again: ConfigError
+
+
+def test_unreadable_users_file_while_streaming_closes_with_1011(api: Api) -> None:
+    with (_live(api, api.token_for("view")) as ws,
+          pytest.raises(WebSocketDisconnect) as info):
+        assert ws.receive_json()["type"] == "snapshot"
+        _break_users_file(api)
+        ws.receive_json()  # the next re-check cannot read the user: the socket closes
+    assert info.value.code == 1011
+    assert info.value.reason == "cannot check the user now; reconnect later"  # no file path
+    wait_until(lambda: api.view.subscriber_count == 0)
+
+
+def test_unreadable_users_file_at_authentication_closes_with_1011(api: Api) -> None:
+    token = api.token_for("view")
+    _break_users_file(api)
+    with (_live(api, token) as ws, pytest.raises(WebSocketDisconnect) as info):
+        ws.receive_json()
+    assert info.value.code == 1011 and "users" not in (info.value.reason or "")
+    assert api.view.subscriber_count == 0
+
+
+def test_ending_the_socket_retrieves_its_tasks_exceptions() -> None:
+    # a task that ends with an error when cancelled (e.g. cut off mid-send) must not be
+    # reported as "Task exception was never retrieved" when it is garbage collected;
+    # cancel() already silences tasks that had finished before it
+    async def scenario() -> list[dict[str, object]]:
+        reported: list[dict[str, object]] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _, ctx: reported.append(ctx))
+
+        async def fails_when_cancelled() -> None:
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                raise RuntimeError("send cut off") from None
+
+        tasks = {asyncio.create_task(fails_when_cancelled()),
+                 asyncio.create_task(asyncio.sleep(30))}
+        await asyncio.sleep(0)  # both are waiting
+        _end(tasks)
+        await asyncio.wait(tasks)  # waiting retrieves no exception: only _end's callback does
+        await asyncio.sleep(0)  # the done callbacks run
+        tasks.clear()
+        gc.collect()
+        return reported
+
+    assert asyncio.run(scenario()) == []
