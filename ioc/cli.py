@@ -6,7 +6,6 @@ click commands and knows nothing of the others' (see docs/architecture.md).
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
@@ -17,27 +16,51 @@ from ioc.core.logging import cli_level, setup_logging
 __all__ = ["cli", "main"]
 
 
-# each command's module, imported only when the command is used: `ioc --help` stays fast and
-# a command never pays for Faust, FastAPI or the simulator it does not use
-_MODULES = {
-    "alerts": "ioc.processors.cli", "api": "ioc.api.cli", "backtest": "ioc.processors.cli",
-    "bench": "ioc.bench.cli", "bridge": "ioc.ingest.cli", "dashboards": "ioc.dashboards.cli",
-    "devices": "ioc.devstack.devices_cli", "replay": "ioc.sensors_sim.cli",
-    "services": "ioc.devstack.cli", "sim": "ioc.sensors_sim.cli", "up": "ioc.devstack.up",
-    "worker": "ioc.processors.cli",
-}
-_NAMES = tuple(sorted(_MODULES))
+_NAMES = ("alerts", "api", "backtest", "bench", "bridge", "dashboards", "devices", "replay",
+          "services", "sim", "up", "worker")
 
 
 def _command(name: str) -> click.Command | None:
-    """The command `name` (the attribute of that name in its module), or None."""
-    module = _MODULES.get(name)
-    if module is None:
-        return None
-    command = getattr(importlib.import_module(module), name)
-    if not isinstance(command, click.Command):
-        raise TypeError(f"{module}.{name} is not a click command")
-    return command
+    """The command `name`, importing its part only now: `ioc --help` stays fast and a
+    command never pays for Faust, FastAPI or the simulator it does not use."""
+    match name:
+        case "services":
+            from ioc.devstack.cli import services
+            return services
+        case "up":
+            from ioc.devstack.up import up
+            return up
+        case "devices":
+            from ioc.devstack.devices_cli import devices
+            return devices
+        case "sim":
+            from ioc.sensors_sim.cli import sim
+            return sim
+        case "replay":
+            from ioc.sensors_sim.cli import replay
+            return replay
+        case "bridge":
+            from ioc.ingest.cli import bridge
+            return bridge
+        case "worker":
+            from ioc.processors.cli import worker
+            return worker
+        case "backtest":
+            from ioc.processors.cli import backtest
+            return backtest
+        case "alerts":
+            from ioc.processors.cli import alerts
+            return alerts
+        case "api":
+            from ioc.api.cli import api
+            return api
+        case "dashboards":
+            from ioc.dashboards.cli import dashboards
+            return dashboards
+        case "bench":
+            from ioc.bench.cli import bench
+            return bench
+    return None
 
 
 class _LazyGroup(click.Group):
