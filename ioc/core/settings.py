@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     mqtt_port: int = 1883
     mqtt_username: str = "ioc-bridge"
     mqtt_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
-    mqtt_share_group: str = "ioc-bridge"
+    # '' = one unshared bridge: Mosquitto 2.0 does not save shared subscriptions, so after a
+    # broker crash a shared group drops what arrives before its bridges subscribe again
+    mqtt_share_group: str = ""
     # Dev profile: one password per gateway role and one shared by all device users.
     mqtt_gateway_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
     mqtt_device_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
