@@ -113,7 +113,7 @@ def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: threading.
 
     from ioc.storage.influx_client import InfluxLineSink
     from ioc.storage.influx_sink import InfluxSink
-    from ioc.storage.influx_writer import InfluxWriter, StorageRefused
+    from ioc.storage.influx_writer import InfluxWriter
 
     try:
         consumer = KafkaConsumer(**kafka_access(settings).client_options(),
@@ -123,22 +123,13 @@ def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: threading.
                                                  registry),
                           telemetry=topics.telemetry, alerts=topics.alerts)
         try:
-            # holds through InfluxDB outages; raises StorageRefused (token/bucket wrong) or
-            # SinkFailed (errors it cannot recover from)
-            sink.run(stop)
+            sink.run(stop)  # recovers from transient errors; raises SinkFailed if it cannot
         finally:
             sink.close()
-    except StorageRefused as exc:  # a configuration error: say what to fix, no traceback
-        log.critical("InfluxDB storage stopped, shutting the worker down: %s", exc)
-        _fail(failed)
     except Exception:  # the writer must not die silently beside a live worker
         log.critical("InfluxDB storage stopped; shutting the worker down", exc_info=True)
-        _fail(failed)
-
-
-def _fail(failed: threading.Event) -> None:
-    failed.set()
-    os.kill(os.getpid(), signal.SIGTERM)  # Faust's worker stops cleanly on SIGTERM
+        failed.set()
+        os.kill(os.getpid(), signal.SIGTERM)  # Faust's worker stops cleanly on SIGTERM
 
 
 @click.command()
