@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ioc.core.settings import load_settings
+from ioc.core.admin_settings import load_admin_settings
 
 __all__ = ["bench"]
 
@@ -27,25 +27,25 @@ def _detector(quick: bool) -> dict[str, Any]:
 
 def _worker(quick: bool) -> dict[str, Any]:
     from ioc.bench.worker import run_worker_bench
-    return run_worker_bench(load_settings(), 10_000 if quick else 100_000,
+    return run_worker_bench(load_admin_settings(), 10_000 if quick else 100_000,
                             progress=lambda text: click.echo(f"  {text}", err=True))
 
 
 def _bridge(quick: bool) -> dict[str, Any]:
     from ioc.bench.bridge import run_bridge_bench
-    return run_bridge_bench(load_settings(), 10_000 if quick else 100_000,
+    return run_bridge_bench(load_admin_settings(), 10_000 if quick else 100_000,
                             progress=lambda text: click.echo(f"  {text}", err=True))
 
 
 def _storage(quick: bool) -> dict[str, Any]:
     from ioc.bench.storage import run_storage_bench
-    return run_storage_bench(load_settings(), 10_000 if quick else 100_000,
+    return run_storage_bench(load_admin_settings(), 10_000 if quick else 100_000,
                              progress=lambda text: click.echo(f"  {text}", err=True))
 
 
 def _pipeline(quick: bool) -> dict[str, Any]:
     from ioc.bench.pipeline import run_pipeline_bench
-    return run_pipeline_bench(load_settings(), rate=2000, seconds=5 if quick else 20,
+    return run_pipeline_bench(load_admin_settings(), rate=2000, seconds=5 if quick else 20,
                               progress=lambda text: click.echo(f"  {text}", err=True))
 
 

@@ -16,9 +16,10 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from ioc.core.admin_settings import admin_credentials_file
 from ioc.core.errors import ConfigError, ServiceError
 from ioc.core.mqtt_identities import ADMIN_USER, Acl, Identity, Role
-from ioc.core.settings import Settings, credentials_file
+from ioc.core.settings import Settings
 
 __all__ = [
     "CONTROL_TOPIC",
@@ -187,5 +188,6 @@ def admin_from_settings(settings: Settings) -> DynsecAdmin:
     secret = password.get_secret_value() if password is not None else ""
     if not secret:  # an empty password would only fail later, as a vague refused login
         raise ConfigError("IOC_MQTT_ADMIN_PASSWORD is not set (`ioc services up` generates "
-                          f"it in {credentials_file()})")
+                          f"it in {admin_credentials_file()}; load the settings with "
+                          "ioc.core.admin_settings.load_admin_settings)")
     return DynsecAdmin(settings.mqtt_host, settings.mqtt_port, ADMIN_USER, secret)

@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     mqtt_username: str = "ioc-bridge"
     mqtt_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
     mqtt_share_group: str = "ioc-bridge"
-    # The dynamic-security plugin's administrator (`ioc services up`, `ioc devices secret`);
+    # The dynamic-security plugin's administrator (`ioc services up`, `ioc devices secret`;
+    # from .ioc/admin.env via ioc.core.admin_settings, like influx_token);
     # devices and gateways have one secret each in the secrets file (ioc.core.mqtt_secrets).
     mqtt_admin_password: SecretStr | None = None
 
@@ -86,7 +87,8 @@ class Settings(BaseSettings):
     influx_org: str = "dongxoai"
     influx_bucket: str = "ioc"
     # operator (all-access) token: setup and admin work only (`ioc services up`, test
-    # fixtures); the worker writes with the write token, the API and dashboards read with
+    # fixtures), from .ioc/admin.env via ioc.core.admin_settings, never loaded by the
+    # runtime parts; the worker writes with the write token, the API and dashboards read with
     # the read one (both scoped to influx_bucket, made by `ioc services up`)
     influx_token: SecretStr = SecretStr(DEV_PLACEHOLDER)
     influx_write_token: SecretStr = SecretStr(DEV_PLACEHOLDER)
@@ -132,9 +134,10 @@ class Settings(BaseSettings):
         if token in ("", DEV_PLACEHOLDER):
             rights = ("operator (all-access)" if role == "admin"
                       else f"{role}-only access to bucket {self.influx_bucket!r}")
+            where = ("admin.env in the state dir (IOC_ADMIN_CREDENTIALS), read only by "
+                     "the tooling" if role == "admin" else str(credentials_file()))
             raise ConfigError(f"IOC_{field.upper()} is not set: `ioc services up` writes it to "
-                              f"{credentials_file()}; elsewhere set it to an InfluxDB token "
-                              f"with {rights}")
+                              f"{where}; elsewhere set it to an InfluxDB token with {rights}")
         return token
 
 

@@ -7,6 +7,7 @@ import time
 
 import click
 
+from ioc.core.admin_settings import admin_credentials_file
 from ioc.core.settings import credentials_file, state_dir
 from ioc.devstack import (
     SERVICES,
@@ -59,7 +60,8 @@ def up(only: str | None) -> None:
         click.echo(f"{result.name}: {result.action} ({result.seconds:.1f}s)")
     click.echo(f"all up in {time.monotonic() - started:.1f}s\n")
     click.echo(_table(services_status(names)))
-    click.echo(f"\ncredentials: {credentials_file()}  (state dir {state_dir()})")
+    click.echo(f"\ncredentials: {credentials_file()}, operator secrets: "
+               f"{admin_credentials_file()}  (state dir {state_dir()})")
 
 
 @services.command()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ioc.core.settings import Settings, load_settings
+from ioc.core.admin_settings import load_admin_settings
+from ioc.core.settings import Settings
 from ioc.devstack.mqtt_access import SecretChange, issue, revoke, rotate
 
 __all__ = ["devices"]
@@ -38,7 +39,7 @@ def secret() -> None:
 
 
 def _run(action: Action, device_id: str, registry: Path | None, show: bool) -> None:
-    change = action(load_settings(), device_id, registry)
+    change = action(load_admin_settings(), device_id, registry)
     click.echo(f"{change.user} ({change.kind}): {change.action}; secrets file {change.store}",
                err=True)
     if change.action == "rotated":

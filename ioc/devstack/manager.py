@@ -8,10 +8,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ioc.core.admin_settings import admin_credentials_file, load_admin_settings
 from ioc.core.errors import ConfigError
-from ioc.core.settings import credentials_file, load_settings, read_env_file, state_dir
+from ioc.core.settings import credentials_file, state_dir
 from ioc.devstack import influxdb, kafka, mosquitto
-from ioc.devstack.credentials import ensure_credentials
+from ioc.devstack.credentials import ensure_credentials, read_credentials
 from ioc.devstack.filemodes import private_umask, secure_tree
 from ioc.devstack.process import ServiceStatus
 
@@ -63,8 +64,9 @@ def services_up(names: Iterable[str] = SERVICES,
 
 def _up(state: Path, names: Iterable[str], progress: Progress) -> list[UpResult]:
     state.mkdir(parents=True, exist_ok=True)
-    creds = ensure_credentials(credentials_file(), load_settings())
-    settings = load_settings()
+    creds = ensure_credentials(credentials_file(), load_admin_settings(),
+                               admin_credentials_file())
+    settings = load_admin_settings()
     results = []
     for name in names:
         started = time.monotonic()
@@ -93,8 +95,8 @@ def services_down(names: Iterable[str] = SERVICES) -> dict[str, bool]:
 def services_status(names: Iterable[str] = SERVICES) -> list[ServiceStatus]:
     """Version, address and health of each service."""
     state = state_dir()
-    settings = load_settings()
-    creds = read_env_file(credentials_file())
+    settings = load_admin_settings()
+    creds = read_credentials(credentials_file(), admin_credentials_file())
     out = []
     for name in names:
         if name == "mosquitto":

@@ -1,6 +1,7 @@
 """Throw-away InfluxDB buckets for integration tests and benches.
 
-Creating buckets, mappings and tokens takes the operator token (`influx_token`); what runs
+Creating buckets, mappings and tokens takes the operator token (`influx_token`, in the
+settings of ioc.core.admin_settings.load_admin_settings); what runs
 against a bucket gets only that bucket's scoped write and read tokens, as in production.
 """
 

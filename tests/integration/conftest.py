@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from ioc.core.admin_settings import load_admin_settings
 from ioc.core.kafka_auth import kafka_access
-from ioc.core.settings import Settings, load_settings
+from ioc.core.settings import Settings
 
 _HERE = Path(__file__).parent
 
@@ -32,8 +33,12 @@ def _unavailable(what: str) -> None:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    """Settings as every process sees them (env, then .ioc/credentials.env)."""
-    return load_settings()
+    """The tests' settings: the processes' ones plus the operator secrets (admin.env).
+
+    Fixtures create buckets, tokens and broker users with them; the processes under test
+    load credentials.env only (tests/integration/devstack/test_admin_secrets.py).
+    """
+    return load_admin_settings()
 
 
 @pytest.fixture(scope="session")

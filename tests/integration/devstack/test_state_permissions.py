@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ioc.core.admin_settings import admin_credentials_file
 from ioc.core.settings import Settings, credentials_file, state_dir
 from ioc.testing.processes import REPO_ROOT
 
@@ -50,7 +51,8 @@ def test_services_up_leaves_no_group_or_other_access_in_the_state_dir(planted: P
     state = state_dir()
     dynsec = state / "mosquitto" / "dynamic-security.json"  # the devices' password hashes
     for path, mode in ((state, 0o755), (planted, 0o755), (planted / "old.log", 0o644),
-                       (dynsec, 0o644), (credentials_file(), 0o644)):
+                       (dynsec, 0o644), (credentials_file(), 0o644),
+                       (admin_credentials_file(), 0o644)):
         path.chmod(mode)  # what issue 9 found on existing machines
 
     done = subprocess.run([sys.executable, "-m", "ioc", "services", "up"], cwd=REPO_ROOT,
@@ -63,7 +65,7 @@ def test_services_up_leaves_no_group_or_other_access_in_the_state_dir(planted: P
         files += [Path(folder) / n for n in names]
     assert [d for d in folders if _loose(d)] == []
     checked = [f for f in files if _secret_or_log(state, f)]
-    assert {credentials_file(), dynsec, planted / "old.log", state / "logs" / "kafka.log",
-            state / "mqtt-secrets.json"} <= set(checked)
+    assert {credentials_file(), admin_credentials_file(), dynsec, planted / "old.log",
+            state / "logs" / "kafka.log", state / "mqtt-secrets.json"} <= set(checked)
     assert [f for f in checked if _loose(f)] == []
     assert stat.S_IMODE(state.stat().st_mode) == 0o700

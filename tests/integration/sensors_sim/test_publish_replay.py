@@ -117,14 +117,16 @@ def test_replayed_feed_arrives_complete_and_in_order(
 
 
 def _restart_mosquitto(settings: Settings) -> None:
-    from ioc.core.settings import read_env_file
+    from ioc.core.admin_settings import admin_credentials_file
     from ioc.devstack import mosquitto
+    from ioc.devstack.credentials import read_credentials
 
     state = state_dir()
     try:
         assert mosquitto.stop(state), "Mosquitto was not started by `ioc services up`"
     finally:  # always bring the shared broker back, whatever failed
-        mosquitto.start(settings, state, read_env_file(credentials_file()), lambda _: None)
+        creds = read_credentials(credentials_file(), admin_credentials_file())
+        mosquitto.start(settings, state, creds, lambda _: None)
 
 
 @pytest.mark.timeout(120)

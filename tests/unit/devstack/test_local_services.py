@@ -17,6 +17,7 @@ from ioc.devstack.credentials import (
     GENERATED_KEYS,
     ensure_credentials,
     merge_credentials,
+    read_credentials,
     store_credentials,
 )
 from ioc.devstack.kafka import new_cluster_id, render_log4j, render_server_properties
@@ -44,7 +45,7 @@ def test_ensure_credentials_creates_0600_and_keeps_existing(tmp_path: Path,
     assert values["IOC_INFLUX_ORG"] == "dongxoai" and values["IOC_INFLUX_BUCKET"] == "ioc"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     again = ensure_credentials(path, Settings())
-    assert again == values == read_env_file(path)
+    assert again == values == read_credentials(path, tmp_path / "admin.env")
 
 
 def test_store_credentials_replaces_issued_tokens_and_keeps_the_rest(tmp_path: Path) -> None:
