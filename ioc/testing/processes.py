@@ -4,6 +4,7 @@ deadline, stopped with SIGTERM (or killed with SIGKILL)."""
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -19,11 +20,28 @@ __all__ = ["REPO_ROOT", "ChildProcess", "WorkerProcess", "free_port"]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    """A TCP port free right now on 127.0.0.1."""
+# below Linux's ephemeral range (32768-60999): a port handed out by bind(0) can be taken by any
+# outgoing connection before the child binds it; these can only be taken by another listener
+_PORT_RANGE = (20000, 32000)
+
+
+def free_port(span: int = 1) -> int:
+    """A port p on 127.0.0.1 with p..p+span-1 all bindable right now, outside the ephemeral range."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(_PORT_RANGE[0], _PORT_RANGE[1] - span)
+        if all(_bindable(port + i) for i in range(span)):
+            return port
+    raise ServiceError(f"no {span} adjacent free ports in {_PORT_RANGE}")
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 class ChildProcess:

@@ -6,9 +6,9 @@ with no SCRAM users; the next `ioc services up` must migrate it, not lose it or 
 
 from __future__ import annotations
 
-import socket
 import subprocess
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,20 +20,9 @@ from ioc.core.settings import Settings
 from ioc.devstack import kafka
 from ioc.devstack.kafka_sasl import ADMIN_PASSWORD_KEY, broker_logins, logins_recorded
 from ioc.devstack.process import start_detached, stop_process
+from ioc.testing.processes import free_port
 
 TOPIC = "written-before-sasl"
-
-
-def _free_pair() -> int:
-    """A port p with p+1 free too (client and controller listeners)."""
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port + 1)) != 0:
-                return port
-    raise AssertionError("no two adjacent free ports")
 
 
 def _pre_sasl_properties(data: Path, port: int) -> str:
@@ -56,30 +45,52 @@ def _java(state: Path, *args: str) -> list[str]:
             "-cp", f"{kafka.libs_dir()}/*", *args]
 
 
+def _log_tail(state: Path) -> str:
+    text = "".join(path.read_text(errors="replace") for path in
+                   (state / "old.out", state / "kafka.log") if path.exists())
+    return text[-3000:]
+
+
+def _start_pre_sasl(state: Path, props: Path, data: Path) -> int:
+    """Start a PLAINTEXT broker on fresh ports; retry on a port clash; the port it answers on."""
+    pid_file = state / "run" / "kafka.pid"
+    for _ in range(3):
+        port = free_port(span=2)
+        props.write_text(_pre_sasl_properties(data, port))
+        proc = start_detached(_java(state, "kafka.Kafka", str(props)),
+                              log_file=state / "old.out", pid_file=pid_file)
+        plain = KafkaAccess(f"127.0.0.1:{port}", "PLAINTEXT")
+        deadline = time.monotonic() + 90
+        while proc.poll() is None and time.monotonic() < deadline:
+            if kafka.kafka_answers(plain, 2.0):
+                return port
+            time.sleep(0.2)
+        stop_process(pid_file, "kafka.Kafka", timeout=45)
+        if "Address already in use" not in _log_tail(state):
+            break
+    pytest.fail(f"the pre-SASL broker did not answer (exit {proc.poll()}):\n{_log_tail(state)}")
+
+
 @pytest.fixture
-def pre_sasl_state(tmp_path: Path, eventually: Callable[..., None]) -> Iterator[Path]:
+def pre_sasl_state(tmp_path: Path) -> Iterator[Path]:
     """A state dir whose Kafka data was formatted and written by a pre-SASL broker."""
     kafka.ensure_libs()
-    state, port = tmp_path / "state", _free_pair()
+    state = tmp_path / "state"
     data, props = state / "kafka" / "data", state / "kafka" / "server.properties"
     data.mkdir(parents=True)
     (state / "kafka" / "log4j.properties").write_text(kafka.render_log4j(state / "kafka.log"))
-    props.write_text(_pre_sasl_properties(data, port))
+    props.write_text(_pre_sasl_properties(data, free_port(span=2)))
     subprocess.run(_java(state, "kafka.tools.StorageTool", "format", "-t",
                          kafka.new_cluster_id(), "-c", str(props)), check=True,
                    capture_output=True)
-    pid_file = state / "run" / "kafka.pid"
-    start_detached(_java(state, "kafka.Kafka", str(props)), log_file=state / "old.out",
-                   pid_file=pid_file)
     try:
-        plain = KafkaAccess(f"127.0.0.1:{port}", "PLAINTEXT")
-        eventually(lambda: kafka.kafka_answers(plain, 2.0), timeout=90,
-                   what="the pre-SASL broker")
-        producer = KafkaProducer(**plain.client_options(), acks="all")
+        port = _start_pre_sasl(state, props, data)
+        producer = KafkaProducer(**KafkaAccess(f"127.0.0.1:{port}", "PLAINTEXT").client_options(),
+                                 acks="all")
         producer.send(TOPIC, b"kept").get(timeout=30)
         producer.close()
     finally:
-        stop_process(pid_file, "kafka.Kafka", timeout=45)
+        stop_process(state / "run" / "kafka.pid", "kafka.Kafka", timeout=45)
     yield state
     kafka.stop(state)
 
