@@ -26,7 +26,7 @@ _PORT_RANGE = (20000, 32000)
 
 
 def free_port(span: int = 1) -> int:
-    """A port p on 127.0.0.1 with p..p+span-1 all bindable right now, outside the ephemeral range."""
+    """A port p on 127.0.0.1 with p..p+span-1 bindable now, outside the ephemeral range."""
     rng = random.SystemRandom()
     for _ in range(200):
         port = rng.randrange(_PORT_RANGE[0], _PORT_RANGE[1] - span)
