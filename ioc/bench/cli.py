@@ -12,7 +12,7 @@ from ioc.core.admin_settings import load_admin_settings
 
 __all__ = ["bench"]
 
-_PARTS = ("contract", "detector", "worker", "bridge", "storage", "pipeline")
+_PARTS = ("contract", "detector", "worker", "worker-state", "bridge", "storage", "pipeline")
 
 
 def _contract(quick: bool) -> dict[str, Any]:
@@ -29,6 +29,13 @@ def _worker(quick: bool) -> dict[str, Any]:
     from ioc.bench.worker import run_worker_bench
     return run_worker_bench(load_admin_settings(), 10_000 if quick else 100_000,
                             progress=lambda text: click.echo(f"  {text}", err=True))
+
+
+def _worker_state(quick: bool) -> dict[str, Any]:
+    from ioc.bench.worker_state import run_worker_state_bench
+    return run_worker_state_bench(load_settings(), 20_000 if quick else 40_000,
+                                  runs=1 if quick else 3,
+                                  progress=lambda text: click.echo(f"  {text}", err=True))
 
 
 def _bridge(quick: bool) -> dict[str, Any]:
@@ -50,7 +57,8 @@ def _pipeline(quick: bool) -> dict[str, Any]:
 
 
 _RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
-    "contract": _contract, "detector": _detector, "worker": _worker, "bridge": _bridge,
+    "contract": _contract, "detector": _detector, "worker": _worker,
+    "worker-state": _worker_state, "bridge": _bridge,
     "storage": _storage, "pipeline": _pipeline}
 
 
@@ -64,8 +72,10 @@ def bench(only: str, quick: bool, as_json: bool) -> None:
 
     contract: parse_telemetry vs JSON decode alone. detector: readings/s and per-reading
     latency of all rules. worker: readings/s through the Faust worker vs a plain Kafka
-    consumer (needs the services). bridge: MQTT → bridge → Kafka vs kafka-python producing directly
-    (needs the services). storage: Kafka → InfluxDB writer vs writing the same readings
+    consumer (needs the services). worker-state: the worker bench with rule-state
+    checkpoints and without (--no-state), interleaved, 3 rounds (needs the services).
+    bridge: MQTT → bridge → Kafka vs kafka-python producing directly (needs the services).
+    storage: Kafka → InfluxDB writer vs writing the same readings
     straight to InfluxDB (needs the services). pipeline: publish-to-alert latency at
     2,000 readings/s through Mosquitto, the bridge, Kafka and a worker (needs the services).
     """

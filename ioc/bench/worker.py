@@ -92,10 +92,12 @@ def _cpu_seconds(pid: int) -> float | None:
 
 @dataclass
 class _Drain:
-    """When the worker's first commit was seen (and how far it got), and when lag hit 0."""
+    """When the worker's first commit was seen (how far it got, the worker's CPU seconds
+    then), and when lag hit 0."""
 
     n: int
-    first: tuple[float, int] | None = None
+    pid: int
+    first: tuple[float, int, float | None] | None = None
     done_at: float | None = None
 
     def observe(self, left: int | None) -> bool:
@@ -104,7 +106,7 @@ class _Drain:
             return False
         now, done = time.perf_counter(), self.n - min(self.n, left)
         if self.first is None and done > 0:
-            self.first = (now, done)
+            self.first = (now, done, _cpu_seconds(self.pid))
         if left == 0 and self.first is not None:
             self.done_at = now
         return self.done_at is not None
@@ -113,16 +115,21 @@ class _Drain:
 def _drain(settings: Settings, topics: Sequence[str], n: int, worker: WorkerProcess,
            timeout: float) -> dict[str, float | None]:
     """Poll the group's committed offsets until no lag is left; rate from first commit."""
-    started, progress = time.perf_counter(), _Drain(n)
+    started, progress = time.perf_counter(), _Drain(n, worker.pid)
     with closing(GroupLag(kafka_access(settings), worker.group, topics)) as lag:
         worker.wait_until(lambda: progress.observe(lag.lag()), timeout, "caught-up group",
                           interval=0.05)
     assert progress.first is not None and progress.done_at is not None
     drained_s = progress.done_at - progress.first[0]
-    rate = (n - progress.first[1]) / drained_s if drained_s > 0 else float("nan")
-    cpu = _cpu_seconds(worker.pid)
+    drained = n - progress.first[1]
+    rate = drained / drained_s if drained_s > 0 else float("nan")
+    cpu, cpu_first = _cpu_seconds(worker.pid), progress.first[2]
+    # CPU per reading after the first commit: without start-up (imports, joining the group)
+    drain_cpu = None if cpu is None or cpu_first is None or drained <= 0 else \
+        round((cpu - cpu_first) / drained * 1e6, 1)
     return {"worker_cpu_s": cpu, "worker_cpu_us_per_reading":
             None if cpu is None else round(cpu / n * 1e6, 1),
+            "worker_drain_cpu_us_per_reading": drain_cpu,
             "worker_total_s": round(progress.done_at - started, 2),
             "worker_drain_s": round(drained_s, 2),
             "worker_readings_per_s": round(rate, 1)}
@@ -130,11 +137,13 @@ def _drain(settings: Settings, topics: Sequence[str], n: int, worker: WorkerProc
 
 def run_worker_bench(settings: Settings, n: int = 50_000, *, devices: int = 400,
                      by_ward: bool = True, profile: Path | None = None,
-                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                     progress: Callable[[str], None] | None = None,
+                     worker_args: Sequence[str] = ()) -> dict[str, Any]:
     """Readings/s of `ioc worker --no-influx` draining `n` readings, beside a plain consumer.
 
     `by_ward` partitions the backlog as the bridge does (by owner ward); False uses Kafka's
     default (device-id hash), which makes the worker repartition every reading.
+    `worker_args` are added to the worker's command line (e.g. `--no-state`).
     """
     say = progress or (lambda text: None)
     run = uuid.uuid4().hex[:8]
@@ -150,6 +159,7 @@ def run_worker_bench(settings: Settings, n: int = 50_000, *, devices: int = 400,
         dump_registry(devs, registry)
         say("running the worker until its group has committed everything…")
         worker = WorkerProcess(prefix, registry, Path(tmp) / "worker.log", profile=profile)
+        worker.argv += worker_args
         worker.start()
         try:
             figures = _drain(settings, [topics.telemetry, topics.owned], n, worker, timeout=600)

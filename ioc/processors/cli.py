@@ -57,13 +57,22 @@ def backtest(feed: Path, registry_path: Path | None, full: bool) -> None:
 @click.option("--web-port", type=int, default=None, help="Faust web port (default: disabled).")
 @click.option("--influx/--no-influx", default=True, help="Also store readings and alerts.")
 @click.option("--topic-prefix", default="", help="Prefix every topic name (tests).")
-def worker(web_port: int | None, influx: bool, topic_prefix: str) -> None:
+@click.option("--state/--no-state", default=True, show_default=True,
+              help="Checkpoint rule state to the compacted state topic and restore it on "
+                   "every partition assignment; --no-state keeps it in memory only (a "
+                   "restart then rebuilds it from the open alerts alone).")
+def worker(web_port: int | None, influx: bool, topic_prefix: str, state: bool) -> None:
     """Run the stream processors (Faust) and the InfluxDB writer."""
     import faust
 
     from ioc.core.alerts_topic import load_alerts
     from ioc.processors.worker.app import WorkerTopics, create_app
-    from ioc.processors.worker.topics import copartitioned_count, ensure_worker_topics
+    from ioc.processors.worker.state_log import KafkaStateLog
+    from ioc.processors.worker.topics import (
+        copartitioned_count,
+        ensure_worker_topics,
+        partition_counts,
+    )
 
     settings = load_settings()
     if influx:
@@ -72,13 +81,19 @@ def worker(web_port: int | None, influx: bool, topic_prefix: str) -> None:
     registry = load_registry(settings.registry)
     topics = WorkerTopics.prefixed(topic_prefix)
     ensure_worker_topics(kafka, topics, settings.kafka_partitions)
-    # rule state lives in memory: on each partition assignment the worker rebuilds the
-    # state of the wards it gained from the alerts already published (only those), so a
-    # restarted worker continues its open alerts instead of opening duplicates
+    partitions = copartitioned_count(kafka, topics)
+    counts = partition_counts(kafka, [topics.owned, topics.state])
+    if state and counts.get(topics.state) != counts.get(topics.owned):
+        raise click.ClickException(
+            f"{topics.state} has {counts.get(topics.state)} partitions, {topics.owned} "
+            f"{counts.get(topics.owned)}: checkpoints need one per owner partition")
+    # on each partition assignment the worker loads the gained wards' rule state from their
+    # checkpoints and their alerts from the alerts topic (with --no-state: only the alerts,
+    # which seed the rules they belong to), so a restart neither duplicates nor forgets
     built = create_app(settings, registry, topics, app_id=f"{topic_prefix}ioc-worker",
-                       web_port=web_port,
-                       partitions=copartitioned_count(kafka, topics),
-                       alert_source=lambda: load_alerts(kafka, topics.alerts).values())
+                       web_port=web_port, partitions=partitions,
+                       alert_source=lambda: load_alerts(kafka, topics.alerts).values(),
+                       state_log=KafkaStateLog(kafka, topics.state) if state else None)
     stop, failed = threading.Event(), threading.Event()
     if influx:
         threading.Thread(target=_run_influx_sink,

@@ -1,14 +1,13 @@
-"""The detector facade: all rule state in plain dicts; readings, ticks, commands in; alerts out."""
+"""The detector facade: readings, ticks, commands in; alerts out. Its state (a RuleState) is
+plain dicts keyed by subject, grouped by owner ward so that a checkpoint can move it."""
 
 from __future__ import annotations
 
 import logging
-from collections import Counter, OrderedDict
-from collections.abc import Collection
-from typing import Any
+from collections import Counter
+from collections.abc import Collection, Iterable
 
-from ioc.core.ownership import circuit_wards, owner_keys
-from ioc.core.registry import WARDS, Device, Registry
+from ioc.core.registry import Device, Registry
 from ioc.core.schemas import (
     Alert,
     AlertCommand,
@@ -17,7 +16,8 @@ from ioc.core.schemas import (
     StreetlightReading,
     TrafficReading,
 )
-from ioc.processors.rules.base import AlertChange, RuleSettings, point
+from ioc.processors.rule_state import RuleState
+from ioc.processors.rules.base import AlertChange, RuleSettings
 from ioc.processors.rules.catalog import (
     CIRCUIT,
     CONGESTION,
@@ -28,9 +28,7 @@ from ioc.processors.rules.catalog import (
     RULES,
     SILENT,
     STOPPED,
-    STORES,
     SUPPRESSORS,
-    Store,
     subject_of,
 )
 from ioc.processors.rules.flood import (
@@ -45,61 +43,49 @@ from ioc.processors.rules.flood import (
 from ioc.processors.rules.lifecycle import apply_change, apply_command
 from ioc.processors.rules.silence import Seen, SilentState, StatusEvent, Tick, silence_step
 from ioc.processors.rules.streetlight import (
-    CircuitInfo,
     CircuitState,
     LampSignal,
     LampState,
     circuit_step,
+    circuits_of,
     is_failing,
     lamp_step,
 )
 from ioc.processors.rules.traffic import TrafficState, congestion_step, stopped_step
 
-__all__ = ["Detector", "circuits_of", "ward_centre"]
+__all__ = ["Detector"]
 
 log = logging.getLogger(__name__)
-_MAX_CLOSED = 10_000  # resolved alerts kept for late operator commands
-
-
-def circuits_of(registry: Registry) -> dict[str, CircuitInfo]:
-    """Circuit facts from the registry: lamp count, owning ward (its first lamp's), centre."""
-    lamps: dict[str, list[Device]] = {}
-    for d in registry:
-        if d.domain == "streetlight" and d.circuit:
-            lamps.setdefault(d.circuit, []).append(d)
-    wards = circuit_wards(registry)
-    return {c: CircuitInfo(c, len(ds), wards[c], point(sum(d.lat for d in ds) / len(ds),
-                                                         sum(d.lon for d in ds) / len(ds)))
-            for c, ds in lamps.items()}
 
 
 class Detector:
-    """Runs all rules for the devices of a registry; used by backtest and the Faust worker."""
+    """Runs all rules for the devices of a registry; used by backtest and the Faust worker.
 
-    def __init__(self, registry: Registry, settings: RuleSettings | None = None) -> None:
+    `owner_tick_s`: also tick each owner (ward) whenever its own event clock (its devices'
+    newest reading) moved that far since its last tick, so that windows expire and silences
+    show at the same event times however the owners' streams interleave (the worker).
+    """
+
+    def __init__(self, registry: Registry, settings: RuleSettings | None = None, *,
+                 owner_tick_s: float | None = None) -> None:
         self.registry = registry
         self.settings = settings or RuleSettings()
+        self.owner_tick_s = owner_tick_s
         self.circuits = circuits_of(registry)
-        self._owner = owner_keys(registry)
         self.clock: float | None = None
         self.counts: Counter[str] = Counter()
-        self._last: dict[str, float] = {}
-        # all rule state, one map subject -> state per store of the catalog; typed views below
-        self._states: dict[Store[Any], dict[str, Any]] = {store: {} for store in STORES}
-        self._level: dict[str, LevelState] = self._states[LEVEL]
-        self._rise: dict[str, RiseState] = self._states[RISE]
-        self._congestion: dict[str, TrafficState] = self._states[CONGESTION]
-        self._stopped: dict[str, TrafficState] = self._states[STOPPED]
-        self._lamp: dict[str, LampState] = self._states[LAMP]
-        self._silent: dict[str, SilentState] = self._states[SILENT]
-        self._wards: dict[str, LocalizedState] = self._states[LOCALIZED]
-        self._circuit_state: dict[str, CircuitState] = self._states[CIRCUIT]
-        # devices feeding their ward's or circuit's rule (drainage in warning, lamps failing),
-        # so that their next normal reading withdraws them
-        self._signalling: set[str] = set()
-        self._open: dict[tuple[str, str], Alert] = {}
-        self._closed: OrderedDict[str, Alert] = OrderedDict()
-        self._commands_seen: OrderedDict[str, None] = OrderedDict()
+        self.state = st = RuleState(registry)
+        self._owner, self._last, self._dirty = st.owner_of, st.last, st.dirty
+        # typed views of the catalog's stores (one map subject -> state each)
+        self._level: dict[str, LevelState] = st.stores[LEVEL]
+        self._rise: dict[str, RiseState] = st.stores[RISE]
+        self._congestion: dict[str, TrafficState] = st.stores[CONGESTION]
+        self._stopped: dict[str, TrafficState] = st.stores[STOPPED]
+        self._lamp: dict[str, LampState] = st.stores[LAMP]
+        self._silent: dict[str, SilentState] = st.stores[SILENT]
+        self._wards: dict[str, LocalizedState] = st.stores[LOCALIZED]
+        self._circuit_state: dict[str, CircuitState] = st.stores[CIRCUIT]
+        self._signalling, self._open = st.signalling, st.open
 
     # -- inputs ---------------------------------------------------------------------------
     def process(self, reading: Reading) -> list[Alert]:
@@ -113,6 +99,7 @@ class Detector:
             self.counts["stale_or_duplicate"] += 1  # redelivery or out of order: idempotent
             return []
         self._last[device.id] = t
+        self._dirty.devices.add(device.id)
         self.clock = t if self.clock is None else max(self.clock, t)
         self.counts["readings"] += 1
         changes = self._silence(device, Seen(t))
@@ -122,72 +109,78 @@ class Detector:
             changes += self._traffic(reading, device)
         elif isinstance(reading, StreetlightReading):
             changes += self._streetlight(reading, device)
-        return self._apply(self._suppress(changes, device))
+        alerts = self._apply(self._suppress(changes, device))
+        return alerts + self._owner_clock(self._owner[device.id], t)
 
-    def tick(self, now: float) -> list[Alert]:
-        """Advance the clock (epoch seconds): silent devices, expiring ward/circuit windows."""
+    def tick(self, now: float, owners: Iterable[str] | None = None) -> list[Alert]:
+        """Advance the clock (epoch seconds): silent devices, expiring ward/circuit windows;
+        of all subjects, or only of those `owners` hold."""
         self.clock = now if self.clock is None else max(self.clock, now)
+        devices, wards, circuits = self.state.scope(owners)
         changes: list[AlertChange] = []
-        for device in self.registry:
+        for device in devices:
             if self.settings.silent_unseen or device.id in self._silent:
+                before = self._silent.get(device.id)
                 changes += self._silence(device, Tick(now))
-        for ward, state in list(self._wards.items()):
-            self._wards[ward], ch = localized_step(state, now, ward, self.settings)
+                if self._silent[device.id] != before:
+                    self._dirty.devices.add(device.id)
+        for ward in wards:
+            self._wards[ward], ch = localized_step(self._wards[ward], now, ward, self.settings)
+            self._dirty.wards.add(ward)
             changes += ch
-        for circuit, cstate in list(self._circuit_state.items()):
+        for circuit in circuits:
             self._circuit_state[circuit], ch = circuit_step(
-                cstate, now, self.circuits[circuit], self.settings)
+                self._circuit_state[circuit], now, self.circuits[circuit], self.settings)
+            self._dirty.circuits.add(circuit)
             changes += ch
         return self._apply(changes)
+
+    def tick_owner(self, owner: str, now: float) -> list[Alert]:
+        """Tick one owner at `now` and note it as the owner's last tick."""
+        self.state.ticked[owner] = now
+        self._dirty.clocks.add(owner)
+        return self.tick(now, (owner,))
 
     def status(self, device_id: str, status: str, at: float) -> list[Alert]:
         """Apply a device's online/offline status (the offline one is its Last Will)."""
         device = self.registry.get(device_id)
         if device is None or status not in ("online", "offline"):
             return []
+        self._dirty.devices.add(device.id)
         return self._apply(self._silence(device, StatusEvent(at, status)))  # type: ignore[arg-type]
 
     def command(self, cmd: AlertCommand) -> list[Alert]:
         """Apply an operator command (idempotent per command_id)."""
-        if cmd.command_id is not None:
-            if cmd.command_id in self._commands_seen:
-                return []
-            self._remember(self._commands_seen, cmd.command_id, None)
         current = self.get(cmd.alert_id)
         if current is None:
             self.counts["command_unknown_alert"] += 1
             return []
+        owner = self.state.owner_of_subject(current.rule, current.subject)
+        if cmd.command_id is not None and owner is not None and \
+                not self.state.remember_command(owner, cmd.command_id):
+            return []
         new = apply_command(current, cmd)
         return [] if new is None else [self._store(new)]
 
-    def restore(self, alert: Alert) -> None:
+    def restore(self, alert: Alert, *, seed: bool = True) -> None:
         """Load an alert's last published state (e.g. from the compacted alerts topic).
 
-        An alert still open also marks its rule's state active, so the rule neither opens a
-        second alert for the same condition nor forgets to clear this one.
+        With `seed`, an alert still open also marks its rule's state active, so the rule
+        neither opens a second alert for the same condition nor forgets to clear this one;
+        without, the rule state comes from a checkpoint and the alert is only remembered.
         """
         if alert.status != "resolved":
             current = self._open.get((alert.rule, alert.subject))
-            if current is not None and current.date_issued > alert.date_issued:
-                return  # a newer episode of the same (rule, subject) is already open
-            self._seed(alert)
+            if current is not None and (current.date_issued, current.version) > \
+                    (alert.date_issued, alert.version):
+                return  # a newer state of the same (rule, subject) is already open
+            if seed:
+                self._seed(alert)
         self._store(alert)
 
     def drop_owners(self, owners: Collection[str]) -> int:
         """Forget all state of these owner keys (their partitions moved); returns alerts dropped."""
-        gone = set(owners)
-        subjects = gone | {d for d, o in self._owner.items() if o in gone} | \
-            {c for c, info in self.circuits.items() if info.ward in gone}
-        for store in (self._last, *self._states.values()):
-            for subject in subjects & store.keys():
-                del store[subject]
-        self._signalling -= subjects
-        dropped = [k for k in self._open if k[1] in subjects]
-        for key in dropped:
-            del self._open[key]
-        for alert_id in [i for i, a in self._closed.items() if a.subject in subjects]:
-            del self._closed[alert_id]
-        return len(dropped)
+        return self.state.drop(owners)
 
     # -- queries --------------------------------------------------------------------------
     def get(self, alert_id: str) -> Alert | None:
@@ -195,7 +188,7 @@ class Detector:
         for alert in self._open.values():
             if alert.id == alert_id:
                 return alert
-        return self._closed.get(alert_id)
+        return self.state.closed.get(alert_id)
 
     def open_alerts(self) -> list[Alert]:
         """Alerts not resolved yet."""
@@ -203,7 +196,8 @@ class Detector:
 
     def state_sizes(self) -> dict[str, int]:
         """How many entries each state dict holds (for metrics)."""
-        return {"devices": len(self._last), "open": len(self._open), "closed": len(self._closed)}
+        return {"devices": len(self._last), "open": len(self._open),
+                "closed": len(self.state.closed)}
 
     # -- domains --------------------------------------------------------------------------
     def _drainage(self, r: DrainageReading, d: Device) -> list[AlertChange]:
@@ -219,6 +213,7 @@ class Detector:
                              level.severity == "critical")
             self._wards[d.ward], ch = localized_step(
                 self._wards.get(d.ward, LocalizedState()), sig, d.ward, s)
+            self._dirty.wards.add(d.ward)
             changes += ch
         return changes
 
@@ -241,6 +236,7 @@ class Detector:
             self._circuit_state[d.circuit], ch = circuit_step(
                 self._circuit_state.get(d.circuit, CircuitState()), sig,
                 self.circuits[d.circuit], s)
+            self._dirty.circuits.add(d.circuit)
             changes += ch
         return changes
 
@@ -265,10 +261,15 @@ class Detector:
         rule = RULES.get(a.rule)
         if rule is None or (rule.subject == "circuit" and a.subject not in self.circuits):
             return  # a circuit the registry lacks has no lamps, and ticks would fail on it
-        states = self._states[rule.store]
+        states = self.state.stores[rule.store]
         states[a.subject] = rule.seed(states.get(a.subject, rule.store.new()), a)
+        dirty = self._dirty  # seeded state is state like any other: the next checkpoint has it
+        {"device": dirty.devices, "ward": dirty.wards, "circuit": dirty.circuits}[
+            rule.subject].add(a.subject)
         if rule.signalling is not None:
-            self._signalling.update(rule.signalling(a))
+            signalling = set(rule.signalling(a))
+            self._signalling.update(signalling)
+            dirty.devices.update(signalling & self._owner.keys())
 
     # -- lifecycle ------------------------------------------------------------------------
     def _apply(self, changes: list[AlertChange]) -> list[Alert]:
@@ -284,21 +285,24 @@ class Detector:
         if alert.status == "resolved":
             if key in self._open and self._open[key].id == alert.id:
                 del self._open[key]
-            self._remember(self._closed, alert.id, alert)
+            self.state.remember_closed(alert)
         else:
             self._open[key] = alert
         self.counts[f"alert_{alert.status}"] += 1
         return alert
 
-    @staticmethod
-    def _remember(store: OrderedDict[str, Any], key: str, value: Any) -> None:
-        store[key] = value
-        store.move_to_end(key)
-        while len(store) > _MAX_CLOSED:
-            store.popitem(last=False)
+    def _owner_clock(self, owner: str, t: float) -> list[Alert]:
+        """Move an owner's event clock to a reading's time; tick the owner when it is due."""
+        st = self.state
+        clock = st.clock.get(owner)
+        if clock is None or t > clock:
+            st.clock[owner] = clock = t
+            self._dirty.clocks.add(owner)
+        step = self.owner_tick_s
+        if step is None:
+            return []
+        ticked = st.ticked.get(owner)
+        if ticked is not None and clock - ticked < step:
+            return []
+        return self.tick_owner(owner, clock)
 
-
-def ward_centre(ward: str) -> dict[str, Any] | None:
-    """GeoJSON point of a ward's centre."""
-    w = WARDS.get(ward)
-    return point(w.lat, w.lon) if w else None

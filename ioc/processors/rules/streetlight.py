@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ioc.core.registry import Device
+from ioc.core.ownership import circuit_wards
+from ioc.core.registry import Device, Registry
 from ioc.core.schemas import Severity, StreetlightReading
 from ioc.processors.rules.base import IDLE, AlertChange, Hold, RuleSettings, hold_step, point, renew
 from ioc.processors.rules.sun import phase
@@ -16,6 +17,7 @@ __all__ = [
     "LampSignal",
     "LampState",
     "circuit_step",
+    "circuits_of",
     "is_failing",
     "lamp_step",
 ]
@@ -138,3 +140,15 @@ def circuit_step(state: CircuitState, signal: LampSignal | float, info: CircuitI
         data={"circuit": info.circuit, "failingLamps": sorted(f[0] for f in failing),
               "lamps": info.lamps, "fraction": round(fraction, 3)},
         location=info.location)]
+
+
+def circuits_of(registry: Registry) -> dict[str, CircuitInfo]:
+    """Circuit facts from the registry: lamp count, owning ward (its first lamp's), centre."""
+    lamps: dict[str, list[Device]] = {}
+    for d in registry:
+        if d.domain == "streetlight" and d.circuit:
+            lamps.setdefault(d.circuit, []).append(d)
+    wards = circuit_wards(registry)
+    return {c: CircuitInfo(c, len(ds), wards[c], point(sum(d.lat for d in ds) / len(ds),
+                                                         sum(d.lon for d in ds) / len(ds)))
+            for c, ds in lamps.items()}

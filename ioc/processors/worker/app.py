@@ -6,22 +6,18 @@ See processors.routing for the co-partitioning that makes the direct path safe.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import faust
-from faust.sensors.monitor import Monitor
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from ioc.core import topics as T
 from ioc.core.envelope import wrap_reading
-from ioc.core.kafka_auth import kafka_access
 from ioc.core.ownership import OWNER_HEADER
 from ioc.core.registry import Registry
 from ioc.core.schemas import Alert, reading_from_json
@@ -29,7 +25,8 @@ from ioc.core.settings import Settings
 from ioc.processors.clock import TickClock
 from ioc.processors.detector import Detector
 from ioc.processors.rules.base import RuleSettings
-from ioc.processors.worker.faust_auth import faust_broker, faust_credentials
+from ioc.processors.worker.checkpoint import OWNED, TELEMETRY, Checkpoints, StateLog
+from ioc.processors.worker.faust_app import faust_app, header
 from ioc.processors.worker.parts import (
     Batch,
     LeanMonitor,
@@ -56,6 +53,7 @@ class WorkerTopics:
     alerts: str = T.ALERTS
     deadletter: str = T.DEADLETTER
     owned: str = "ioc.worker-owned"  # internal: statuses, commands, misplaced readings
+    state: str = "ioc.worker-state"  # internal, compacted: rule state checkpoints
 
     @classmethod
     def prefixed(cls, prefix: str) -> WorkerTopics:
@@ -124,150 +122,144 @@ AlertSource = Callable[[], Iterable[Alert]]
 
 
 class Worker:
-    """The app plus its detector, the wards it owns, and counters.
+    """The app plus its detector, the wards it owns, checkpoints, and counters.
 
     `alert_source` returns the current state of every published alert (the compacted alerts
-    topic); the alerts of newly assigned partitions are restored from it.
+    topic); the alerts of newly assigned partitions are restored from it, their rule state
+    from the partitions' checkpoints (see worker.checkpoint).
     """
 
     def __init__(self, app: faust.App, detector: Detector, topics: WorkerTopics,
-                 ownership: Ownership, alert_source: AlertSource | None = None) -> None:
+                 ownership: Ownership, checkpoints: Checkpoints,
+                 alert_source: AlertSource | None = None) -> None:
         self.app, self.detector, self.topics = app, detector, topics
-        self.ownership, self.alert_source = ownership, alert_source
+        self.ownership, self.checkpoints, self.alert_source = ownership, checkpoints, alert_source
         self.counts: Counter[str] = Counter()
-
-    def restore(self, alerts: Iterable[Alert]) -> int:
-        """Load the alerts' last states before consuming; returns how many are still open."""
-        for alert in sorted(alerts, key=lambda a: (a.date_issued, a.version)):
-            self.detector.restore(alert)
-        return len(self.detector.open_alerts())
+        self.outbox: Outbox | None = None  # set by create_app
+        # one batch at a time through the rules, its checkpoint and its alerts (agents, tick)
+        self.turn = asyncio.Lock()
+        self._clocks: dict[str, TickClock] = {}  # per owner: event time, run on by wall time
 
     def rebalance(self, assigned: Iterable[Any]) -> tuple[int, int]:
         """Take a new partition assignment: forget the wards that moved away, restore the
-        alerts of the partitions gained; returns (alerts dropped, alerts restored).
+        state and alerts of the partitions gained; returns (alerts dropped, alerts restored).
 
         Runs inside Faust's on_partitions_assigned signal, before the new partitions are
-        consumed; it blocks the event loop while it reads the alerts topic, on purpose: no
-        record of a gained partition may reach the rules before its alerts are restored.
+        consumed; it blocks the event loop while it reads the state and alerts topics, on
+        purpose: no record of a gained partition may reach the rules before its state.
         """
         own = self.ownership
         lost, gained = own.reassign(own.partitions_of(assigned))
-        dropped = self.detector.drop_owners(own.owners_in(lost)) if lost else 0
+        dropped = 0
+        if lost:
+            gone = own.owners_in(lost)
+            dropped = self.detector.drop_owners(gone)
+            self.checkpoints.forget(lost)
+            for owner in gone:
+                self._clocks.pop(owner, None)
         restored: list[Alert] = []
-        if gained and self.alert_source is not None:
-            restored = own.alerts_in(self.alert_source(), gained)
-            self.restore(restored)
+        checkpointed = 0
+        if gained:
+            if self.alert_source is not None:
+                restored = own.alerts_in(self.alert_source(), gained)
+            checkpointed = self.checkpoints.restore(gained, restored)
         log.info("partitions of %s: %s; lost %s (%d alert(s) dropped), gained %s; "
-                 "restored %d alert(s), %d open", own.topic, sorted(own.assigned),
-                 sorted(lost), dropped, sorted(gained), len(restored),
-                 len(self.detector.open_alerts()))
+                 "restored %d alert(s), state of %d partition(s) from checkpoints, %d open",
+                 own.topic, sorted(own.assigned), sorted(lost), dropped, sorted(gained),
+                 len(restored), checkpointed, len(self.detector.open_alerts()))
         return dropped, len(restored)
 
+    async def commit(self, batch: Batch) -> None:
+        """Send the batch's re-keyed readings and dead letters, checkpoint what it changed,
+        then publish its alerts (hold `turn`).
 
-_FETCH_WAIT_ATTR = "_ioc_fetch_max_wait_ms"
+        Re-keyed and dead-lettered records leave before the checkpoint: its offsets skip
+        them after a restart, so they must be out by then (a resend is harmless).
+        """
+        assert self.outbox is not None
+        outbox = self.outbox
+        await outbox.publish(Batch(reroute=batch.reroute, dead=batch.dead))
+        self.checkpoints.stage(batch.alerts)
 
+        async def publish(alerts: list[Alert]) -> None:
+            await outbox.publish(Batch(alerts=alerts))
 
-def _install_fetch_wait() -> None:
-    """Let an app override Faust's fixed consumer fetch wait (see Tuning.fetch_max_wait_ms)."""
-    create = AIOKafkaConsumerThread._create_worker_consumer
-    if getattr(create, "_ioc_wrapped", False):
-        return
+        await self.checkpoints.commit(publish)
 
-    def wrapped(self: Any, transport: Any) -> Any:
-        consumer = create(self, transport)
-        wait = getattr(self.app, _FETCH_WAIT_ATTR, None)
-        if wait is not None:  # read by AIOKafkaConsumer.start() when it builds its Fetcher
-            consumer._fetch_max_wait_ms = wait
-        return consumer
-
-    wrapped._ioc_wrapped = True  # type: ignore[attr-defined]
-    AIOKafkaConsumerThread._create_worker_consumer = wrapped  # type: ignore[method-assign]
-
-
-def _faust_app(settings: Settings, app_id: str, web_port: int | None,
-               session_timeout_s: float, tuning: Tuning) -> faust.App:
-    # the data dir holds nothing we need (memory store); keep it out of the working tree
-    datadir = Path(tempfile.gettempdir()) / "ioc-faust" / app_id
-    datadir.parent.mkdir(parents=True, exist_ok=True)
-    _install_fetch_wait()
-    kafka = kafka_access(settings)
-    app = faust.App(app_id, broker=faust_broker(kafka), store="memory://",
-                    broker_credentials=faust_credentials(kafka),
-                    datadir=datadir, stream_recovery_delay=0.0,
-                    # a killed worker's partitions move (or its restart resumes) after this
-                    # long instead of the 60 s default
-                    broker_session_timeout=session_timeout_s,
-                    key_serializer="raw", value_serializer="raw",
-                    producer_linger=tuning.producer_linger_s,
-                    Monitor=LeanMonitor if web_port is None else Monitor,
-                    web_enabled=web_port is not None, web_port=web_port or 6066,
-                    topic_partitions=settings.kafka_partitions, topic_replication_factor=1,
-                    consumer_auto_offset_reset="earliest")
-    setattr(app, _FETCH_WAIT_ATTR, tuning.fetch_max_wait_ms)
-    return app
+    def tick_quiet(self, wall: float) -> list[Alert]:
+        """Tick the owners whose readings stopped: their event clock run on by wall time."""
+        step = self.detector.owner_tick_s
+        state, out = self.detector.state, []
+        for owner in self.ownership.owners_in(self.ownership.assigned):
+            clock = state.clock.get(owner)
+            if clock is None or step is None:
+                continue
+            now = self._clocks.setdefault(owner, TickClock()).now(clock, wall)
+            ticked = state.ticked.get(owner)
+            if now is not None and (ticked is None or now - ticked >= step):
+                out += self.detector.tick_owner(owner, now)
+        return out
 
 
 def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | None = None, *,
                app_id: str = "ioc-worker", web_port: int | None = None, tick_s: float = 5.0,
                rules: RuleSettings | None = None, session_timeout_s: float = 10.0,
                partitions: int | None = None, tuning: Tuning | None = None,
-               alert_source: AlertSource | None = None) -> Worker:
+               alert_source: AlertSource | None = None, state_log: StateLog | None = None,
+               owner_tick_s: float = 30.0) -> Worker:
     """Build the faust-streaming app; `web_port=None` disables its web server.
 
     `partitions`: the telemetry (= internal topic) partition count when co-partitioned,
     None to re-key every reading through the internal topic. `alert_source`: see Worker.
+    `state_log`: where rule state is checkpointed (None: memory only). `owner_tick_s`: each
+    ward is ticked every so many seconds of its own event time (and `tick_s` of wall time
+    checks for wards gone quiet).
     """
     tp, tune = topics or WorkerTopics(), tuning or Tuning()
-    app = _faust_app(settings, app_id, web_port, session_timeout_s, tune)
+    app = faust_app(settings, app_id, web_port, session_timeout_s, tune.producer_linger_s,
+                    tune.fetch_max_wait_ms)
     # silent_unseen off: a worker only judges devices whose partitions it has seen
-    detector = Detector(registry, rules or RuleSettings(silent_unseen=False))
+    detector = Detector(registry, rules or RuleSettings(silent_unseen=False),
+                        owner_tick_s=owner_tick_s)
     owned_count = partitions or settings.kafka_partitions
-    worker = Worker(app, detector, tp, Ownership(registry, tp.owned, owned_count), alert_source)
-    router, clock = Router(registry), TickClock()
+    router = Router(registry)
+    worker = Worker(app, detector, tp, Ownership(registry, tp.owned, owned_count),
+                    Checkpoints(detector, router, owned_count, state_log), alert_source)
     readings = ReadingHandler(detector, router, partitions, worker.counts)
     owned = app.topic(tp.owned, partitions=owned_count, internal=True)
     alerts = app.topic(tp.alerts, config={"cleanup.policy": "compact"})
-    deadletter = app.topic(tp.deadletter)
-    publish = Outbox(worker.counts, alerts, owned, deadletter).publish
-    _ownership_signals(app, worker)
+    worker.outbox = Outbox(worker.counts, alerts, owned, app.topic(tp.deadletter))
+    _ownership_signals(app, worker, state_log)
+    fresh = worker.checkpoints.fresh
 
     @app.agent(app.topic(tp.telemetry), name="detect_readings")
     async def detect_readings(stream: Any) -> None:
         async for events in stream.take_events(tune.batch_max, within=tune.batch_within_s):
-            batch = Batch()
-            for event in events:
-                msg = event.message
-                readings.apply(msg.partition, msg.key, msg.value, batch,
-                               _header(msg.headers, OWNER_HEADER))
-            worker.counts["readings"] += len(events)
-            await publish(batch)
+            async with worker.turn:
+                batch = Batch()
+                for event in events:
+                    msg = event.message
+                    if fresh(TELEMETRY, msg.partition, msg.offset):
+                        readings.apply(msg.partition, msg.key, msg.value, batch,
+                                       header(msg.headers, OWNER_HEADER))
+                worker.counts["readings"] += len(events)
+                await worker.commit(batch)
 
     route_agents(app, router, (tp.device_status, tp.commands), tune.batch_max,
-                 tune.batch_within_s, publish)
-    _detect_agent(app, worker, owned, publish)
+                 tune.batch_within_s, worker.outbox.publish)
+    _detect_agent(app, worker, owned, tune)
 
     @app.timer(tick_s)
     async def tick() -> None:
         if worker.ownership.paused:  # rebalancing: the wards held may be about to move
             return
-        now = clock.now(detector.clock, time.monotonic())
-        await publish(Batch(alerts=detector.tick(now) if now is not None else []))
+        async with worker.turn:
+            await worker.commit(Batch(alerts=worker.tick_quiet(time.monotonic())))
 
     return worker
 
 
-def _header(headers: Any, name: str) -> bytes | None:
-    """One header's value from Faust's headers (a mapping or a list of pairs)."""
-    if not headers:
-        return None
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    for key, value in pairs:
-        if key == name:
-            return bytes(value)
-    return None
-
-
-def _ownership_signals(app: faust.App, worker: Worker) -> None:
+def _ownership_signals(app: faust.App, worker: Worker, state_log: StateLog | None) -> None:
     """Pause the tick from a revocation; drop and restore wards on the next assignment."""
     @app.on_partitions_revoked.connect
     def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -277,16 +269,29 @@ def _ownership_signals(app: faust.App, worker: Worker) -> None:
     def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         worker.rebalance(args[0] if args else kwargs.get("assigned", ()))
 
+    close = getattr(state_log, "close", None)
+    if close is not None:
+        @app.on_before_shutdown.connect
+        async def on_shutdown(sender: Any, /, *args: Any, **kwargs: Any) -> None:
+            await close()
 
-def _detect_agent(app: faust.App, worker: Worker, owned: Any, publish: Any) -> None:
+
+def _detect_agent(app: faust.App, worker: Worker, owned: Any, tune: Tuning) -> None:
     """The owner-keyed internal topic: statuses, commands, readings from other partitions."""
+    fresh = worker.checkpoints.fresh
+
     @app.agent(owned, name="detect")
     async def detect(stream: Any) -> None:
-        async for value in stream:
-            try:
-                changed = handle_envelope(worker.detector, value)
-            except Exception as exc:  # a bad message must never stop the worker
-                worker.counts["detect_errors"] += 1
-                log.exception("cannot apply message: %s", exc)
-                continue
-            await publish(Batch(alerts=changed))
+        async for events in stream.take_events(tune.batch_max, within=tune.batch_within_s):
+            async with worker.turn:
+                batch = Batch()
+                for event in events:
+                    msg = event.message
+                    if not fresh(OWNED, msg.partition, msg.offset):
+                        continue
+                    try:
+                        batch.alerts += handle_envelope(worker.detector, msg.value)
+                    except Exception as exc:  # a bad message must never stop the worker
+                        worker.counts["detect_errors"] += 1
+                        log.exception("cannot apply message: %s", exc)
+                await worker.commit(batch)

@@ -1,4 +1,4 @@
-"""Create the worker's Kafka topics up front (kafka-python admin), alerts compacted."""
+"""Create the worker's Kafka topics up front (kafka-python admin), alerts and state compacted."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from kafka.admin import NewTopic
 from ioc.core import kafka_admin
 from ioc.core.kafka_auth import KafkaAccess
 from ioc.processors.worker.app import WorkerTopics
+from ioc.processors.worker.state_log import STATE_TOPIC_CONFIG
 
 __all__ = ["copartitioned_count", "ensure_worker_topics", "partition_counts"]
 
@@ -29,8 +30,8 @@ def ensure_worker_topics(kafka: KafkaAccess, topics: WorkerTopics, partitions: i
 
     Faust only declares the internal topics it consumes, and a topic the broker auto-creates
     on first use would miss compaction (alerts) or appear after the consumer subscribed, so
-    its messages would wait for the next metadata refresh. The internal topic gets the
-    telemetry topic's partition count, which co-partitions the two (processors.routing).
+    its messages would wait for the next metadata refresh. The internal and state topics
+    get the telemetry topic's partition count, which co-partitions them (processors.routing).
     """
     compact = {"cleanup.policy": "compact"}
     names = (topics.telemetry, topics.device_status, topics.commands, topics.alerts,
@@ -43,7 +44,9 @@ def ensure_worker_topics(kafka: KafkaAccess, topics: WorkerTopics, partitions: i
                              if n == topics.alerts else {}) for n in names])
         count = kafka_admin.partition_counts(admin, [topics.telemetry]).get(
             topics.telemetry, partitions)
-        created += kafka_admin.create_topics(admin, [NewTopic(topics.owned, count, 1)])
+        created += kafka_admin.create_topics(admin, [
+            NewTopic(topics.owned, count, 1),
+            NewTopic(topics.state, count, 1, topic_configs=STATE_TOPIC_CONFIG)])
     if created:
         log.info("created topics %s", ", ".join(created))
     return created

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import requests
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -16,6 +18,7 @@ from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import Registry, dump_registry
 from ioc.core.schemas import Alert, Reading, reading_to_json
 from ioc.core.settings import Settings
+from ioc.processors.backtest import run_backtest
 from ioc.processors.detector import Detector
 from ioc.testing import kafka_groups, processes
 from ioc.testing.factories import ScenarioFeed, scenario_feed
@@ -30,6 +33,7 @@ class Flood:
     registry_file: Path
     flooded: frozenset[str]
     reference: tuple[Alert, ...]  # alert changes of one in-process Detector over the feed
+    backtest: tuple[Alert, ...]  # `ioc backtest` of the same feed (its MQTT messages)
 
     @property
     def readings(self) -> list[Reading]:
@@ -40,15 +44,34 @@ class Flood:
 @pytest.fixture(scope="session")
 def flood(tmp_path_factory: pytest.TempPathFactory) -> Flood:
     """The flash-flood feed (built once per session)."""
-    feed = scenario_feed("flash-flood")
+    feed = scenario_feed("flash-flood", seed=_SEED, start=_START)
     path = tmp_path_factory.mktemp("registry") / "devices.yaml"
     dump_registry(feed.catalog, path)
     flooded = frozenset(e.ward for e in feed.plan.expected if e.rule == "flood.localized")
     assert flooded, "the flash-flood scenario floods no ward"
-    detector, reference = Detector(Registry(feed.catalog)), []
+    registry = Registry(feed.catalog)
+    detector, reference = Detector(registry), []
     for r in feed.readings:
         reference += detector.process(r)
-    return Flood(feed, path, flooded, tuple(reference))
+    return Flood(feed, path, flooded, tuple(reference), _backtest(feed, registry))
+
+
+_SEED, _START = 7, datetime(2025, 6, 2, 6, 0, tzinfo=UTC)
+
+
+def _backtest(feed: ScenarioFeed, registry: Registry) -> tuple[Alert, ...]:
+    """`run_backtest` over the scenario's MQTT messages, as `ioc sim run` records them."""
+    from ioc.sensors_sim.generator import generate
+    from ioc.sensors_sim.scenarios import get_scenario
+
+    scenario = get_scenario("flash-flood")
+    lines = [orjson.dumps({"at": (m.sim_time - _START).total_seconds(), "topic": m.topic,
+                           "payload": m.payload.decode()})
+             for m in generate(feed.catalog, scenario, _SEED, _START,
+                               scenario.default_duration_s)]
+    result = run_backtest(lines, registry)
+    assert result.readings == len(feed.readings)
+    return tuple(result.alerts)
 
 
 @pytest.fixture
@@ -78,16 +101,18 @@ class WorkerProcess(processes.WorkerProcess):
     """`python -m ioc worker` over the flood registry; each start logs to its own file."""
 
     def __init__(self, prefix: str, flood: Flood, log_dir: Path, *,
-                 bucket: Bucket | None = None) -> None:
+                 bucket: Bucket | None = None, state: bool = True, name: str = "worker") -> None:
         # a storing worker gets only its bucket's write-only token, as in production
-        super().__init__(prefix, flood.registry_file, log_dir / "worker-1.log",
+        super().__init__(prefix, flood.registry_file, log_dir / f"{name}-1.log",
                          bucket=bucket.name if bucket else None,
                          env=bucket.scoped.env() if bucket else None)
-        self._log_dir = log_dir
+        if not state:
+            self.argv.append("--no-state")
+        self._log_dir, self._name = log_dir, name
 
     def start(self, log_file: Path | None = None) -> None:
-        """Start (or restart) the worker, logging to worker-<n>.log."""
-        super().start(log_file or self._log_dir / f"worker-{self.starts + 1}.log")
+        """Start (or restart) the worker, logging to <name>-<n>.log."""
+        super().start(log_file or self._log_dir / f"{self._name}-{self.starts + 1}.log")
 
     def stop(self, timeout: float = 20.0) -> int | None:
         """SIGTERM, then SIGKILL if it does not exit within `timeout`."""
@@ -100,8 +125,9 @@ def worker_process(flood: Flood, prefix: str,
     """Factory of worker processes for this test's prefix; all are stopped afterwards."""
     made: list[WorkerProcess] = []
 
-    def make(bucket: Bucket | None = None) -> WorkerProcess:
-        w = WorkerProcess(prefix, flood, tmp_path, bucket=bucket)
+    def make(bucket: Bucket | None = None, state: bool = True,
+             name: str = "worker") -> WorkerProcess:
+        w = WorkerProcess(prefix, flood, tmp_path, bucket=bucket, state=state, name=name)
         made.append(w)
         return w
 

@@ -9,6 +9,8 @@ from typing import Any
 import faust.topics
 import pytest
 
+from ioc.testing.factories import ScenarioFeed, scenario_feed
+
 
 @pytest.fixture(autouse=True)
 def captured_sends(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
@@ -23,3 +25,9 @@ def captured_sends(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, 
 
     monkeypatch.setattr(faust.topics.Topic, "send", send)
     yield sent
+
+
+@pytest.fixture(scope="session")
+def flood_feed() -> ScenarioFeed:
+    """The flash-flood scenario's readings (3 h, 400 devices), built once per session."""
+    return scenario_feed("flash-flood")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection, Sequence
 
 import orjson
 import pytest
@@ -11,6 +12,7 @@ from pydantic import SecretStr
 from ioc.core.schemas import reading_to_json
 from ioc.core.settings import Settings
 from ioc.processors.worker.app import WorkerTopics, create_app, to_envelope
+from ioc.processors.worker.checkpoint import MARKER, Marker
 from ioc.processors.worker.routing import Router
 from ioc.testing.factories import T0, drain, drainage_device, lamp_device, registry
 
@@ -52,3 +54,71 @@ def test_detect_agent_applies_owned_messages(captured_sends: list[tuple[str, dic
     assert orjson.loads(alerts[0].to_json())["id"] == alerts[0].id
     published = {kw["key"].decode() for topic, kw in captured_sends if topic == "t-ioc.alerts"}
     assert published == {a.id for a in alerts}  # every alert change went to the alerts topic
+
+
+def test_detect_agent_checkpoints_before_it_publishes(
+        captured_sends: list[tuple[str, dict]]) -> None:
+    class Log:
+        """A state log that notes its writes among the captured sends."""
+
+        async def write(self, partition: int, records: Sequence[tuple[bytes, bytes]]) -> None:
+            captured_sends.append(("<state>", {"partition": partition, "records": records}))
+
+        def read(self, partitions: Collection[int]) -> dict[int, dict[bytes, bytes]]:
+            return {p: {} for p in partitions}
+
+    worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-ckpt",
+                        state_log=Log())
+    router = Router(REG)
+
+    async def run() -> None:
+        async with worker.app.agents["detect"].test_context() as agent:
+            for i, dev in enumerate(("a1", "a1", "a2", "a2")):
+                _, env = to_envelope(router, "reading",
+                                     reading_to_json(drain(dev, T0.replace(second=i), 0.7)))
+                await agent.put(env)
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+    order = [topic for topic, _ in captured_sends]
+    assert "t-ioc.alerts" in order
+    assert order.index("<state>") < order.index("t-ioc.alerts")
+    # every alert was in a checkpoint's outbox before it went out
+    writes = [kw for topic, kw in captured_sends if topic == "<state>"]
+    outboxes = {a.id for kw in writes for key, value in kw["records"] if key == MARKER
+                for a in Marker.decode(value).outbox}
+    assert outboxes == {kw["key"].decode() for topic, kw in captured_sends
+                        if topic == "t-ioc.alerts"}
+    keys = {key for kw in writes for key, _ in kw["records"]}
+    assert {b"d:a1", b"d:a2", b"w:tan-phu", b"o:tan-phu"} <= keys
+
+
+def test_rerouted_readings_leave_before_the_checkpoint_that_skips_them(
+        captured_sends: list[tuple[str, dict]]) -> None:
+    class Log:
+        async def write(self, partition: int, records: Sequence[tuple[bytes, bytes]]) -> None:
+            captured_sends.append(("<state>", {"partition": partition}))
+
+        def read(self, partitions: Collection[int]) -> dict[int, dict[bytes, bytes]]:
+            return {p: {} for p in partitions}
+
+    parts = 4
+    worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-reroute",
+                        partitions=parts, state_log=Log())
+    own = Router(REG).partition_of("tan-phu", parts)
+
+    async def run() -> None:
+        async with worker.app.agents["detect_readings"].test_context() as agent:
+            # one reading placed by its owner (judged here), one without the owner header
+            # (sent on through the internal topic), in one batch of the same partition
+            await agent.put(reading_to_json(drain("a1", T0, 0.3)), key=b"a1", partition=own,
+                            headers={"ioc-owner": b"tan-phu"})
+            await agent.put(reading_to_json(drain("a2", T0, 0.3)), key=b"a2", partition=own)
+            for _ in range(200):  # poll the condition, with a deadline
+                if any(t == "<state>" for t, _ in captured_sends):
+                    break
+                await asyncio.sleep(0.01)
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+    order = [topic for topic, _ in captured_sends]
+    assert "t-ioc.worker-owned" in order and "<state>" in order, order
+    assert order.index("t-ioc.worker-owned") < order.index("<state>")

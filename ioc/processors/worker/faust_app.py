@@ -1,0 +1,73 @@
+"""The faust-streaming App as the worker configures it, and small Faust adapters."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import faust
+from faust.sensors.monitor import Monitor
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+from ioc.core.kafka_auth import kafka_access
+from ioc.core.settings import Settings
+from ioc.processors.worker.faust_auth import faust_broker, faust_credentials
+from ioc.processors.worker.parts import LeanMonitor
+
+__all__ = ["faust_app", "header"]
+
+_FETCH_WAIT_ATTR = "_ioc_fetch_max_wait_ms"
+
+
+def _install_fetch_wait() -> None:
+    """Let an app override Faust's fixed consumer fetch wait (see Tuning.fetch_max_wait_ms)."""
+    create = AIOKafkaConsumerThread._create_worker_consumer
+    if getattr(create, "_ioc_wrapped", False):
+        return
+
+    def wrapped(self: Any, transport: Any) -> Any:
+        consumer = create(self, transport)
+        wait = getattr(self.app, _FETCH_WAIT_ATTR, None)
+        if wait is not None:  # read by AIOKafkaConsumer.start() when it builds its Fetcher
+            consumer._fetch_max_wait_ms = wait
+        return consumer
+
+    wrapped._ioc_wrapped = True  # type: ignore[attr-defined]
+    AIOKafkaConsumerThread._create_worker_consumer = wrapped  # type: ignore[method-assign]
+
+
+def faust_app(settings: Settings, app_id: str, web_port: int | None, session_timeout_s: float,
+              producer_linger_s: float, fetch_max_wait_ms: int) -> faust.App:
+    """The worker's Faust app: raw keys and values, memory store, SASL from the settings."""
+    # the data dir holds nothing we need (memory store); keep it out of the working tree
+    datadir = Path(tempfile.gettempdir()) / "ioc-faust" / app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    _install_fetch_wait()
+    kafka = kafka_access(settings)
+    app = faust.App(app_id, broker=faust_broker(kafka), store="memory://",
+                    broker_credentials=faust_credentials(kafka),
+                    datadir=datadir, stream_recovery_delay=0.0,
+                    # a killed worker's partitions move (or its restart resumes) after this
+                    # long instead of the 60 s default
+                    broker_session_timeout=session_timeout_s,
+                    key_serializer="raw", value_serializer="raw",
+                    producer_linger=producer_linger_s,
+                    Monitor=LeanMonitor if web_port is None else Monitor,
+                    web_enabled=web_port is not None, web_port=web_port or 6066,
+                    topic_partitions=settings.kafka_partitions, topic_replication_factor=1,
+                    consumer_auto_offset_reset="earliest")
+    setattr(app, _FETCH_WAIT_ATTR, fetch_max_wait_ms)
+    return app
+
+
+def header(headers: Any, name: str) -> bytes | None:
+    """One header's value from Faust's headers (a mapping or a list of pairs)."""
+    if not headers:
+        return None
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for key, value in pairs:
+        if key == name:
+            return bytes(value)
+    return None
