@@ -33,7 +33,7 @@ def _worker(quick: bool) -> dict[str, Any]:
 
 def _worker_state(quick: bool) -> dict[str, Any]:
     from ioc.bench.worker_state import run_worker_state_bench
-    return run_worker_state_bench(load_settings(), 20_000 if quick else 40_000,
+    return run_worker_state_bench(load_admin_settings(), 20_000 if quick else 40_000,
                                   runs=1 if quick else 3,
                                   progress=lambda text: click.echo(f"  {text}", err=True))
 

@@ -29,13 +29,17 @@ from ioc.processors.detector import Detector
 from ioc.processors.state_codec import load_records, records_of
 from ioc.processors.worker.routing import Router
 
-__all__ = ["MARKER", "OWNED", "TELEMETRY", "Checkpoints", "Marker", "StateLog"]
+__all__ = ["MARKER", "OUTBOX_BUDGET", "OWNED", "TELEMETRY", "Checkpoints", "Marker", "StateLog",
+           "bounded_outbox"]
 
 log = logging.getLogger(__name__)
 
 TELEMETRY, OWNED = "telemetry", "owned"  # the two co-partitioned inputs of an owner's state
 MARKER = b"~"  # the key of a partition's marker record
 _FORMAT = 1
+# a marker must fit in one Kafka message (state_log.MAX_CHECKPOINT_BYTES); alerts are capped at
+# 512 KiB each (core.alert_limits), so a burst of comments on big alerts could overflow it
+OUTBOX_BUDGET = 4 * 1024 * 1024
 
 
 class StateLog(Protocol):
@@ -72,6 +76,24 @@ class Marker:
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed state marker: {exc!r}") from exc
         return cls(positions, outbox)
+
+
+def bounded_outbox(alerts: Sequence[Alert], budget: int) -> tuple[Alert, ...]:
+    """The outbox within `budget` bytes: every version while they fit, else the latest
+    version of each alert (what a republish needs), the newest alerts first while they fit."""
+    sizes = [len(a.to_json()) for a in alerts]
+    if sum(sizes) <= budget:
+        return tuple(alerts)
+    latest: dict[str, tuple[Alert, int]] = {}
+    for alert, size in zip(alerts, sizes, strict=True):
+        latest.pop(alert.id, None)  # re-inserted: dict order = order of each alert's last version
+        latest[alert.id] = (alert, size)
+    kept: list[Alert] = []
+    for alert, size in reversed(latest.values()):
+        if size <= budget:
+            kept.append(alert)
+            budget -= size
+    return tuple(reversed(kept))
 
 
 Publish = Callable[[list[Alert]], Awaitable[None]]
@@ -145,7 +167,13 @@ class Checkpoints:
                 outbox[part].append(alert)
         for part in out.keys() | outbox.keys():
             positions = {s: self.positions.get((s, part), 0) for s in (TELEMETRY, OWNED)}
-            out[part].append((MARKER, Marker(positions, tuple(outbox[part])).encode()))
+            kept = bounded_outbox(outbox[part], OUTBOX_BUDGET)
+            if len(kept) < len(outbox[part]):
+                self.counts["outbox_trimmed"] += len(outbox[part]) - len(kept)
+                log.warning("partition %d: outbox of %d alerts over %d bytes; the marker keeps "
+                            "the latest version of %d", part, len(outbox[part]), OUTBOX_BUDGET,
+                            len(kept))
+            out[part].append((MARKER, Marker(positions, kept).encode()))
         return out
 
     def forget(self, lost: Collection[int]) -> None:

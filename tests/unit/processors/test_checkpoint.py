@@ -16,7 +16,14 @@ from ioc.core.registry import Registry
 from ioc.core.schemas import Alert, Reading
 from ioc.processors.detector import Detector
 from ioc.processors.rules.base import RuleSettings
-from ioc.processors.worker.checkpoint import MARKER, OWNED, TELEMETRY, Checkpoints, Marker
+from ioc.processors.worker.checkpoint import (
+    MARKER,
+    OWNED,
+    TELEMETRY,
+    Checkpoints,
+    Marker,
+    bounded_outbox,
+)
 from ioc.processors.worker.routing import Router
 from ioc.testing.factories import ScenarioFeed, at, drain, drainage_device
 from ioc.testing.factories import registry as make_registry
@@ -206,3 +213,24 @@ def test_marker_round_trips() -> None:
     assert Marker.decode(marker.encode()) == marker
     with pytest.raises(ValueError):
         Marker.decode(b'{"format": 1}')
+
+
+def _big(alert_id: str, version: int, size: int) -> Alert:
+    when = at(0)
+    return Alert(id=alert_id, rule="flood.level", subject=alert_id, category="environment",
+                 sub_category="flood", severity="high", alert_source=alert_id,
+                 description="x" * size, date_issued=when, date_modified=when, version=version)
+
+
+def test_outbox_within_budget_keeps_every_version() -> None:
+    alerts = [_big("a", v, 1000) for v in (1, 2, 3)] + [_big("b", 1, 1000)]
+    assert bounded_outbox(alerts, 10_000) == tuple(alerts)
+
+
+def test_outbox_over_budget_keeps_latest_versions_newest_first_and_fits() -> None:
+    alerts = [_big("a", v, 3000) for v in (1, 2, 3)] + [_big("b", 1, 3000), _big("c", 1, 3000)]
+    kept = bounded_outbox(alerts, 7000)
+    assert [(a.id, a.version) for a in kept] == [("b", 1), ("c", 1)]  # "a" last changed first
+    assert sum(len(a.to_json()) for a in kept) <= 7000
+    roomier = bounded_outbox(alerts, 12_000)
+    assert [(a.id, a.version) for a in roomier] == [("a", 3), ("b", 1), ("c", 1)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import orjson
 import pytest
@@ -22,6 +22,17 @@ REG = registry(drainage_device("a1"), drainage_device("a2"),
 
 # any login but the placeholder, which KafkaAccess refuses
 SETTINGS = Settings(kafka_password=SecretStr("unit-login"))
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll `condition` in the agent's loop until true or the deadline passes."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+
+
+def _published(sends: list[tuple[str, dict]]) -> set[str]:
+    return {kw["key"].decode() for topic, kw in sends if topic == "t-ioc.alerts"}
 
 
 def test_router_keys_devices_and_alerts_by_owner_ward() -> None:
@@ -47,13 +58,16 @@ def test_detect_agent_applies_owned_messages(captured_sends: list[tuple[str, dic
                 _, env = to_envelope(router, "reading",
                                      reading_to_json(drain(dev, T0.replace(second=i), 0.7)))
                 await agent.put(env)
+            # the agent publishes after its batch: poll for it, with a deadline
+            await _until(lambda: _published(captured_sends) >= {
+                a.id for a in worker.detector.open_alerts()} and len(
+                worker.detector.open_alerts()) >= 2)
 
     asyncio.run(asyncio.wait_for(run(), 20))
     alerts = worker.detector.open_alerts()
     assert {a.rule for a in alerts} == {"flood.level", "flood.localized"}
     assert orjson.loads(alerts[0].to_json())["id"] == alerts[0].id
-    published = {kw["key"].decode() for topic, kw in captured_sends if topic == "t-ioc.alerts"}
-    assert published == {a.id for a in alerts}  # every alert change went to the alerts topic
+    assert _published(captured_sends) == {a.id for a in alerts}  # every alert change went to the alerts topic
 
 
 def test_detect_agent_checkpoints_before_it_publishes(
@@ -77,6 +91,7 @@ def test_detect_agent_checkpoints_before_it_publishes(
                 _, env = to_envelope(router, "reading",
                                      reading_to_json(drain(dev, T0.replace(second=i), 0.7)))
                 await agent.put(env)
+            await _until(lambda: len(_published(captured_sends)) >= 2)
 
     asyncio.run(asyncio.wait_for(run(), 20))
     order = [topic for topic, _ in captured_sends]
