@@ -67,7 +67,8 @@ def test_detect_agent_applies_owned_messages(captured_sends: list[tuple[str, dic
     alerts = worker.detector.open_alerts()
     assert {a.rule for a in alerts} == {"flood.level", "flood.localized"}
     assert orjson.loads(alerts[0].to_json())["id"] == alerts[0].id
-    assert _published(captured_sends) == {a.id for a in alerts}  # every alert change went to the alerts topic
+    # every alert change went to the alerts topic
+    assert _published(captured_sends) == {a.id for a in alerts}
 
 
 def test_detect_agent_checkpoints_before_it_publishes(
