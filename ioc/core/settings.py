@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     mqtt_port: int = 1883
     mqtt_username: str = "ioc-bridge"
     mqtt_password: SecretStr = SecretStr(DEV_PLACEHOLDER)
-    mqtt_share_group: str = "ioc-bridge"
+    # '' = one unshared bridge: Mosquitto 2.0 does not save shared subscriptions, so after a
+    # broker crash a shared group drops what arrives before its bridges subscribe again
+    mqtt_share_group: str = ""
     # The dynamic-security plugin's administrator (`ioc services up`, `ioc devices secret`;
     # from .ioc/admin.env via ioc.core.admin_settings, like influx_token);
     # devices and gateways have one secret each in the secrets file (ioc.core.mqtt_secrets).

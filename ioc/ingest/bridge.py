@@ -178,8 +178,12 @@ class Bridge:
         self.metrics.received.inc()
         pending = self._tracker.track(mid, qos, gen)
         if pending is None:
+            # received on a connection that has dropped since: its packet id died with that
+            # session, so it is never acked, but it is still forwarded - a broker that was
+            # killed may have lost it (PUBACKed to its publisher, not yet saved), so
+            # redelivery cannot be counted on; a broker that kept it sends a duplicate
             self.metrics.stale.inc()
-            return
+            pending = Pending(mid, qos, gen)
         record = self._router.route(topic, payload, received_at)
         if record.reason is not None:
             self.metrics.deadlettered.labels(record.reason).inc()

@@ -29,8 +29,8 @@ class BridgeMetrics:
                                     ["reason"], registry=r)
         self.send_failed = Counter("ioc_bridge_send_failed",
                                    "Records Kafka finally refused (left unacked)", registry=r)
-        self.stale = Counter("ioc_bridge_stale", "Messages of a lost connection, left for "
-                             "redelivery", registry=r)
+        self.stale = Counter("ioc_bridge_stale", "Messages of a lost connection, forwarded "
+                             "but never acked", registry=r)
         self.reconnects = Counter("ioc_bridge_reconnects", "MQTT session restarts", registry=r)
         self.dropped = Counter("ioc_bridge_dropped", "Messages dropped before Kafka (QoS 0 "
                                "only: a full queue; QoS 1 is never dropped)", ["reason"],

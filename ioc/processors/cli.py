@@ -113,7 +113,7 @@ def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: threading.
 
     from ioc.storage.influx_client import InfluxLineSink
     from ioc.storage.influx_sink import InfluxSink
-    from ioc.storage.influx_writer import InfluxWriter
+    from ioc.storage.influx_writer import InfluxWriter, StorageRefused
 
     try:
         consumer = KafkaConsumer(**kafka_access(settings).client_options(),
@@ -123,13 +123,22 @@ def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: threading.
                                                  registry),
                           telemetry=topics.telemetry, alerts=topics.alerts)
         try:
-            sink.run(stop)  # recovers from transient errors; raises SinkFailed if it cannot
+            # holds through InfluxDB outages; raises StorageRefused (token/bucket wrong) or
+            # SinkFailed (errors it cannot recover from)
+            sink.run(stop)
         finally:
             sink.close()
+    except StorageRefused as exc:  # a configuration error: say what to fix, no traceback
+        log.critical("InfluxDB storage stopped, shutting the worker down: %s", exc)
+        _fail(failed)
     except Exception:  # the writer must not die silently beside a live worker
         log.critical("InfluxDB storage stopped; shutting the worker down", exc_info=True)
-        failed.set()
-        os.kill(os.getpid(), signal.SIGTERM)  # Faust's worker stops cleanly on SIGTERM
+        _fail(failed)
+
+
+def _fail(failed: threading.Event) -> None:
+    failed.set()
+    os.kill(os.getpid(), signal.SIGTERM)  # Faust's worker stops cleanly on SIGTERM
 
 
 @click.command()

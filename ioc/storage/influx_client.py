@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.rest import ApiException
 
 from ioc.core.settings import Settings
-from ioc.storage.influx_writer import LineSink
+from ioc.storage.influx_writer import LineSink, WriteRefused
 
 __all__ = ["InfluxLineSink"]
 
 
 class InfluxLineSink(LineSink):
-    """Writes line protocol to one bucket synchronously; errors propagate to the writer."""
+    """Writes line protocol to one bucket synchronously; an HTTP error answer is raised as
+    WriteRefused (status + InfluxDB's message), transport errors propagate as they are."""
 
     def __init__(self, url: str, token: str, org: str, bucket: str,
                  timeout_ms: int = 10_000) -> None:
@@ -27,8 +29,14 @@ class InfluxLineSink(LineSink):
                    settings.influx_org, settings.influx_bucket)
 
     def __call__(self, lines: list[str]) -> None:
-        self._api.write(bucket=self._bucket, org=self._org, record=lines,
-                        write_precision=WritePrecision.NS)  # type: ignore[arg-type]
+        try:
+            self._api.write(bucket=self._bucket, org=self._org, record=lines,
+                            write_precision=WritePrecision.NS)  # type: ignore[arg-type]
+        except ApiException as exc:
+            if exc.status is None:  # no answer at all: a transport error
+                raise
+            message = getattr(exc, "message", None) or exc.reason or ""
+            raise WriteRefused(int(exc.status), str(message)[:300]) from exc
 
     def close(self) -> None:
         """Close the HTTP client."""

@@ -1,29 +1,66 @@
-"""Kafka → InfluxDB: poll a batch, store it, and only then commit its offsets (kafka-python)."""
+"""Kafka → InfluxDB: poll a batch, store it, and only then commit its offsets (kafka-python).
+
+When InfluxDB is away the sink holds the one batch it has, pauses its partitions (so nothing
+more is fetched or committed) and keeps polling to stay in its consumer group; it tries the
+batch again with a capped backoff, for as long as the outage lasts, and resumes once it is
+stored. Memory stays at one batch whatever the outage's length; the backlog waits in Kafka.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
 
 from ioc.core.errors import IocError
 from ioc.core.schemas import Alert, Reading, reading_from_json
-from ioc.storage.influx_writer import InfluxWriter, StorageError
+from ioc.storage.influx_writer import (
+    InfluxWriter,
+    StorageError,
+    StorageRefused,
+    StorageRejected,
+)
 
-__all__ = ["InfluxSink", "SinkFailed"]
+__all__ = ["HoldState", "InfluxSink", "SinkFailed"]
 
 log = logging.getLogger(__name__)
 
 
 class SinkFailed(IocError):
-    """The sink kept failing on Kafka (poll/commit) errors and gave up: restart the process."""
+    """The sink kept failing on unexpected errors and gave up: restart the process."""
+
+
+@dataclass(slots=True)
+class _Batch:
+    """One polled batch, decoded, with the offsets to commit once it is stored."""
+
+    readings: list[Reading]
+    alerts: list[Alert]
+    offsets: dict[TopicPartition, OffsetAndMetadata]
+
+    @property
+    def size(self) -> int:
+        return len(self.readings) + len(self.alerts)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldState:
+    """What the sink is holding while InfluxDB is away (for logs, health and tests)."""
+
+    since: float  # time.monotonic() of the first failure
+    records: int
+    attempts: int
 
 
 class InfluxSink:
-    """Stores readings and alert changes; a failed batch is re-read, never skipped.
+    """Stores readings and alert changes; a failed batch is held and retried, never skipped.
 
     The consumer holds at most one batch (`max_records`), so a slow or absent InfluxDB applies
     backpressure to Kafka instead of growing memory.
@@ -31,39 +68,47 @@ class InfluxSink:
 
     def __init__(self, consumer: KafkaConsumer, writer: InfluxWriter, *, telemetry: str,
                  alerts: str, max_records: int = 5000, pause_s: float = 2.0,
-                 max_pause_s: float = 60.0, max_errors: int = 10) -> None:
+                 max_pause_s: float = 30.0, max_errors: int = 10, report_every_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._consumer, self._writer = consumer, writer
         self._telemetry, self._alerts = telemetry, alerts
         self._max_records, self._pause_s = max_records, pause_s
         self._max_pause_s, self._max_errors = max_pause_s, max_errors
+        self._report_every, self._clock = report_every_s, clock
         self._rewind = False
+        self._held: _Batch | None = None
+        self._hold_since = self._next_try = self._reported = 0.0
+        self._attempts = 0
         self.counts: Counter[str] = Counter()
         consumer.subscribe([telemetry, alerts])
 
+    @property
+    def holding(self) -> HoldState | None:
+        """The batch held while InfluxDB is away, or None when storing normally."""
+        if self._held is None:
+            return None
+        return HoldState(self._hold_since, self._held.size, self._attempts)
+
     def run_once(self, timeout_ms: int = 500) -> int:
-        """Poll, store and commit one batch; returns records stored, or -1 when storing failed."""
+        """Poll, store and commit one batch; returns records stored, or -1 while holding.
+
+        Raises StorageRefused when InfluxDB refuses our writes (retrying cannot help).
+        """
+        if self._held is not None:
+            return self._retry_held(timeout_ms)
         polled: dict[TopicPartition, list[Any]] = self._consumer.poll(
             timeout_ms=timeout_ms, max_records=self._max_records)
         if not polled:
             return 0
-        readings: list[Reading] = []
-        alerts: list[Alert] = []
+        return self._store(self._decode_batch(polled))
+
+    def _decode_batch(self, polled: dict[TopicPartition, list[Any]]) -> _Batch:
+        batch = _Batch([], [], {})
         for tp, records in polled.items():
             for rec in records:
-                self._decode(tp.topic, rec.value, readings, alerts)
-        try:
-            self._writer.write_readings(readings)
-            self._writer.write_alerts(alerts)
-        except StorageError as exc:
-            log.error("batch not stored, will re-read it: %s", exc)
-            self.counts["failed_batches"] += 1
-            for tp, records in polled.items():
-                self._consumer.seek(tp, records[0].offset)
-            return -1
-        self._consumer.commit()
-        self.counts["readings"] += len(readings)
-        self.counts["alerts"] += len(alerts)
-        return len(readings) + len(alerts)
+                self._decode(tp.topic, rec.value, batch.readings, batch.alerts)
+            batch.offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
+        return batch
 
     def _decode(self, topic: str, value: bytes, readings: list[Reading],
                 alerts: list[Alert]) -> None:
@@ -76,19 +121,88 @@ class InfluxSink:
             self.counts["undecodable"] += 1
             log.warning("skipping undecodable record on %s: %s", topic, str(exc)[:200])
 
+    def _store(self, batch: _Batch) -> int:
+        """Write the batch and commit its offsets, or hold it and pause consumption."""
+        try:
+            self._writer.write_readings(batch.readings)
+            self._writer.write_alerts(batch.alerts)
+        except StorageRejected as exc:
+            # the same points get the same answer every time: holding would block storage
+            # for good; InfluxDB kept the valid points of the batch (a partial write)
+            self.counts["rejected_batches"] += 1
+            log.error("InfluxDB rejected points of a batch of %d records; going on without "
+                      "them: %s", batch.size, exc)
+        except StorageError as exc:
+            self._hold(batch, exc)
+            return -1
+        self._commit(batch)
+        self.counts["readings"] += len(batch.readings)
+        self.counts["alerts"] += len(batch.alerts)
+        return batch.size
+
+    def _commit(self, batch: _Batch) -> None:
+        owned = self._consumer.assignment()  # a rebalance may have moved some partitions
+        offsets = {tp: o for tp, o in batch.offsets.items() if tp in owned}
+        if offsets:
+            self._consumer.commit(offsets)
+
+    def _hold(self, batch: _Batch, exc: StorageError) -> None:
+        now = self._clock()
+        self._attempts += 1
+        if self._held is None:
+            self._held, self._hold_since, self._reported = batch, now, now
+            self._consumer.pause(*self._consumer.assignment())
+            self.counts["outages"] += 1
+            log.error("InfluxDB unavailable; holding %d records and pausing the storage "
+                      "consumer until it is back (detection goes on): %s", batch.size, exc)
+        elif now - self._reported >= self._report_every:
+            self._reported = now
+            log.error("InfluxDB still unavailable after %.0f s (%d attempts); holding %d "
+                      "records: %s", now - self._hold_since, self._attempts, batch.size, exc)
+        self.counts["failed_batches"] += 1
+        self._next_try = now + min(self._pause_s * 2 ** (self._attempts - 1), self._max_pause_s)
+
+    def _retry_held(self, timeout_ms: int) -> int:
+        held = self._held
+        assert held is not None
+        wait_s = self._next_try - self._clock()
+        if wait_s > 0:
+            # polling keeps the consumer in its group; partitions a rebalance assigned
+            # meanwhile are not paused yet: put back what they returned and pause them
+            polled = self._consumer.poll(timeout_ms=int(min(wait_s * 1000, timeout_ms)),
+                                         max_records=self._max_records)
+            for tp, records in polled.items():
+                self._consumer.seek(tp, records[0].offset)
+                self._consumer.pause(tp)
+            return -1
+        stored = self._store(held)
+        if stored >= 0:
+            log.warning("InfluxDB is back after %.0f s (%d attempts): stored the %d held "
+                        "records; consuming again", self._clock() - self._hold_since,
+                        self._attempts, held.size)
+            self._release()
+        return stored
+
+    def _release(self) -> None:
+        self._held, self._attempts = None, 0
+        self._consumer.resume(*self._consumer.paused())
+
     def run(self, stop: threading.Event) -> None:
-        """Loop until `stop` is set; pauses after a failed batch instead of spinning.
+        """Loop until `stop` is set; InfluxDB outages are held through (see run_once).
 
         Any other error (a poll, or a commit failing during a rebalance) is logged; the loop
         backs off, re-reads from the last committed offsets (writes are idempotent) and goes
-        on. After `max_errors` such errors in a row it raises SinkFailed.
+        on. After `max_errors` such errors in a row it raises SinkFailed. StorageRefused is
+        raised at once.
         """
         errors = 0
         while not stop.is_set():
             try:
                 if self._rewind:
                     self._rewind_to_committed()
-                stored = self.run_once()
+                self.run_once()
+            except StorageRefused:
+                raise  # our token or bucket is wrong: stopping loudly beats retrying forever
             except Exception as exc:  # anything from kafka-python: recover or give up
                 errors += 1
                 self.counts["errors"] += 1
@@ -101,12 +215,12 @@ class InfluxSink:
                 stop.wait(pause)
                 continue
             errors = 0
-            if stored < 0:
-                stop.wait(self._pause_s)
 
     def _rewind_to_committed(self) -> None:
         """Seek every assigned partition back to its committed offset (records polled but not
-        stored must not be skipped by the next commit)."""
+        stored must not be skipped by the next commit); a held batch is dropped, re-read."""
+        if self._held is not None:
+            self._release()
         for tp in self._consumer.assignment():
             offset = self._consumer.committed(tp)
             if offset is None:

@@ -1,4 +1,10 @@
-"""InfluxDB writer: readings per domain measurement and alert changes, retried, all-or-error."""
+"""InfluxDB writer: readings per domain measurement and alert changes, retried, all-or-error.
+
+Failures come in three kinds: transient (InfluxDB down, slow, 5xx: StorageError, the caller
+holds the batch and tries again later), refused (the token may not write the bucket, or the
+bucket is gone: StorageRefused, retrying cannot help) and rejected (InfluxDB cannot take the
+points themselves: StorageRejected).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from ioc.core.errors import ServiceError
+from ioc.core.errors import ConfigError, IocError, ServiceError
 from ioc.core.registry import Registry
 from ioc.core.schemas import (
     SEVERITY_RANK,
@@ -20,13 +26,35 @@ from ioc.core.schemas import (
     TrafficReading,
 )
 
-__all__ = ["InfluxWriter", "LineSink", "StorageError", "alert_line", "reading_line"]
+__all__ = ["InfluxWriter", "LineSink", "StorageError", "StorageRefused", "StorageRejected",
+           "WriteRefused", "alert_line", "reading_line"]
 
 log = logging.getLogger(__name__)
 
 
 class StorageError(ServiceError):
-    """A batch could not be stored; the caller must not commit its offsets."""
+    """A batch could not be stored (for now); the caller must not commit its offsets."""
+
+
+class StorageRefused(ConfigError):
+    """InfluxDB refuses our writes (bad token, no right on the bucket, no such bucket)."""
+
+
+class StorageRejected(StorageError):
+    """InfluxDB refused the points themselves (malformed, field type conflict)."""
+
+
+class WriteRefused(IocError):
+    """An HTTP error answer to a write, raised by a LineSink adapter (status and message)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+
+
+_REFUSED = {401: "the token is not valid", 403: "the token may not write this bucket",
+            404: "the bucket or organization does not exist"}
+_REJECTED = frozenset({400, 422})  # the batch itself: sending it again gives the same answer
 
 
 class LineSink(Protocol):
@@ -98,10 +126,11 @@ def alert_line(a: Alert) -> str:
 
 
 class InfluxWriter:
-    """Writes whole batches or raises StorageError after bounded retries with backoff."""
+    """Writes whole batches; raises StorageError after bounded retries of a transient error,
+    StorageRefused or StorageRejected at once (retrying cannot change those answers)."""
 
     def __init__(self, sink: LineSink, registry: Registry | None = None, *,
-                 attempts: int = 5, backoff_s: float = 0.5, max_backoff_s: float = 10.0,
+                 attempts: int = 3, backoff_s: float = 0.5, max_backoff_s: float = 10.0,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self._sink, self._registry = sink, registry
         self._attempts, self._backoff, self._max_backoff = attempts, backoff_s, max_backoff_s
@@ -109,11 +138,11 @@ class InfluxWriter:
         self.stats = {"points": 0, "batches": 0, "errors": 0, "retries": 0}
 
     def write_readings(self, batch: Sequence[Reading]) -> int:
-        """Store readings; returns points written or raises StorageError."""
+        """Store readings; returns points written or raises a StorageError/StorageRefused."""
         return self._write([reading_line(r, self._registry) for r in batch])
 
     def write_alerts(self, batch: Sequence[Alert]) -> int:
-        """Store alert changes; returns points written or raises StorageError."""
+        """Store alert changes; returns points written or raises a StorageError/StorageRefused."""
         return self._write([alert_line(a) for a in batch])
 
     def flush(self) -> None:
@@ -126,16 +155,30 @@ class InfluxWriter:
         for attempt in range(1, self._attempts + 1):
             try:
                 self._sink(lines)
+            except WriteRefused as exc:
+                self.stats["errors"] += 1
+                self._raise_if_final(exc)
+                error: Exception = exc
             except Exception as exc:  # any client/transport error: retry, then give up
                 self.stats["errors"] += 1
-                if attempt == self._attempts:
-                    raise StorageError(f"InfluxDB write failed {attempt} times: {exc}") from exc
-                log.warning("InfluxDB write failed (attempt %d): %s", attempt, exc)
-                self.stats["retries"] += 1
-                self._sleep(delay)
-                delay = min(delay * 2, self._max_backoff)
+                error = exc
             else:
                 break
+            if attempt == self._attempts:
+                raise StorageError(f"InfluxDB write failed {attempt} times: {error}") from error
+            log.warning("InfluxDB write failed (attempt %d): %s", attempt, error)
+            self.stats["retries"] += 1
+            self._sleep(delay)
+            delay = min(delay * 2, self._max_backoff)
         self.stats["points"] += len(lines)
         self.stats["batches"] += 1
         return len(lines)
+
+    def _raise_if_final(self, exc: WriteRefused) -> None:
+        """Answers that retrying cannot change are raised at once."""
+        if exc.status in _REFUSED:
+            raise StorageRefused(f"InfluxDB refused the write ({exc}): "
+                                 f"{_REFUSED[exc.status]}; check IOC_INFLUX_WRITE_TOKEN and "
+                                 "IOC_INFLUX_BUCKET (`ioc services up` issues the token)") from exc
+        if exc.status in _REJECTED:
+            raise StorageRejected(f"InfluxDB rejected the batch ({exc})") from exc

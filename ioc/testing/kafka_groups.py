@@ -22,6 +22,13 @@ class GroupLag:
         self._topics = list(topics)
         self._parts: list[TopicPartition] = []
 
+    def committed(self) -> dict[TopicPartition, int]:
+        """The group's committed offset of every partition of the topics (0: none yet)."""
+        if not self._parts:
+            self._parts = [TopicPartition(t, p) for t in self._topics
+                           for p in self._consumer.partitions_for_topic(t) or ()]
+        return {tp: self._consumer.committed(tp) or 0 for tp in self._parts}
+
     def lag(self) -> int | None:
         """Records not committed yet; None while none of the topics has partitions."""
         if not self._parts:

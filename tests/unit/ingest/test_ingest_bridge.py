@@ -79,3 +79,18 @@ def test_graceful_stop_acks_what_was_received_and_refuses_new(bridge_parts: Any)
     wait_for(lambda: source.stops >= 1)
     assert len(sink.sent) == 3 and source.acks == [1, 2, 3]
     assert not bridge.ready()
+
+
+def test_messages_of_a_lost_connection_are_still_forwarded_but_never_acked(
+        bridge_parts: Any) -> None:
+    bridge, source, sink, _ = bridge_parts
+    with sink.lock:  # the bridge's worker blocks sending the first message
+        source.deliver(TOPIC, payload(1), 1, 1, time.time())
+        source.deliver(TOPIC, payload(2), 2, 1, time.time())
+        wait_for(lambda: bridge.metrics.value("ioc_bridge_received_total") == 1)
+        source.lost()  # the broker died: it may have lost both (already PUBACKed upstream)
+    wait_for(lambda: len(sink.sent) == 2)
+    sink.ok(0)
+    sink.ok(1)
+    assert source.acks == []  # their packet ids belonged to the lost session
+    assert bridge.metrics.value("ioc_bridge_stale_total") == 1

@@ -1,8 +1,10 @@
-"""The storage loop survives Kafka errors, re-reads from the committed offsets, gives up loudly."""
+"""The storage loop: holds a batch through an InfluxDB outage (paused, nothing committed),
+survives Kafka errors by re-reading from the committed offsets, stops loudly when refused."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,68 +14,167 @@ from kafka.errors import CommitFailedError
 
 from ioc.core.schemas import reading_to_json
 from ioc.storage.influx_sink import InfluxSink, SinkFailed
-from ioc.storage.influx_writer import InfluxWriter
-from ioc.testing.factories import T0, drain, drainage_device, registry
+from ioc.storage.influx_writer import InfluxWriter, StorageRefused, WriteRefused
+from ioc.testing.factories import at, drain, drainage_device, registry
 
-TP = TopicPartition("t", 0)
+TP, TP2 = TopicPartition("t", 0), TopicPartition("t", 1)
+
+
+def _record(offset: int) -> SimpleNamespace:
+    return SimpleNamespace(offset=offset, value=reading_to_json(drain("a1", at(offset), 0.3)))
 
 
 class FakeConsumer:
-    """One record at offset 0 forever; commit raises `fail_commits` times."""
+    """Partitions of records with positions; honours pause, seek and explicit commits."""
 
-    def __init__(self, fail_commits: int, stop: threading.Event) -> None:
-        self.fail_commits, self.stop = fail_commits, stop
-        self.commits, self.seeks = 0, []  # type: ignore[var-annotated]
-        self.record = SimpleNamespace(offset=0, value=reading_to_json(drain("a1", T0, 0.3)))
+    def __init__(self, records: dict[TopicPartition, int], fail_commits: int = 0) -> None:
+        self.logs = {tp: [_record(i) for i in range(n)] for tp, n in records.items()}
+        self.position = dict.fromkeys(records, 0)
+        self.owned = set(records)
+        self.paused_tps: set[TopicPartition] = set()
+        self.committed_offsets: dict[TopicPartition, int] = {}
+        self.fail_commits, self.polls, self.seeks = fail_commits, 0, []  # type: ignore[var-annotated]
+        self.on_commit: Callable[[], None] = lambda: None
 
     def subscribe(self, topics: list[str]) -> None:
         pass
 
     def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
-        return {TP: [self.record]}
+        self.polls += 1
+        out = {}
+        for tp in sorted(self.owned - self.paused_tps):
+            records = self.logs[tp][self.position[tp]:self.position[tp] + max_records]
+            if records:
+                out[tp] = records
+                self.position[tp] += len(records)
+        return out
 
-    def commit(self) -> None:
+    def commit(self, offsets: dict[TopicPartition, Any]) -> None:
         if self.fail_commits:
             self.fail_commits -= 1
             raise CommitFailedError("rebalanced")
-        self.commits += 1
-        self.stop.set()
+        self.committed_offsets.update({tp: o.offset for tp, o in offsets.items()})
+        self.on_commit()
 
     def assignment(self) -> set[TopicPartition]:
-        return {TP}
+        return set(self.owned)
 
     def committed(self, tp: TopicPartition) -> int | None:
-        return 0
+        return self.committed_offsets.get(tp)
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.seeks.append((tp, offset))
+        self.position[tp] = offset
 
     def seek_to_beginning(self, *tps: TopicPartition) -> None:
-        self.seeks.extend((tp, 0) for tp in tps)
+        for tp in tps:
+            self.seek(tp, 0)
+
+    def pause(self, *tps: TopicPartition) -> None:
+        self.paused_tps |= set(tps)
+
+    def resume(self, *tps: TopicPartition) -> None:
+        self.paused_tps -= set(tps)
+
+    def paused(self) -> set[TopicPartition]:
+        return set(self.paused_tps)
 
 
-def _sink(consumer: FakeConsumer, written: list[str], max_errors: int = 10) -> InfluxSink:
-    def store(lines: list[str]) -> None:
-        written.extend(lines)
+class Influx:
+    """A line sink that fails with `error` while `down` is set, and records what it took."""
 
-    writer = InfluxWriter(store, registry(drainage_device("a1")))
-    return InfluxSink(consumer, writer, telemetry="t", alerts="a",
-                      pause_s=0.001, max_errors=max_errors)
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error, self.down, self.lines, self.calls = error, error is not None, [], 0  # type: ignore[var-annotated]
+
+    def __call__(self, lines: list[str]) -> None:
+        self.calls += 1
+        if self.down:
+            raise self.error or ConnectionError("down")
+        self.lines.extend(lines)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _sink(consumer: FakeConsumer, influx: Influx, clock: Clock | None = None,
+          max_errors: int = 10) -> InfluxSink:
+    writer = InfluxWriter(influx, registry(drainage_device("a1")), attempts=2,
+                          sleep=lambda s: None)
+    return InfluxSink(consumer, writer, telemetry="t", alerts="a", max_records=3,
+                      pause_s=1.0, max_pause_s=4.0, max_errors=max_errors,
+                      clock=clock or Clock())
+
+
+def test_an_outage_holds_one_batch_paused_and_commits_it_once_stored() -> None:
+    consumer, influx, clock = FakeConsumer({TP: 10}), Influx(ConnectionError("down")), Clock()
+    sink = _sink(consumer, influx, clock)
+    assert sink.run_once() == -1
+    assert consumer.paused() == {TP} and sink.holding is not None
+    for _ in range(50):  # a long outage: retries on a capped backoff, fetches nothing more
+        clock.now += 0.5
+        assert sink.run_once() == -1
+    assert consumer.position[TP] == 3 and consumer.committed_offsets == {}
+    assert sink.holding is not None and sink.holding.records == 3
+    assert 5 <= sink.holding.attempts <= 12  # 1, 2, 4, 4, 4 s … not one try per poll
+    influx.down = False
+    clock.now += 5
+    assert sink.run_once() == 3
+    assert consumer.committed_offsets == {TP: 3} and consumer.paused() == set()
+    assert sink.holding is None
+    while sink.run_once() > 0:
+        pass
+    assert consumer.committed_offsets == {TP: 10}
+    assert len(influx.lines) == 10
+
+
+def test_partitions_assigned_during_a_hold_are_put_back_and_paused() -> None:
+    consumer, influx, clock = FakeConsumer({TP: 5, TP2: 5}), Influx(), Clock()
+    consumer.owned = {TP}
+    influx.down = True
+    sink = _sink(consumer, influx, clock)
+    assert sink.run_once() == -1
+    consumer.owned = {TP, TP2}  # a rebalance hands over a partition that is not paused
+    assert sink.run_once() == -1
+    assert (TP2, 0) in consumer.seeks and consumer.paused() == {TP, TP2}
+    assert consumer.position[TP2] == 0 and consumer.committed_offsets == {}
+
+
+def test_a_refused_token_stops_the_loop_at_once() -> None:
+    consumer = FakeConsumer({TP: 5})
+    influx = Influx(WriteRefused(403, "insufficient permissions for write"))
+    with pytest.raises(StorageRefused, match="may not write this bucket"):
+        _sink(consumer, influx).run(threading.Event())
+    assert influx.calls == 1 and consumer.committed_offsets == {}
+
+
+def test_rejected_points_are_reported_and_passed_so_storage_goes_on() -> None:
+    consumer = FakeConsumer({TP: 2})
+    influx = Influx(WriteRefused(422, "partial write: field type conflict"))
+    sink = _sink(consumer, influx)
+    assert sink.run_once() == 2
+    assert sink.counts["rejected_batches"] == 1 and consumer.committed_offsets == {TP: 2}
+    assert influx.calls == 1  # not retried: the same points get the same answer
 
 
 def test_commit_error_is_logged_and_the_loop_goes_on() -> None:
-    stop, lines = threading.Event(), []  # type: ignore[var-annotated]
-    consumer = FakeConsumer(1, stop)
-    sink = _sink(consumer, lines)
-    sink.run(stop)  # returns once the second commit succeeded (it sets stop)
-    assert consumer.commits == 1 and sink.counts["errors"] == 1
-    assert consumer.seeks == [(TP, 0)]  # re-read from the committed offset
-    assert len(lines) == 2  # the same reading written twice: idempotent by identity
+    consumer, influx, stop = FakeConsumer({TP: 1}, fail_commits=1), Influx(), threading.Event()
+    consumer.on_commit = stop.set
+    sink = _sink(consumer, influx)
+    sink.run(stop)  # returns once a commit succeeded
+    assert consumer.committed_offsets == {TP: 1} and sink.counts["errors"] == 1
+    assert (TP, 0) in consumer.seeks  # re-read from the start (nothing committed yet)
+    assert len(influx.lines) == 2  # the same reading written twice: idempotent by identity
 
 
 def test_persistent_errors_raise_sink_failed() -> None:
-    stop, lines = threading.Event(), []  # type: ignore[var-annotated]
-    consumer = FakeConsumer(10**6, stop)
+    consumer = FakeConsumer({TP: 1}, fail_commits=10**6)
+    sink = InfluxSink(consumer, InfluxWriter(Influx()), telemetry="t", alerts="a",
+                      pause_s=0.001, max_errors=3)
     with pytest.raises(SinkFailed, match="3 errors in a row"):
-        _sink(consumer, lines, max_errors=3).run(stop)
-    assert consumer.commits == 0
+        sink.run(threading.Event())
+    assert consumer.committed_offsets == {}

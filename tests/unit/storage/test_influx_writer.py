@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ioc.storage.influx_writer import InfluxWriter, StorageError, alert_line, reading_line
+from ioc.storage.influx_writer import (
+    InfluxWriter,
+    StorageError,
+    StorageRefused,
+    StorageRejected,
+    WriteRefused,
+    alert_line,
+    reading_line,
+)
 from ioc.testing.factories import T0, drain, drainage_device, lamp, registry, traffic
 
 
@@ -54,3 +62,38 @@ def test_persistent_failure_raises_so_offsets_are_not_committed() -> None:
     with pytest.raises(StorageError):
         w.write_readings([drain("d1", T0, 0.1)])
     assert waits == [1, 2, 3]
+
+
+def _answering(*answers: Exception | None) -> tuple[list[int], InfluxWriter]:
+    """A writer whose sink answers each call with the next item (None: accepted)."""
+    calls: list[int] = []
+
+    def sink(lines: list[str]) -> None:
+        calls.append(len(lines))
+        answer = answers[min(len(calls), len(answers)) - 1]
+        if answer is not None:
+            raise answer
+
+    return calls, InfluxWriter(sink, attempts=5, sleep=lambda s: None)
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_a_refused_write_is_raised_at_once_with_what_to_check(status: int) -> None:
+    calls, w = _answering(WriteRefused(status, "unauthorized access"))
+    with pytest.raises(StorageRefused, match="IOC_INFLUX_WRITE_TOKEN"):
+        w.write_readings([drain("d1", T0, 0.1)])
+    assert calls == [1]
+
+
+def test_rejected_points_are_not_sent_again() -> None:
+    calls, w = _answering(WriteRefused(422, "partial write: field type conflict"))
+    with pytest.raises(StorageRejected, match="field type conflict"):
+        w.write_readings([drain("d1", T0, 0.1)])
+    assert calls == [1]
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_busy_or_failing_server_answers_are_retried(status: int) -> None:
+    calls, w = _answering(WriteRefused(status, "try later"), None)
+    assert w.write_readings([drain("d1", T0, 0.1)]) == 1
+    assert calls == [1, 1]

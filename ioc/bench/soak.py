@@ -1,0 +1,244 @@
+"""`ioc bench soak`: publisher → Mosquitto → bridge → Kafka → worker (+ storage) → InfluxDB at
+a steady rate for minutes; afterwards every reading is counted in Kafka and in InfluxDB, and
+each process's RSS over the run is summarised (min/median/max and its slope)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from ioc.bench.loadgen import BridgeProcess, Publisher
+from ioc.bench.rss import RssSampler, RssSummary
+from ioc.bench.soak_count import count_in_influx, count_in_kafka, drop_topics, end_offsets
+from ioc.core.kafka_admin import ensure_topics
+from ioc.core.kafka_auth import kafka_access
+from ioc.core.mqtt_identities import MqttLogin
+from ioc.core.registry import WARDS, Device, dump_registry
+from ioc.core.settings import Settings, state_dir
+from ioc.core.topics import telemetry_topic
+from ioc.ingest.router import KafkaTopics
+from ioc.testing.influx import ScopedBucket, scoped_bucket
+from ioc.testing.kafka_groups import GroupLag
+from ioc.testing.mqtt_logins import run_gateway
+from ioc.testing.processes import WorkerProcess
+
+__all__ = ["SoakResult", "run_soak"]
+
+Say = Callable[[str], None]
+_SERVICES = {"mosquitto": "mosquitto.pid", "kafka": "kafka.pid", "influxd": "influxd.pid"}
+
+
+@dataclass(frozen=True)
+class SoakResult:
+    """What the soak published, what arrived where, and the RSS of every process."""
+
+    minutes: float
+    rate: int
+    devices: int
+    published: int
+    acked: int
+    achieved_rate: float
+    kafka_distinct: int
+    kafka_duplicates: int
+    influx_points: int
+    influx_extra: int
+    alert_records: int
+    drain_s: float
+    rss: list[RssSummary] = field(default_factory=list)
+
+    @property
+    def lost_in_kafka(self) -> int:
+        """Published readings missing from the telemetry topic."""
+        return self.published - self.kafka_distinct
+
+    @property
+    def lost_in_influx(self) -> int:
+        """Published readings missing from InfluxDB."""
+        return self.published - self.influx_points
+
+    @property
+    def lost(self) -> int:
+        """Readings lost anywhere: not acknowledged, not in Kafka, or not in InfluxDB."""
+        return max(self.published - self.acked, self.lost_in_kafka, self.lost_in_influx)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing lost and every reading stored exactly once."""
+        return self.lost == 0 and self.influx_extra == 0
+
+
+def _drains(prefix: str, count: int, interval_s: float) -> list[Device]:
+    wards = list(WARDS.values())
+    return [Device(id=f"{prefix}{i:05d}", domain="drainage", name=f"soak drain {i}",
+                   ward=wards[i % len(wards)].slug, lat=wards[i % len(wards)].lat,
+                   lon=wards[i % len(wards)].lon, interval_s=interval_s, basin=f"b{i % 16}",
+                   depth_m=2.0, warn_m=1.0, critical_m=1.6) for i in range(count)]
+
+
+@dataclass
+class _Run:
+    """One soak's names, devices and processes."""
+
+    settings: Settings
+    prefix: str
+    devices: list[Device]
+    tmp: Path
+    bucket: ScopedBucket | None = None
+    bridge: BridgeProcess | None = None
+    worker: WorkerProcess | None = None
+    login: MqttLogin | None = None  # the publisher's gateway
+
+    @property
+    def topics(self) -> KafkaTopics:
+        return KafkaTopics.prefixed(self.prefix)
+
+    def lag(self) -> tuple[int | None, int | None]:
+        """Records the worker and the storage consumer have not committed yet."""
+        assert self.worker is not None
+        w = self.worker
+        kafka = kafka_access(self.settings)
+        out = []
+        for group, topics in ((w.group, [w.topics.telemetry, w.topics.owned]),
+                              (f"{w.prefix}ioc-influx-writer",
+                               [w.topics.telemetry, w.topics.alerts])):
+            lag = GroupLag(kafka, group, topics)
+            try:
+                out.append(lag.lag())
+            finally:
+                lag.close()
+        return out[0], out[1]
+
+
+@contextmanager
+def _pipeline(settings: Settings, devices: int, say: Say) -> Iterator[_Run]:
+    """Bucket, topics, registry, worker and bridge for one soak; all removed afterwards."""
+    run_id = uuid.uuid4().hex[:8]
+    # one reading per device per second at most; silence alerts only after 15 minutes
+    run = _Run(settings, f"soak-{run_id}-", _drains(f"sk{run_id}-", devices, 300.0),
+               Path(tempfile.mkdtemp(prefix="ioc-soak-")))
+    registry = run.tmp / "devices.yaml"
+    dump_registry(run.devices, registry)
+    topics = run.topics
+    ensure_topics(kafka_access(settings), [topics.telemetry, topics.deadletter,
+                                           topics.device_status], settings.kafka_partitions)
+    with ExitStack() as stack:
+        stack.callback(drop_topics, settings, run.prefix)
+        run.bucket = stack.enter_context(scoped_bucket(settings, "soak"))
+        # a gateway user of its own, allowed to publish for the soak's devices only
+        run.login = stack.enter_context(run_gateway(
+            settings, f"gw-soak-{run_id}", "drainage", [(d.domain, d.id) for d in run.devices]))
+        say(f"bucket {run.bucket.name}; starting worker and bridge (logs in {run.tmp})…")
+        run.worker = WorkerProcess(run.prefix, registry, run.tmp / "worker.log",
+                                   bucket=run.bucket.name, env=run.bucket.env())
+        run.worker.start()
+        stack.callback(run.worker.stop, 60)
+        run.bridge = BridgeProcess(["--client-id", f"soak-{run_id}", "--share-group", "",
+                                    "--registry", str(registry), "--topic-prefix", run.prefix,
+                                    "--no-status"], run.tmp / "bridge.log")
+        stack.callback(run.bridge.stop, 60)
+        run.bridge.wait_ready(120)
+        yield run
+
+
+def _payload(seq: int, at_ms: int, high: bool) -> bytes:
+    return orjson.dumps({"dateObserved": at_ms, "seq": seq, "waterLevel": 1.2 if high else 0.3})
+
+
+def _stream(run: _Run, pub: Publisher, rate: int, seconds: float, say: Say) -> int:
+    """Publish round robin at `rate`/s for `seconds`; returns messages published.
+
+    Reading `seq` of a device is observed at start + seq × its period (distinct, in order);
+    each device goes over its warning level for 3 readings in every 600, staggered."""
+    devices, n = run.devices, len(run.devices)
+    topics = [telemetry_topic("drainage", d.id) for d in devices]
+    period_ms = n * 1000 / rate
+    start, start_ms = time.monotonic(), int(time.time() * 1000) - 1000
+    total, report_every = int(rate * seconds), max(10.0, min(60.0, seconds / 5))
+    next_report = start + report_every
+    for i in range(total):
+        j, seq = i % n, i // n
+        pub.publish(topics[j], _payload(seq, start_ms + int(seq * period_ms),
+                                        (seq + 7 * j) % 600 < 3))
+        now = time.monotonic()
+        delay = start + (i + 1) / rate - now
+        if delay > 0:
+            time.sleep(delay)  # pacing the load, not synchronization
+        if now >= next_report:
+            next_report += report_every
+            worker, storage = run.lag()
+            say(f"{now - start:6.0f} s: published {i + 1}, acked {pub.acked}, "
+                f"worker lag {worker}, storage lag {storage}")
+    return total
+
+
+def _drain(run: _Run, say: Say, timeout_s: float) -> float:
+    """Wait until the worker and the storage consumer committed everything; seconds taken."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        worker, storage = run.lag()
+        if worker == 0 and storage == 0:
+            return time.monotonic() - start
+        say(f"draining: worker lag {worker}, storage lag {storage}")
+        time.sleep(5.0)  # polling the consumer groups' lag with a deadline
+    return time.monotonic() - start
+
+
+def _pids(run: _Run) -> dict[str, Callable[[], int | None]]:
+    run_dir = state_dir() / "run"
+
+    def from_file(name: str) -> Callable[[], int | None]:
+        def pid() -> int | None:
+            try:
+                return int((run_dir / name).read_text().strip())
+            except (OSError, ValueError):
+                return None
+        return pid
+
+    assert run.bridge is not None and run.worker is not None
+    bridge, worker = run.bridge, run.worker
+    pids: dict[str, Callable[[], int | None]] = {
+        "publisher": os.getpid, "bridge": lambda: bridge.pid, "worker": lambda: worker.pid}
+    pids.update({name: from_file(file) for name, file in _SERVICES.items()})
+    return pids
+
+
+def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None = None,
+             sample_s: float = 10.0, say: Say = lambda text: None) -> SoakResult:
+    """Run the soak and count; see the module docstring."""
+    n = devices or max(1, min(rate, 5000))
+    with _pipeline(settings, n, say) as run:
+        sampler = RssSampler(_pids(run), sample_s)
+        sampler.start()
+        assert run.login is not None
+        pub = Publisher(settings, run.login)
+        try:
+            say(f"publishing {rate}/s from {n} devices for {minutes:g} min…")
+            started = time.monotonic()
+            published = _stream(run, pub, rate, minutes * 60, say)
+            achieved = published / (time.monotonic() - started)
+            pub.wait_acked(300)
+            acked = pub.acked
+        finally:
+            pub.close()
+        drain_s = _drain(run, say, 900.0)
+        rss = sampler.stop()
+        say("counting what Kafka and InfluxDB hold…")
+        kafka = count_in_kafka(settings, run.topics.telemetry, [d.id for d in run.devices])
+        assert run.bucket is not None and run.worker is not None
+        influx = count_in_influx(run.bucket.settings, run.bucket.name, "drainage")
+        sent = {d.id: published // n + (1 if j < published % n else 0)
+                for j, d in enumerate(run.devices)}
+        extra = sum(max(0, influx.get(d, 0) - c) for d, c in sent.items())
+        return SoakResult(minutes, rate, n, published, acked, round(achieved, 1),
+                          kafka.distinct, kafka.duplicates, sum(min(influx.get(d, 0), c)
+                                                                for d, c in sent.items()),
+                          extra, end_offsets(settings, run.worker.topics.alerts), drain_s, rss)
+

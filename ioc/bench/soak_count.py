@@ -1,0 +1,89 @@
+"""The soak's counts: distinct readings per device in Kafka and points per device in InfluxDB
+(read at the end of the run), and removing the run's topics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+import requests
+from kafka import KafkaConsumer, TopicPartition
+
+from ioc.core.errors import ServiceError
+from ioc.core.kafka_admin import kafka_admin
+from ioc.core.kafka_auth import kafka_access
+from ioc.core.settings import Settings
+
+__all__ = ["KafkaCount", "count_in_influx", "count_in_kafka", "drop_topics", "end_offsets"]
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaCount:
+    """Distinct (device, seq) readings on a topic, and how many records repeated one."""
+
+    distinct: int
+    duplicates: int
+
+
+def _consumer(settings: Settings) -> KafkaConsumer:
+    return KafkaConsumer(**kafka_access(settings).client_options(), group_id=None,
+                         enable_auto_commit=False, max_poll_records=10_000)
+
+
+def end_offsets(settings: Settings, topic: str) -> int:
+    """Records on a topic (the sum of its partitions' end offsets)."""
+    consumer = _consumer(settings)
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return sum(consumer.end_offsets(parts).values()) if parts else 0
+    finally:
+        consumer.close()
+
+
+def count_in_kafka(settings: Settings, topic: str, devices: Sequence[str]) -> KafkaCount:
+    """Read the whole topic once: one bit per (device, seq) seen."""
+    seen = {d.encode(): bytearray() for d in devices}
+    distinct = duplicates = 0
+    consumer = _consumer(settings)
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        while any(consumer.position(tp) < ends[tp] for tp in parts):
+            for records in consumer.poll(timeout_ms=1000).values():
+                for rec in records:
+                    bits = seen.get(rec.key or b"")
+                    if bits is None:
+                        continue  # not a soak device
+                    seq = int(orjson.loads(rec.value)["seq"])
+                    if seq >= len(bits):
+                        bits.extend(bytes(seq + 1 - len(bits)))
+                    duplicates += bits[seq]
+                    distinct += 1 - bits[seq]
+                    bits[seq] = 1
+        return KafkaCount(distinct, duplicates)
+    finally:
+        consumer.close()
+
+
+def count_in_influx(settings: Settings, database: str, measurement: str) -> dict[str, int]:
+    """Points per device in one measurement (InfluxQL through /query, read-only token)."""
+    response = requests.get(f"{settings.influx_url}/query", timeout=300, params={
+        "db": database, "q": f'SELECT count("seq") FROM "{measurement}" GROUP BY "device"'},
+        headers={"Authorization": f"Token {settings.influx_token_for('read')}"})
+    if response.status_code != 200:
+        raise ServiceError(f"InfluxDB count failed: HTTP {response.status_code}")
+    result = response.json()["results"][0]
+    if "error" in result:
+        raise ServiceError(f"InfluxDB count failed: {result['error']}")
+    return {s["tags"]["device"]: int(s["values"][0][1]) for s in result.get("series", [])}
+
+
+def drop_topics(settings: Settings, prefix: str) -> None:
+    """Delete every topic whose name starts with `prefix` (the soak's, afterwards)."""
+    with kafka_admin(kafka_access(settings), "ioc-bench-soak") as admin:
+        names = [t for t in admin.list_topics() if t.startswith(prefix)]
+        if names:
+            admin.delete_topics(names)

@@ -1,0 +1,29 @@
+"""A short `ioc bench soak`: the real pipeline at a steady rate, every reading counted in
+Kafka and InfluxDB, the RSS of each process sampled and printed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ioc.core.settings import Settings
+from ioc.testing.processes import REPO_ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
+
+
+def test_soak_smoke_loses_nothing_and_reports_rss(
+        mqtt_service: Settings, kafka_service: Settings, influx_service: Settings) -> None:
+    done = subprocess.run([sys.executable, "-m", "ioc", "bench", "soak", "--minutes", "0.5",
+                           "--rate", "200", "--sample-s", "2"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=360, check=False)
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr[-3000:]
+    assert "published 6000, acknowledged by Mosquitto 6000" in out, out
+    assert "Kafka: 6000 distinct readings" in out and "lost 0" in out, out
+    assert "InfluxDB: 6000 points, lost 0, stored more than once 0" in out, out
+    assert "LOST: 0" in out, out
+    for process in ("publisher", "bridge", "worker"):
+        assert any(line.startswith(process) for line in out.splitlines()), out
