@@ -130,7 +130,7 @@ def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
     """
     from ioc.bench.soak import run_soak
 
-    result = run_soak(load_settings(), minutes, rate, devices, sample_s,
+    result = run_soak(load_admin_settings(), minutes, rate, devices, sample_s,
                       say=lambda text: click.echo(f"  {text}", err=True))
     if as_json:
         doc = dataclasses.asdict(result)

@@ -117,6 +117,8 @@ def render_server_properties(data_dir: Path, bootstrap: str, logins: BrokerLogin
         "log.retention.hours=168",
         "log.segment.bytes=268435456",
         "delete.topic.enable=true",
+        # after a crash every partition's log is recovered; tests leave hundreds of topics
+        "num.recovery.threads.per.data.dir=2",
         "",
     ])
 
@@ -207,7 +209,9 @@ def prepare(settings: Settings, state: Path, logins: BrokerLogins,
 def _launch(paths: dict[str, Path], ready: Callable[[], bool]) -> None:
     cmd = _java(libs_dir(), paths["log4j"], MAIN_CLASS, str(paths["props"]))
     proc = start_detached(cmd, log_file=paths["stdout"], pid_file=paths["pid"])
-    wait_until(ready, timeout=90, what=NAME, proc=proc, log_file=paths["log"], interval=0.5)
+    # generous: after a SIGKILL the broker recovers every partition's log before it answers,
+    # minutes on a loaded 2-core machine; a broker that exits fails at once
+    wait_until(ready, timeout=300, what=NAME, proc=proc, log_file=paths["log"], interval=0.5)
 
 
 def _migrate_logins(settings: Settings, paths: dict[str, Path], logins: BrokerLogins,

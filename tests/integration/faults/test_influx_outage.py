@@ -53,7 +53,8 @@ def test_influxdb_killed_for_three_minutes_loses_nothing_and_detection_goes_on(
         eventually(lambda: "holding" in worker.log(20_000), timeout=60, interval=0.5,
                    what="the storage consumer to hold its batch")
         # detection does not wait for storage: the whole flood is judged during the outage
-        await_consumed(kafka_service, worker, eventually, worker.topics.telemetry)
+        await_consumed(kafka_service, worker, eventually, worker.topics.telemetry,
+                       timeout=OUTAGE_S)
         eventually(lambda: {a.subject for a in alerts.poll() if a.rule == "flood.localized"}
                    >= flood.flooded, timeout=60, what="flood.localized during the outage")
         assert influxdb.health(influx_bucket.scoped.settings.influx_url) is None

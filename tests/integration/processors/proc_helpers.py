@@ -197,12 +197,12 @@ WARD_RULES = ("flood.level", "flood.localized")  # flood.rising may fire anywher
 
 
 def await_consumed(settings: Settings, worker: WorkerProcess, eventually: Callable[..., None],
-                   *topics: str) -> None:
+                   *topics: str, timeout: float = 90.0) -> None:
     """Wait until the worker's group has committed all of `topics` (default: its telemetry
     and internal topic) up to their end; fail if the worker died meanwhile."""
     names = topics or (worker.topics.telemetry, worker.topics.owned)
     eventually(lambda: not worker.alive() or caught_up(settings, worker.group, names),
-               timeout=90, interval=0.5, what=f"the worker to commit all of {names}")
+               timeout=timeout, interval=0.5, what=f"the worker to commit all of {names}")
     assert worker.alive(), worker.log()
 
 
