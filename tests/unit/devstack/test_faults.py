@@ -28,7 +28,10 @@ def test_kill_service_sigkills_the_process_group(tmp_path: Path) -> None:
     try:
         assert faults.service_pid("mosquitto", tmp_path) == proc.pid
         assert faults.kill_service("mosquitto", tmp_path, timeout=10) == proc.pid
-        assert proc.wait(5) == -9 and not pid_alive(proc.pid)
+        assert not pid_alive(proc.pid)  # gone within 10 s: `sleep 60` did not end by itself
+        # kill_service reaps its own children (services it restarted), so Popen may find no
+        # status left (0); a status it did get must be SIGKILL's
+        assert proc.wait(5) in (-9, 0)
     finally:
         proc.kill()
 
