@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import time
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -71,10 +72,12 @@ class TrackingPublisher(Publisher):
         self._keys: dict[int, tuple[str, int]] = {}
         self._acked_mids: list[int] = []  # appended by paho's thread (atomic in CPython)
         self._reasons: dict[int, str] = {}
+        self._acked_at: dict[int, float] = {}  # mid -> time.monotonic() of its first PUBACK
         super().__init__(settings, login)
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, *args: Any) -> None:
         self._acked_mids.append(mid)
+        self._acked_at.setdefault(mid, time.monotonic())
         self._reasons[mid] = str(args[0]) if args else ""
 
     def send(self, topic: str, seq: int, device: str) -> None:
@@ -87,6 +90,11 @@ class TrackingPublisher(Publisher):
     def acked(self) -> set[tuple[str, int]]:
         """(device, seq) of every message the broker has acknowledged so far."""
         return {self._keys[mid] for mid in list(self._acked_mids) if mid in self._keys}
+
+    def acked_at(self, keys: Iterable[tuple[str, int]]) -> list[float]:
+        """When the broker acknowledged these messages (time.monotonic()), sorted."""
+        mids = {key: mid for mid, key in self._keys.items()}
+        return sorted(self._acked_at[mids[k]] for k in keys if mids.get(k) in self._acked_at)
 
     def reasons(self, keys: Iterable[tuple[str, int]]) -> Counter[str]:
         """The PUBACK reason codes of these messages, counted ('No matching subscribers':
