@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -17,6 +18,7 @@ from typing import Any, NamedTuple
 from kafka import KafkaConsumer, TopicPartition
 
 from ioc.core.city import TZ
+from ioc.core.errors import ServiceError
 from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.schemas import Alert
 
@@ -117,6 +119,7 @@ class AlertsTopicReader:
         self._poll_ms = poll_ms
         self._ticks_per_refresh = max(1, int(refresh_s * 1000 / poll_ms))
         self._positions: dict[TopicPartition, int] = {}
+        self.partitions_seen = 0  # partitions the last records() call found
 
     def records(self, *, follow: bool,
                 stop: threading.Event | None = None) -> Iterator[Record | None]:
@@ -144,6 +147,7 @@ class AlertsTopicReader:
     def _session(self, consumer: Any, follow: bool,
                  stop: threading.Event) -> Iterator[Record | None]:
         parts = self._partitions(consumer)
+        self.partitions_seen = len(parts)
         caught_up = not parts
         if caught_up:
             yield None  # no topic yet means no alerts yet
@@ -184,10 +188,28 @@ class AlertsTopicReader:
         return parts
 
 
-def load_alerts(kafka: KafkaAccess, topic: str) -> dict[str, Alert]:
-    """The latest state of every alert on the topic (empty if it does not exist yet)."""
-    fold = AlertFold()
-    for record in AlertsTopicReader(kafka, topic).records(follow=False):
-        if record is not None:
-            fold.apply_record(record)
-    return fold.alerts
+def load_alerts(kafka: KafkaAccess, topic: str, *, required: bool = False,
+                timeout_s: float = 60.0,
+                consumer_factory: Callable[..., Any] = KafkaConsumer) -> dict[str, Alert]:
+    """The latest state of every alert on the topic (empty if it does not exist yet).
+
+    `required`: the topic must exist (the worker created it), so "no partitions" is a
+    metadata answer that failed, not an empty topic: ask again until `timeout_s`, then
+    ServiceError. A worker restoring from a wrongly empty fold would open every open alert
+    a second time.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        reader = AlertsTopicReader(kafka, topic, consumer_factory=consumer_factory)
+        fold = AlertFold()
+        for record in reader.records(follow=False):
+            if record is not None:
+                fold.apply_record(record)
+        found = reader.partitions_seen > 0
+        if found or not required:
+            return fold.alerts
+        if time.monotonic() >= deadline:
+            raise ServiceError(f"{topic}: no partitions in the cluster's metadata after "
+                               f"{timeout_s:.0f}s; cannot restore the alerts")
+        log.warning("%s: no partitions in the metadata answer; asking again", topic)
+        time.sleep(0.5)  # polling the cluster's metadata with a deadline

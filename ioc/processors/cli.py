@@ -92,7 +92,8 @@ def worker(web_port: int | None, influx: bool, topic_prefix: str, state: bool) -
     # which seed the rules they belong to), so a restart neither duplicates nor forgets
     built = create_app(settings, registry, topics, app_id=f"{topic_prefix}ioc-worker",
                        web_port=web_port, partitions=partitions,
-                       alert_source=lambda: load_alerts(kafka, topics.alerts).values(),
+                       alert_source=lambda: load_alerts(kafka, topics.alerts,
+                                                        required=True).values(),
                        state_log=KafkaStateLog(kafka, topics.state) if state else None)
     stop, failed = threading.Event(), threading.Event()
     if influx:

@@ -14,7 +14,15 @@ from kafka import TopicPartition
 from kafka.errors import KafkaError
 from pydantic import SecretStr
 
-from ioc.core.alerts_topic import AlertFold, AlertsTopicReader, Record, Removed, decode_record
+from ioc.core.alerts_topic import (
+    AlertFold,
+    AlertsTopicReader,
+    Record,
+    Removed,
+    decode_record,
+    load_alerts,
+)
+from ioc.core.errors import ServiceError
 from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.schemas import Alert
 
@@ -163,6 +171,38 @@ def test_missing_topic_is_empty_and_not_created() -> None:
     # the reader logs in like every other client
     assert consumer.config["security_protocol"] == "SASL_PLAINTEXT"
     assert consumer.config["sasl_plain_username"] == "reader"
+
+
+def _factory(*consumers: FakeConsumer) -> Callable[..., FakeConsumer]:
+    queue = list(consumers)
+
+    def factory(**config: Any) -> FakeConsumer:
+        consumer = queue.pop(0)
+        consumer.config = config
+        return consumer
+    return factory
+
+
+LOGIN = KafkaAccess("kafka:9092", username="reader", password=SecretStr("pw"))
+
+
+def test_a_required_topic_missing_from_one_metadata_answer_is_asked_again() -> None:
+    # the worker created its alerts topic: a metadata answer without it is a failed
+    # answer, and restoring from an empty fold would open every open alert twice
+    factory = _factory(FakeConsumer(None), FakeConsumer({0: [rec(alert(1))]}))
+    got = load_alerts(LOGIN, TOPIC, required=True, timeout_s=30, consumer_factory=factory)
+    assert list(got) == [alert(1).id]
+
+
+def test_a_required_topic_that_never_appears_is_an_error() -> None:
+    factory = _factory(*(FakeConsumer(None) for _ in range(10)))
+    with pytest.raises(ServiceError, match="no partitions"):
+        load_alerts(LOGIN, TOPIC, required=True, timeout_s=0.6, consumer_factory=factory)
+
+
+def test_an_optional_missing_topic_is_empty_at_once() -> None:
+    factory = _factory(FakeConsumer(None))
+    assert load_alerts(LOGIN, TOPIC, consumer_factory=factory) == {}
 
 
 def test_reads_to_the_end_then_stops() -> None:
