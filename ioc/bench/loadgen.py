@@ -51,6 +51,11 @@ def sequenced(devices: Sequence[Device], per_device: int) -> list[tuple[str, byt
             for seq in range(per_device) for d in devices]
 
 
+# unacknowledged QoS 1 messages a Publisher allows (MQTT packet ids wrap at 65,535)
+WINDOW = 20_000
+STALL_S = 300.0
+
+
 class Publisher:
     """A QoS 1 publisher logged in as a gateway (its own secret and bound client id, e.g.
     from ioc.testing.mqtt_logins); counts broker acknowledgements."""
@@ -68,6 +73,7 @@ class Publisher:
         self._client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=30)
         self._client.loop_start()
         self.sent = 0
+        self.window = WINDOW
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int,
                     reason: mqtt.ReasonCode, properties: Any) -> None:
@@ -82,16 +88,37 @@ class Publisher:
         return self._acked
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
-        """Queue one message."""
+        """Queue one message (waiting first while a window of them is unacknowledged)."""
+        if qos and self.sent - self._acked >= self.window:
+            self._wait_below_window()
         self._client.publish(topic, payload, qos=qos, retain=retain)
         self.sent += 1
 
     def publish_all(self, messages: Sequence[tuple[str, bytes]], qos: int = 1) -> None:
-        """Queue many messages."""
+        """Queue many messages, at most a window of them unacknowledged at a time."""
         publish = self._client.publish
         for topic, payload in messages:
+            if qos and self.sent - self._acked >= self.window:
+                self._wait_below_window()
             publish(topic, payload, qos=qos)
-        self.sent += len(messages)
+            self.sent += 1
+
+    def _wait_below_window(self) -> None:
+        """Block until fewer than `window` messages await their PUBACK.
+
+        paho keys queued messages by packet id, which wraps at 65,535: with more than that
+        outstanding a new message silently replaces an older one. A publisher that cannot
+        get acknowledgements waits here (paho resends after a reconnect), and gives up with
+        ServiceError once none has arrived for STALL_S.
+        """
+        acked, since = self._acked, time.monotonic()
+        while self.sent - self._acked >= self.window:
+            if self._acked != acked:
+                acked, since = self._acked, time.monotonic()
+            elif time.monotonic() - since > STALL_S:
+                raise ServiceError(f"no PUBACK for {STALL_S:.0f}s with {self.sent - acked} "
+                                   "messages outstanding")
+            time.sleep(0.002)  # polling paho's acknowledgement count
 
     def wait_acked(self, timeout: float) -> bool:
         """Wait until the broker acknowledged everything sent."""
