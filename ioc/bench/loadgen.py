@@ -68,7 +68,7 @@ class Publisher:
         self._client.max_queued_messages_set(0)
         self._acked = 0
         self.refused = 0
-        self._lock = threading.Lock()
+        self._acks = threading.Condition()  # notified on every PUBACK
         self._client.on_publish = self._on_publish
         self._client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=30)
         self._client.loop_start()
@@ -77,10 +77,11 @@ class Publisher:
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int,
                     reason: mqtt.ReasonCode, properties: Any) -> None:
-        with self._lock:
+        with self._acks:
             self._acked += 1
             if reason.is_failure:  # e.g. 135 not authorized: the ACL refused the topic
                 self.refused += 1
+            self._acks.notify()
 
     @property
     def acked(self) -> int:
@@ -111,14 +112,11 @@ class Publisher:
         get acknowledgements waits here (paho resends after a reconnect), and gives up with
         ServiceError once none has arrived for STALL_S.
         """
-        acked, since = self._acked, time.monotonic()
-        while self.sent - self._acked >= self.window:
-            if self._acked != acked:
-                acked, since = self._acked, time.monotonic()
-            elif time.monotonic() - since > STALL_S:
-                raise ServiceError(f"no PUBACK for {STALL_S:.0f}s with {self.sent - acked} "
-                                   "messages outstanding")
-            time.sleep(0.002)  # polling paho's acknowledgement count
+        with self._acks:
+            while self.sent - self._acked >= self.window:
+                if not self._acks.wait(STALL_S):
+                    raise ServiceError(f"no PUBACK for {STALL_S:.0f}s with "
+                                       f"{self.sent - self._acked} messages outstanding")
 
     def wait_acked(self, timeout: float) -> bool:
         """Wait until the broker acknowledged everything sent."""

@@ -7,19 +7,20 @@ with no SCRAM users; the next `ioc services up` must migrate it, not lose it or 
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from pydantic import SecretStr
 
+from ioc.core.errors import ServiceError
 from ioc.core.kafka_auth import KafkaAccess, kafka_access
 from ioc.core.settings import Settings
 from ioc.devstack import kafka
 from ioc.devstack.kafka_sasl import ADMIN_PASSWORD_KEY, broker_logins, logins_recorded
-from ioc.devstack.process import start_detached, stop_process
+from ioc.devstack.process import log_tail, start_detached, stop_process, wait_until
 from ioc.testing.processes import free_port
 
 TOPIC = "written-before-sasl"
@@ -45,30 +46,26 @@ def _java(state: Path, *args: str) -> list[str]:
             "-cp", f"{kafka.libs_dir()}/*", *args]
 
 
-def _log_tail(state: Path) -> str:
-    text = "".join(path.read_text(errors="replace") for path in
-                   (state / "old.out", state / "kafka.log") if path.exists())
-    return text[-3000:]
-
-
-def _start_pre_sasl(state: Path, props: Path, data: Path) -> int:
-    """Start a PLAINTEXT broker on fresh ports; retry on a port clash; the port it answers on."""
-    pid_file = state / "run" / "kafka.pid"
-    for _ in range(3):
-        port = free_port(span=2)
-        props.write_text(_pre_sasl_properties(data, port))
+def _start_pre_sasl(state: Path, props: Path, data: Path, port: int) -> int:
+    """Start a PLAINTEXT broker (on fresh ports after a port clash); the port it answers on."""
+    pid_file, failure = state / "run" / "kafka.pid", ""
+    for attempt in range(3):
+        if attempt:
+            port = free_port(span=2)
+            props.write_text(_pre_sasl_properties(data, port))
         proc = start_detached(_java(state, "kafka.Kafka", str(props)),
                               log_file=state / "old.out", pid_file=pid_file)
         plain = KafkaAccess(f"127.0.0.1:{port}", "PLAINTEXT")
-        deadline = time.monotonic() + 90
-        while proc.poll() is None and time.monotonic() < deadline:
-            if kafka.kafka_answers(plain, 2.0):
-                return port
-            time.sleep(0.2)
+        try:
+            wait_until(partial(kafka.kafka_answers, plain, 2.0), timeout=90,
+                       what="the pre-SASL broker", proc=proc, log_file=state / "kafka.log")
+            return port
+        except ServiceError as exc:
+            failure = f"{exc}\n{log_tail(state / 'old.out', 15)}"
         stop_process(pid_file, "kafka.Kafka", timeout=45)
-        if "Address already in use" not in _log_tail(state):
+        if "Address already in use" not in failure:
             break
-    pytest.fail(f"the pre-SASL broker did not answer (exit {proc.poll()}):\n{_log_tail(state)}")
+    pytest.fail(failure)
 
 
 @pytest.fixture
@@ -79,12 +76,13 @@ def pre_sasl_state(tmp_path: Path) -> Iterator[Path]:
     data, props = state / "kafka" / "data", state / "kafka" / "server.properties"
     data.mkdir(parents=True)
     (state / "kafka" / "log4j.properties").write_text(kafka.render_log4j(state / "kafka.log"))
-    props.write_text(_pre_sasl_properties(data, free_port(span=2)))
+    port = free_port(span=2)
+    props.write_text(_pre_sasl_properties(data, port))
     subprocess.run(_java(state, "kafka.tools.StorageTool", "format", "-t",
                          kafka.new_cluster_id(), "-c", str(props)), check=True,
                    capture_output=True)
     try:
-        port = _start_pre_sasl(state, props, data)
+        port = _start_pre_sasl(state, props, data, port)
         producer = KafkaProducer(**KafkaAccess(f"127.0.0.1:{port}", "PLAINTEXT").client_options(),
                                  acks="all")
         producer.send(TOPIC, b"kept").get(timeout=30)
