@@ -13,7 +13,7 @@ from ioc.api.influx_reader import MAX_LIMIT
 from ioc.api.models import ReadingsPage
 from ioc.api.routes.devices import DeviceId, device_or_404
 
-__all__ = ["EARLIEST", "LATEST", "router"]
+__all__ = ["EARLIEST", "LATEST", "router", "time_window"]
 
 router = APIRouter(prefix="/devices", tags=["readings"])
 DEFAULT_WINDOW = timedelta(hours=24)
@@ -27,8 +27,8 @@ def _unprocessable(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
 
 
-def _window(since: datetime | None, until: datetime | None, now: datetime,
-            max_span: timedelta) -> tuple[datetime, datetime]:
+def time_window(since: datetime | None, until: datetime | None, now: datetime,
+                max_span: timedelta) -> tuple[datetime, datetime]:
     for name, value in (("since", since), ("until", until)):
         if value is not None and not EARLIEST <= value <= LATEST:
             raise _unprocessable(f"`{name}` must be between {EARLIEST:%Y-%m-%d} and "
@@ -58,7 +58,7 @@ def device_readings(ctx: Ctx, _: CurrentUser, device_id: DeviceId,
     IOC_API_READINGS_MAX_SPAN_DAYS days (31 by default).
     """
     device = device_or_404(ctx, device_id)
-    since, until = _window(since, until, datetime.fromtimestamp(ctx.clock(), UTC),
+    since, until = time_window(since, until, datetime.fromtimestamp(ctx.clock(), UTC),
                            timedelta(days=ctx.settings.api_readings_max_span_days))
     rows = ctx.reader.readings(device.domain, device.id, since, until, limit)
     return ReadingsPage(device=device.id, measurement=device.domain, since=since, until=until,
