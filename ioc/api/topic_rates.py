@@ -51,6 +51,7 @@ class KafkaTopicRates:
             self._consumer = KafkaConsumer(**self._kafka().client_options(), group_id=None,
                                            enable_auto_commit=False,
                                            client_id="ioc-api-rates",
+                                           allow_auto_create_topics=False,
                                            request_timeout_ms=self._timeout_ms + 1000)
         return self._consumer
 

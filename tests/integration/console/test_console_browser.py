@@ -4,7 +4,11 @@ a flash-flood replay turning its wards critical, an operator acknowledging, a vi
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
@@ -30,8 +34,9 @@ class Problems:
 @pytest.fixture
 def pages(browser: Browser) -> Iterator[tuple[Page, Page]]:
     """An operator's page and a viewer's page, in separate browser contexts."""
+    # the browser keeps UTC: the page itself must show Asia/Ho_Chi_Minh times
     contexts = [browser.new_context(viewport={"width": 1440, "height": 1000},
-                                    locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+                                    locale="en-GB", timezone_id="UTC")
                 for _ in range(2)]
     try:
         yield contexts[0].new_page(), contexts[1].new_page()
@@ -94,6 +99,9 @@ def _flash_flood(pipeline: Pipeline, oper: Page, viewer: Page, problems: Problem
     # the operator acknowledges; the change comes back through the worker to the table
     row = oper.locator('#rows tr[data-rule="flood.localized"][data-ward="tan-phu"]').first
     alert_id = row.get_attribute("data-alert")
+    issued = _call(oper, "GET", f"/api/v1/alerts/{quote(alert_id or '')}")["body"]["dateIssued"]
+    local = datetime.fromisoformat(issued).astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+    expect(row.locator("td").first).to_have_text(local.strftime("%H:%M:%S %d/%m/%Y"))
     row.locator("button.do-acknowledge").click()
     acked = oper.locator(f'#rows tr[data-alert="{alert_id}"]')
     expect(acked).to_have_attribute("data-status", "acknowledged", timeout=90_000)
@@ -104,18 +112,28 @@ def _flash_flood(pipeline: Pipeline, oper: Page, viewer: Page, problems: Problem
         timeout=30_000)
     expect(viewer.locator("#rows button")).to_have_count(0)
     open_id = viewer.locator('#rows tr[data-status="open"]').first.get_attribute("data-alert")
-    status = viewer.evaluate(
-        """async (id) => (await fetch(`/api/v1/alerts/${encodeURIComponent(id)}/acknowledge`,
-             {method: "POST", headers: {Authorization:
-               `Bearer ${sessionStorage.getItem("ioc.token")}`}})).status""", open_id)
-    assert status == 403
+    forged = _call(viewer, "POST", f"/api/v1/alerts/{quote(open_id or '')}/acknowledge")
+    assert forged["status"] == 403, forged
     viewer.screenshot(path=str(artefacts / "03-viewer.png"), full_page=True)
 
     # English on request, times still in Asia/Ho_Chi_Minh
     oper.click("#lang")
     expect(oper.locator("header h1")).to_have_text("Đồng Xoài IOC operations centre")
+    expect(oper.locator("#panel-traffic h3")).to_have_text("QL14 / ĐT741 speed (against free flow)")
+    expect(row.locator("td").first).to_have_text(local.strftime("%d/%m/%Y, %H:%M:%S"))
     oper.screenshot(path=str(artefacts / "04-english.png"), full_page=True)
     assert problems.seen == [], problems.seen  # no CSP violation, no script error
+
+
+def _call(page: Page, method: str, path: str) -> dict[str, Any]:
+    """An API call from the page with its logged-in user's token: status and JSON body."""
+    result: dict[str, Any] = page.evaluate(
+        """async ([method, path]) => {
+             const r = await fetch(path, {method, headers: {Authorization:
+               `Bearer ${sessionStorage.getItem("ioc.token")}`}});
+             return {status: r.status, body: await r.json()};
+           }""", [method, path])
+    return result
 
 
 def _has(cls: str) -> object:
@@ -125,8 +143,7 @@ def _has(cls: str) -> object:
 
 
 def _panels_drawn(page: Page) -> None:
-    pipeline = page.evaluate("""async () => (await fetch("/api/v1/panels/pipeline", {headers:
-        {Authorization: `Bearer ${sessionStorage.getItem("ioc.token")}`}})).json()""")
+    pipeline = _call(page, "GET", "/api/v1/panels/pipeline")["body"]
     totals = {s["key"]: sum(v for _, v in s["points"]) * pipeline["step_s"]
               for s in pipeline["series"]}
     # every message entered the pipeline in the last minutes; one of them was dead-lettered

@@ -1,7 +1,7 @@
 // The operator console: log in, the city map, live panels and the alert table.
 import { lang, t, fmtDateTime, fmtNum } from "./i18n.js";
 import { CityMap } from "./map.js";
-import { loadPanels } from "./panels.js";
+import { drawPanels, loadPanels } from "./panels.js";
 import { legend, sparkline } from "./charts.js";
 import { AlertBoard } from "./alerts.js";
 
@@ -58,7 +58,8 @@ async function showDevice(d, fetchHistory) {
     const tr = el("tr"); tr.append(el("th", k), el("td", typeof v === "number" ? `${fmtNum(v)} ${UNIT[k] ?? ""}` : String(v))); rows.append(tr);
   }
   const when = d.observed_at ? `${t("observed")}: ${fmtDateTime(Date.parse(d.observed_at))}` : t("noData");
-  const spark = fetchHistory || !box.querySelector(".spark") ? el("div", undefined, "spark-box") : box.querySelector(".spark-box");
+  const kept = box.dataset.device === d.id ? box.querySelector(".spark-box") : null;
+  const spark = !fetchHistory && kept ? kept : el("div", undefined, "spark-box");
   box.replaceChildren(head, el("div", `${t("domain")[d.domain]} · ${cityMap.names[d.ward] || d.ward}`, "muted"),
     el("div", when, "muted small"), spark, rows);
   if (d.alert_id) box.append(el("div", `${t("rules")[d.alert_rule] || d.alert_rule} · ${t("sev")[d.alert_severity]}`, "pill alerted"));
@@ -69,7 +70,9 @@ async function showDevice(d, fetchHistory) {
   if (!r || !r.ok) return;
   const field = MAIN[d.domain], rowsData = (await r.json()).data.filter((x) => typeof x[field] === "number");
   const pts = rowsData.map((x) => [Date.parse(x.time), x[field]]).reverse();
-  spark.replaceChildren(el("div", `${field} (${UNIT[field]})`, "muted small"), sparkline(pts, "level"));
+  const target = box.dataset.device === d.id ? box.querySelector(".spark-box") : null;
+  if (!target) return;  // another device was picked meanwhile
+  target.replaceChildren(el("div", `${field} (${UNIT[field]})`, "muted small"), sparkline(pts, "level"));
 }
 
 function every(ms, fn) { state.timers.push(setInterval(() => { if (range().live) fn(); }, ms)); }
@@ -103,7 +106,8 @@ function applyLang() {
   const names = t("legend");
   $("mapLegend").replaceChildren(legend([["st-normal", names.normal], ["st-warning", names.warning], ["st-critical", names.critical],
     ["st-silent", names.silent], ["alerted", names.alert], ["flooded", names.flooded]]));
-  if (state.token && !$("board").classList.contains("hidden")) { refreshPanels(); if (state.picked) showDevice(state.picked, true); }
+  drawPanels($("panels"));
+  if (state.picked) showDevice(state.devices.find((d) => d.id === state.picked.id) || state.picked, false);
   $("mapCount").textContent = $("mapCount").dataset.count ? t("devices")($("mapCount").dataset.count) : "";
 }
 

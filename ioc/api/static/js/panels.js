@@ -64,13 +64,19 @@ function pipeline(p) {
 
 const RENDER = { drainage, traffic, lighting, pipeline };
 
+let last = [];  // the latest answers, redrawn as they are when the language changes
+
 export async function loadPanels(api, box, range) {
   const q = new URLSearchParams({ since: range.since, until: range.until });
-  const got = await Promise.all(Object.keys(RENDER).map(async (name) => {
+  last = await Promise.all(Object.keys(RENDER).map(async (name) => {
     const r = await api(`/panels/${name}?${q}`);
     return [name, r && r.ok ? await r.json() : null];
   }));
-  const cards = got.map(([name, p]) => {
+  drawPanels(box);
+}
+
+export function drawPanels(box) {
+  const cards = last.map(([name, p]) => {
     const c = p ? RENDER[name](p) : card(name, el("p", t("noData"), "muted"));
     c.id = `panel-${name}`;
     return c;
