@@ -23,7 +23,7 @@ from ioc.api.influx_reader import InfluxReader, ReadingsReader
 from ioc.api.login_guard import LoginGuard
 from ioc.api.middleware import BodyLimit, LoginGate, SecurityHeaders, page_csp
 from ioc.api.routes import alerts, auth, city, devices, health, live, panels, readings
-from ioc.api.static_files import CONSOLE_PAGE, STATIC_DIR
+from ioc.api.static_files import CONSOLE_PAGE, STATIC_DIR, VENDOR_DIR
 from ioc.api.topic_rates import KafkaTopicRates, TopicRates
 from ioc.api.users import UserStore
 from ioc.core.kafka_auth import kafka_access
@@ -132,6 +132,8 @@ def _build(ctx: ApiContext, feed: AlertFeed | None) -> FastAPI:
 
 def _pages(app: FastAPI) -> None:
     console = CONSOLE_PAGE.read_text(encoding="utf-8")
+    if not (VENDOR_DIR / "leaflet" / "leaflet.js").exists():
+        log.warning("the console's map library is missing: run `ioc assets` (make does)")
     # the console's scripts, styles and map library are files of the package: 'self' only
     console_csp = page_csp(console, script_src=["'self'"], style_src=["'self'"])
     docs = bytes(get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json",
