@@ -111,6 +111,9 @@ def _flash_flood(pipeline: Pipeline, oper: Page, viewer: Page, problems: Problem
     expect(viewer.locator('#rows tr[data-rule="flood.localized"]').first).to_be_visible(
         timeout=30_000)
     expect(viewer.locator("#rows button")).to_have_count(0)
+    expect(viewer.locator("#panel-drainage .mini.wst-critical").first).to_be_visible(
+        timeout=30_000)  # panels and map are the same for every role
+    expect(viewer.locator("path.dev")).to_have_count(devices)
     open_id = viewer.locator('#rows tr[data-status="open"]').first.get_attribute("data-alert")
     forged = _call(viewer, "POST", f"/api/v1/alerts/{quote(open_id or '')}/acknowledge")
     assert forged["status"] == 403, forged
