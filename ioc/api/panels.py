@@ -95,26 +95,32 @@ def _traffic(reader: ReadingsReader, registry: Registry, since: datetime, until:
     return out
 
 
-def _lamps_on(reader: ReadingsReader, since: datetime, until: datetime) -> dict[str, list[bool]]:
-    lamps: dict[str, list[bool]] = defaultdict(list)
-    for _, rows in reader.series(q.latest_query("streetlight", since, until)):
-        if rows and "circuit" in rows[0]:
-            lamps[rows[0]["circuit"]].append(bool(rows[0].get("on")))
-    return lamps
+def _lamps_on(reader: ReadingsReader, since: datetime, until: datetime) -> dict[str, bool]:
+    on: dict[str, bool] = {}
+    for tags, rows in reader.series(q.latest_query("streetlight", since, until)):
+        if rows and "device" in tags:
+            on[tags["device"]] = bool(rows[0].get("on"))
+    return on
 
 
-def _lighting(reader: ReadingsReader, since: datetime, until: datetime,
+def _lighting(reader: ReadingsReader, registry: Registry, since: datetime, until: datetime,
               step: int) -> list[PanelSeries]:
-    lamps = _lamps_on(reader, since, until)
+    # every circuit of the registry: one whose lamps all stay silent still shows, at 0 on
+    lamps: dict[str, list[str]] = defaultdict(list)
+    for device in registry:
+        if device.domain == "streetlight" and device.circuit:
+            lamps[device.circuit].append(device.id)
+    on = _lamps_on(reader, since, until)
+    power = {tags.get("circuit", ""): _points(rows)
+             for tags, rows in reader.series(q.lighting_query(since, until, step))}
     out = []
-    for tags, rows in sorted(reader.series(q.lighting_query(since, until, step)),
-                             key=lambda s: s[0].get("circuit", "")):
-        circuit, points = tags.get("circuit", ""), _points(rows)
+    for circuit in sorted(lamps):
+        points = power.get(circuit, [])
         energy = sum(v for _, v in points) * step / 3.6e6  # W × s → kWh
-        states = lamps.get(circuit, [])
         out.append(PanelSeries(key=circuit, label=circuit, unit="W", points=points,
-                               facts={"energyKwh": round(energy, 3), "lampsOn": sum(states),
-                                      "lamps": len(states)}))
+                               facts={"energyKwh": round(energy, 3),
+                                      "lampsOn": sum(on.get(i, False) for i in lamps[circuit]),
+                                      "lamps": len(lamps[circuit])}))
     return out
 
 
@@ -138,7 +144,7 @@ def build_panel(name: PanelName, reader: ReadingsReader, rates: TopicRates,
     elif name == "traffic":
         series = _traffic(reader, registry, since, until, step)
     elif name == "lighting":
-        series = _lighting(reader, since, until, step)
+        series = _lighting(reader, registry, since, until, step)
     else:
         series = _pipeline(rates, topics, since, until, step)
     return Panel(name=name, since=since, until=until, step_s=step, series=series)
