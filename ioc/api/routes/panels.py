@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from ioc.api import panel_queries as q
-from ioc.api.deps import Ctx, CurrentUser, errors
+from ioc.api.deps import Ctx, CurrentUser, errors, single_values
 from ioc.api.device_states import DeviceState, device_state, open_alerts_by_subject
 from ioc.api.panels import Panel, PanelName, build_panel
 from ioc.api.routes.readings import time_window
@@ -57,7 +57,8 @@ def device_states(ctx: Ctx, _: CurrentUser) -> DeviceStatesPage:
     return DeviceStatesPage(at=now, count=len(data), data=data)
 
 
-@router.get("/panels/{name}", response_model=Panel, summary="One live panel's series")
+@router.get("/panels/{name}", response_model=Panel, summary="One live panel's series",
+            dependencies=[Depends(single_values("since", "until"))])
 def panel(ctx: Ctx, _: CurrentUser,
           name: Annotated[PanelName, Path(description="drainage, traffic, lighting or pipeline")],
           since: Annotated[AwareDatetime | None, Query(

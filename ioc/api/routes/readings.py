@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import AwareDatetime
 
-from ioc.api.deps import Ctx, CurrentUser, errors
+from ioc.api.deps import Ctx, CurrentUser, errors, single_values
 from ioc.api.influx_reader import MAX_LIMIT
 from ioc.api.models import ReadingsPage
 from ioc.api.routes.devices import DeviceId, device_or_404
@@ -45,7 +45,8 @@ def time_window(since: datetime | None, until: datetime | None, now: datetime,
 
 @router.get("/{device_id}/readings", response_model=ReadingsPage,
             summary="A device's readings, newest first",
-            responses=errors(401, 404, 422, 503))
+            responses=errors(401, 404, 422, 503),
+            dependencies=[Depends(single_values("since", "until", "limit"))])
 def device_readings(ctx: Ctx, _: CurrentUser, device_id: DeviceId,
                     since: Annotated[AwareDatetime | None, Query(
                         description="ISO 8601 with offset; default 24 h before `until`")] = None,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from ioc.core.settings import Settings
 from tests.integration.console.console_pipeline import Pipeline, running_pipeline
@@ -34,6 +35,19 @@ def browser_type_launch_args() -> dict[str, Any]:
     return {"executable_path": CHROMIUM, "headless": True,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
                      "--disable-dev-shm-usage"]}
+
+
+@pytest.fixture
+def browser(browser_type_launch_args: dict[str, Any]) -> Iterator[Browser]:
+    """Chromium for one test. pytest-playwright's own `browser` hangs off a session-wide
+    Playwright whose event loop stays current in the main thread until the session ends,
+    and every later test calling asyncio.run() (Faust, the worker tests) then fails."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(**browser_type_launch_args)
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 @pytest.fixture(scope="session")

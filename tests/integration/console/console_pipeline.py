@@ -26,6 +26,7 @@ from ioc.testing.influx import scoped_bucket
 from ioc.testing.mqtt_logins import run_gateway
 from ioc.testing.processes import WorkerProcess
 from tests.integration.api.api_helpers import running, seeded_users
+from tests.integration.console.kafka_records import read_records
 
 __all__ = ["FLOOD_S", "Pipeline", "running_pipeline"]
 
@@ -54,6 +55,11 @@ class Pipeline:
         drain = next(d for d in self.catalog if d.domain == "drainage")
         by_domain["drainage"].append((f"ioc/v1/drainage/{drain.id}/telemetry", b"{not json"))
         return sum(self._publish(self.gateways[d], msgs) for d, msgs in by_domain.items())
+
+    def deadletters(self) -> list[tuple[bytes, bytes]]:
+        """(reason, payload) of every record on this run's dead-letter topic."""
+        return [(headers.get("reason", b""), value) for _, value, headers
+                in read_records(self.settings, self.topics.deadletter)]
 
     def _publish(self, login: MqttLogin, messages: list[tuple[str, bytes]]) -> int:
         pub = Publisher(self.settings, login)

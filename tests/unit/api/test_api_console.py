@@ -114,3 +114,11 @@ def test_panel_windows_are_checked(api: Api, params: dict[str, Any]) -> None:
 def test_unknown_panel_is_422(api: Api) -> None:
     resp = api.client.get("/api/v1/panels/secrets", headers=api.auth("view"))
     assert resp.status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/api/v1/panels/traffic", "/api/v1/devices/dr-001/readings"])
+def test_a_repeated_time_parameter_is_refused_not_silently_dropped(api: Api, path: str) -> None:
+    resp = api.client.get(f"{path}?until=2026-06-01T02:00:00%2B00:00&until=3.9e-53",
+                          headers=api.auth("view"))
+    assert resp.status_code == 422 and "once" in resp.json()["detail"]
+    assert api.reader.queries == [] and api.reader.calls == []
