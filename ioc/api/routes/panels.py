@@ -12,7 +12,7 @@ from ioc.api import panel_queries as q
 from ioc.api.deps import Ctx, CurrentUser, errors, single_values
 from ioc.api.device_states import DeviceState, device_state, open_alerts_by_subject
 from ioc.api.panels import Panel, PanelName, build_panel
-from ioc.api.routes.readings import time_window
+from ioc.api.routes.readings import IsoTime, time_window
 from ioc.core.topics import DOMAINS
 
 __all__ = ["DeviceStatesPage", "router"]
@@ -61,9 +61,9 @@ def device_states(ctx: Ctx, _: CurrentUser) -> DeviceStatesPage:
             dependencies=[Depends(single_values("since", "until"))])
 def panel(ctx: Ctx, _: CurrentUser,
           name: Annotated[PanelName, Path(description="drainage, traffic, lighting or pipeline")],
-          since: Annotated[AwareDatetime | None, Query(
+          since: Annotated[IsoTime | None, Query(
               description="ISO 8601 with offset; default 24 h before `until`")] = None,
-          until: Annotated[AwareDatetime | None, Query(
+          until: Annotated[IsoTime | None, Query(
               description="ISO 8601 with offset; default now")] = None) -> Panel:
     """Drain levels per ward against their warning/critical lines, QL14/ĐT741 speed against
     free flow, lamps and power per circuit, or readings/s and dead letters/s."""
