@@ -47,7 +47,8 @@ class Pipeline:
 
     def replay_flash_flood(self, seed: int = 7) -> int:
         """Publish the flash-flood scenario, ending now, as the gateways; returns messages."""
-        start = datetime.now(UTC) - timedelta(seconds=FLOOD_S + 60)
+        # the last readings are stamped a few seconds before they are published
+        start = datetime.now(UTC) - timedelta(seconds=FLOOD_S + 10)
         by_domain: dict[str, list[tuple[str, bytes]]] = {d: [] for d in self.gateways}
         for m in generate(self.catalog, get_scenario("flash-flood"), seed, start, FLOOD_S):
             by_domain[m.topic.split("/")[2]].append((m.topic, m.payload))
