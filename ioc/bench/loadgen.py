@@ -11,7 +11,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -25,8 +25,9 @@ from ioc.core.settings import Settings
 from ioc.core.topics import telemetry_topic
 from ioc.testing.processes import ChildProcess, free_port
 
-__all__ = ["BridgeProcess", "Collected", "Collector", "Publisher", "seqs_by_device",
-           "sequenced", "traffic_devices", "traffic_payload"]
+__all__ = ["DEFAULT_PUBLISH_WINDOW", "MAX_PUBLISH_WINDOW", "BridgeProcess", "Collected",
+           "Collector", "Publisher", "seqs_by_device", "sequenced", "traffic_devices",
+           "traffic_payload"]
 
 
 def traffic_devices(prefix: str, count: int) -> list[Device]:
@@ -51,19 +52,35 @@ def sequenced(devices: Sequence[Device], per_device: int) -> list[tuple[str, byt
             for seq in range(per_device) for d in devices]
 
 
+# MQTT packet ids are 16 bits: with more than 65,535 QoS 1 messages unacknowledged, paho
+# reuses ids still in flight and silently overwrites those messages. A window far below
+# that keeps every id unique; 10,000 is enough to keep the broker busy.
+MAX_PUBLISH_WINDOW: Final = 60_000
+DEFAULT_PUBLISH_WINDOW: Final = 10_000
+
+
 class Publisher:
     """A QoS 1 publisher logged in as a gateway (its own secret and bound client id, e.g.
-    from ioc.testing.mqtt_logins); counts broker acknowledgements."""
+    from ioc.testing.mqtt_logins); counts broker acknowledgements.
 
-    def __init__(self, settings: Settings, login: MqttLogin) -> None:
+    At most `window` messages are unacknowledged at a time: `publish` waits (up to
+    `stall_s`) for acks before queueing more.
+    """
+
+    def __init__(self, settings: Settings, login: MqttLogin, *,
+                 window: int = DEFAULT_PUBLISH_WINDOW, stall_s: float = 120.0) -> None:
+        if not 0 < window <= MAX_PUBLISH_WINDOW:
+            raise ValueError(f"window must be 1..{MAX_PUBLISH_WINDOW} (MQTT packet ids are "
+                             f"16 bits), not {window}")
+        self._window, self._stall_s = window, stall_s
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=login.cid,
                                    protocol=mqtt.MQTTv5)
         self._client.username_pw_set(login.username, login.password)
-        self._client.max_inflight_messages_set(2000)
+        self._client.max_inflight_messages_set(min(window, 2000))
         self._client.max_queued_messages_set(0)
         self._acked = 0
         self.refused = 0
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._client.on_publish = self._on_publish
         self._client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=30)
         self._client.loop_start()
@@ -71,34 +88,52 @@ class Publisher:
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int,
                     reason: mqtt.ReasonCode, properties: Any) -> None:
-        with self._lock:
+        with self._cond:
             self._acked += 1
             if reason.is_failure:  # e.g. 135 not authorized: the ACL refused the topic
                 self.refused += 1
+            self._cond.notify_all()
 
     @property
     def acked(self) -> int:
         """Messages the broker acknowledged."""
         return self._acked
 
+    @property
+    def outstanding(self) -> int:
+        """Messages sent and not yet acknowledged."""
+        return self.sent - self._acked
+
+    def _make_room(self) -> None:
+        """Block until fewer than `window` messages are unacknowledged."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.sent - self._acked < self._window,
+                                       self._stall_s):
+                raise ServiceError(f"publisher: {self.outstanding} messages unacknowledged "
+                                   f"for {self._stall_s:.0f}s (is the broker up?)")
+
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
-        """Queue one message."""
+        """Queue one message, first waiting for acks if `window` are outstanding."""
+        if qos and self.sent - self._acked >= self._window:
+            self._make_room()
         self._client.publish(topic, payload, qos=qos, retain=retain)
-        self.sent += 1
+        if qos:
+            self.sent += 1
 
     def publish_all(self, messages: Sequence[tuple[str, bytes]], qos: int = 1) -> None:
-        """Queue many messages."""
-        publish = self._client.publish
+        """Queue many messages in windows of at most `window` unacknowledged ones."""
+        publish, window = self._client.publish, self._window
         for topic, payload in messages:
+            if qos and self.sent - self._acked >= window:
+                self._make_room()
             publish(topic, payload, qos=qos)
-        self.sent += len(messages)
+            if qos:
+                self.sent += 1
 
     def wait_acked(self, timeout: float) -> bool:
         """Wait until the broker acknowledged everything sent."""
-        deadline = time.monotonic() + timeout
-        while self._acked < self.sent and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self._acked >= self.sent
+        with self._cond:
+            return self._cond.wait_for(lambda: self._acked >= self.sent, timeout)
 
     def close(self) -> None:
         """Disconnect."""
