@@ -23,6 +23,7 @@ cd "$WORK/src"
 # "custom" drops every plugin not named by a tag (Telegraf's documented custom builds).
 TAGS="custom,inputs.mqtt_consumer,outputs.kafka,outputs.influxdb_v2,parsers.json_v2,parsers.json,parsers.influx,serializers.influx,serializers.json"
 echo "telegraf: go build -tags $TAGS ./cmd/telegraf (several minutes the first time)" >&2
-nice -n 19 go build -tags "$TAGS" -o "$WORK/telegraf" ./cmd/telegraf
+nice -n 19 go build -tags "$TAGS" \
+  -ldflags "-X github.com/influxdata/telegraf/internal.Version=${VERSION#v}" -o "$WORK/telegraf" ./cmd/telegraf
 mkdir -p "$(dirname "$OUT")"; mv "$WORK/telegraf" "$OUT"
 echo "$OUT"

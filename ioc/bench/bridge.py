@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 from kafka import KafkaProducer
 
-from ioc.bench.loadgen import BridgeProcess, Collector, Publisher, sequenced, traffic_devices
+from ioc.bench.drain import DrainProbe, count_problems, measure_drain
+from ioc.bench.loadgen import (
+    BridgeProcess,
+    Collected,
+    Collector,
+    Publisher,
+    sequenced,
+    traffic_devices,
+)
+from ioc.bench.trials import PROBLEMS
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_admin import ensure_topics
 from ioc.core.kafka_auth import kafka_access
@@ -28,7 +38,7 @@ from ioc.ingest.kafka_sink import SinkConfig
 from ioc.ingest.router import KafkaTopics
 from ioc.testing.mqtt_logins import run_gateway
 
-__all__ = ["run_bridge_bench"]
+__all__ = ["expected_keys", "queue_backlog", "run_bridge_bench", "traffic_key"]
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +84,11 @@ def run_bridge_bench(settings: Settings, n_messages: int = 20_000, *, devices: i
         "mqtt_publish_msgs_per_s": round(bridged["publish_rate"]),
         "bridge_missing": bridged["missing"],
         "bridge_duplicates": bridged["duplicates"],
-        "bridge_drain_msgs_per_s": round(drain),
+        **{k: v for k, v in drain.items() if k != PROBLEMS},
         "baseline_msgs_per_s": round(baseline),
         "ratio_bridge_to_baseline": round(bridged["rate"] / baseline, 3),
-        "ratio_drain_to_baseline": round(drain / baseline, 3),
+        "ratio_drain_to_baseline": round(drain["bridge_drain_msgs_per_s"] / baseline, 3),
+        PROBLEMS: [*bridged["problems"], *drain[PROBLEMS]],
     }
 
 
@@ -102,7 +113,7 @@ def _baseline(settings: Settings, sink: SinkConfig, topic: str,
 
 
 def _through_bridge(settings: Settings, login: MqttLogin, run: str, topic: str,
-                    messages: list[tuple[str, bytes]], timeout_s: float) -> dict[str, float]:
+                    messages: list[tuple[str, bytes]], timeout_s: float) -> dict[str, Any]:
     collector = Collector(kafka_access(settings), [topic], f"bench-{run}-bridge")
     publisher = Publisher(settings, login)
     try:
@@ -112,33 +123,54 @@ def _through_bridge(settings: Settings, login: MqttLogin, run: str, topic: str,
         published = time.perf_counter()
         collector.wait(topic, len(messages), timeout_s)
         elapsed = collector.last_at - started
-        seen = {(r.key, orjson.loads(r.value)["seq"]) for r in collector.records[topic]}
+        missing, duplicates, problems = count_problems(
+            [traffic_key(r) for r in collector.records[topic]], expected_keys(messages))
         return {"rate": collector.count(topic) / elapsed,
                 "publish_rate": len(messages) / (published - started),
-                "missing": len(messages) - len(seen),
-                "duplicates": collector.count(topic) - len(seen)}
+                "missing": missing, "duplicates": duplicates,
+                "problems": [f"bridge live: {p}" for p in problems]}
     finally:
         publisher.close()
         collector.close()
 
 
+def traffic_key(rec: Collected) -> tuple[str, int] | None:
+    """(device id, seq) of a bridged traffic reading."""
+    try:
+        return (rec.key or b"").decode(), int(orjson.loads(rec.value)["seq"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def expected_keys(messages: list[tuple[str, bytes]]) -> set[tuple[str, int]]:
+    """(device id, seq) of every published message."""
+    return {(t.split("/")[3], int(orjson.loads(p)["seq"])) for t, p in messages}
+
+
+def queue_backlog(settings: Settings, login: MqttLogin, messages: list[tuple[str, bytes]],
+                  timeout_s: float) -> None:
+    """Publish and wait for every PUBACK: the messages now wait in the drainer's session."""
+    publisher = Publisher(settings, login)
+    try:
+        publisher.publish_all(messages)
+        if not publisher.wait_acked(timeout_s) or publisher.refused:
+            raise ServiceError(f"backlog: broker acked {publisher.acked} of {publisher.sent}, "
+                               f"refused {publisher.refused}")
+    finally:
+        publisher.close()
+
+
 def _drain(settings: Settings, login: MqttLogin, run: str, topics: KafkaTopics,
            messages: list[tuple[str, bytes]], timeout_s: float,
-           bridge: Callable[[], Any]) -> float:
+           bridge: Callable[[], AbstractContextManager[Sequence[int]]]) -> dict[str, Any]:
     """Bridge capacity without a live publisher competing for the CPU: messages wait in
     the bridge's persistent MQTT session, then one bridge start drains them."""
-    publisher = Publisher(settings, login)
-    publisher.publish_all(messages)
-    publisher.wait_acked(timeout_s)
-    publisher.close()
+    queue_backlog(settings, login, messages, timeout_s)
     collector = Collector(kafka_access(settings), [topics.telemetry], f"bench-{run}-drain")
     try:
         collector.wait(topics.telemetry, len(messages), 30)  # the live run's records
-        base = collector.count(topics.telemetry)
-        started = time.perf_counter()
-        with bridge():
-            collector.wait(topics.telemetry, base + len(messages), timeout_s)
-        return (collector.count(topics.telemetry) - base) / (collector.last_at - started)
+        probe = DrainProbe(collector, topics.telemetry, traffic_key)
+        return measure_drain(probe, expected_keys(messages), bridge, timeout_s, "bridge_drain")
     finally:
         collector.close()
 
@@ -146,7 +178,7 @@ def _drain(settings: Settings, login: MqttLogin, run: str, topics: KafkaTopics,
 @contextmanager
 def _bridge(settings: Settings, run: str, topics: KafkaTopics, registry_file: Path,
             in_process: bool, compression: str | None, linger_ms: int,
-            tmp: Path) -> Iterator[None]:
+            tmp: Path) -> Iterator[Sequence[int]]:
     client_id = f"bench-{run}-bridge"
     if in_process:
         from ioc.ingest.config import load_bridge_registry
@@ -154,7 +186,8 @@ def _bridge(settings: Settings, run: str, topics: KafkaTopics, registry_file: Pa
         config = bridge_config(settings, client_id=client_id, share_group=f"bench-{run}",
                                topics=topics, linger_ms=linger_ms, compression=compression,
                                status=False)
-        yield from _in_process(Bridge(config, load_bridge_registry(registry_file)))
+        with _in_process(Bridge(config, load_bridge_registry(registry_file))):
+            yield [os.getpid()]
         return
     proc = BridgeProcess(["--client-id", client_id, "--share-group", f"bench-{run}",
                           "--registry", str(registry_file), "--topic-prefix", f"bench-{run}-",
@@ -162,11 +195,12 @@ def _bridge(settings: Settings, run: str, topics: KafkaTopics, registry_file: Pa
                           compression or "none", "--no-status"], tmp / "bridge.log")
     try:
         proc.wait_ready(60)
-        yield
+        yield [proc.pid]
     finally:
         proc.stop()
 
 
+@contextmanager
 def _in_process(bridge: Bridge) -> Iterator[None]:
     stop = threading.Event()
     thread = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
