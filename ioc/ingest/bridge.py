@@ -18,7 +18,7 @@ from ioc.ingest.metrics import BridgeMetrics, StatusServer
 from ioc.ingest.mqtt_source import MessageHandler, MqttConfig, MqttSource
 from ioc.ingest.router import KafkaRecord, KafkaTopics, Router
 
-__all__ = ["Bridge", "BridgeConfig"]
+__all__ = ["Bridge", "BridgeConfig", "SinkFactory", "SourceFactory"]
 
 log = logging.getLogger(__name__)
 
