@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,13 @@ log = logging.getLogger(__name__)
 
 def run_bridge_bench(settings: Settings, n_messages: int = 20_000, *, devices: int = 50,
                      in_process: bool = False, compression: str | None = None,
-                     linger_ms: int = 5, timeout_s: float = 300.0,
+                     linger_ms: int = 5, timeout_s: float = 300.0, processes: int = 1,
+                     kafka_client: str = "librdkafka",
                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Messages/s through the bridge and through a direct producer, measured in one run."""
+    """Messages/s through the bridge and through a direct producer, measured in one run.
+
+    The bridge runs as in production: unshared persistent sessions, `processes` members.
+    """
     say = progress or (lambda text: log.info("%s", text))
     run = uuid.uuid4().hex[:8]
     topics = KafkaTopics.prefixed(f"bench-{run}-")
@@ -66,20 +71,22 @@ def run_bridge_bench(settings: Settings, n_messages: int = 20_000, *, devices: i
     with tempfile.TemporaryDirectory() as tmp, gateway as login:
         registry_file = Path(tmp) / "devices.yaml"
         dump_registry(devs, registry_file)
-        with _bridge(settings, run, topics, registry_file, in_process, compression,
-                     linger_ms, Path(tmp)):
+        opts = _Opts(settings, run, topics, registry_file, in_process, compression, linger_ms,
+                     Path(tmp), processes, kafka_client)
+        with _bridge(opts):
             bridged = _through_bridge(settings, login, run, topics.telemetry, messages,
                                       timeout_s)
         say("bridge drain: the same messages queued in its session first…")
         drain = _drain(settings, login, run, topics, messages, timeout_s,
-                       lambda: _bridge(settings, run, topics, registry_file, in_process,
-                                       compression, linger_ms, Path(tmp)))
+                       lambda: _bridge(opts))
     return {
         "messages": len(messages),
         "devices": devices,
         "compression": compression or "none",
         "linger_ms": linger_ms,
         "bridge_in_process": in_process,
+        "bridge_processes": processes,
+        "kafka_client": kafka_client,
         "bridge_msgs_per_s": round(bridged["rate"]),
         "mqtt_publish_msgs_per_s": round(bridged["publish_rate"]),
         "bridge_missing": bridged["missing"],
@@ -175,27 +182,53 @@ def _drain(settings: Settings, login: MqttLogin, run: str, topics: KafkaTopics,
         collector.close()
 
 
+@dataclass(frozen=True, slots=True)
+class _Opts:
+    """How to start the bridge under test."""
+
+    settings: Settings
+    run: str
+    topics: KafkaTopics
+    registry_file: Path
+    in_process: bool
+    compression: str | None
+    linger_ms: int
+    tmp: Path
+    processes: int
+    kafka_client: str
+
+
+def _with_children(pid: int) -> list[int]:
+    """A process and its children (the members of `--processes N`)."""
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        kids = []
+    return [pid, *(int(k) for k in kids)]
+
+
 @contextmanager
-def _bridge(settings: Settings, run: str, topics: KafkaTopics, registry_file: Path,
-            in_process: bool, compression: str | None, linger_ms: int,
-            tmp: Path) -> Iterator[Sequence[int]]:
-    client_id = f"bench-{run}-bridge"
-    if in_process:
+def _bridge(o: _Opts) -> Iterator[Sequence[int]]:
+    client_id = f"bench-{o.run}-bridge"
+    if o.in_process:
+        from ioc.ingest.cli import sink_factory
         from ioc.ingest.config import load_bridge_registry
 
-        config = bridge_config(settings, client_id=client_id, share_group=f"bench-{run}",
-                               topics=topics, linger_ms=linger_ms, compression=compression,
-                               status=False)
-        with _in_process(Bridge(config, load_bridge_registry(registry_file))):
+        config = bridge_config(o.settings, client_id=client_id, share_group="",
+                               topics=o.topics, linger_ms=o.linger_ms,
+                               compression=o.compression, status=False)
+        with _in_process(Bridge(config, load_bridge_registry(o.registry_file),
+                                sink_factory=sink_factory(o.kafka_client))):
             yield [os.getpid()]
         return
-    proc = BridgeProcess(["--client-id", client_id, "--share-group", f"bench-{run}",
-                          "--registry", str(registry_file), "--topic-prefix", f"bench-{run}-",
-                          "--linger-ms", str(linger_ms), "--compression",
-                          compression or "none", "--no-status"], tmp / "bridge.log")
+    proc = BridgeProcess(["--client-id", client_id, "--share-group", "",
+                          "--registry", str(o.registry_file), "--topic-prefix",
+                          f"bench-{o.run}-", "--linger-ms", str(o.linger_ms), "--compression",
+                          o.compression or "none", "--no-status", "--kafka-client",
+                          o.kafka_client], o.tmp / "bridge.log", members=o.processes)
     try:
         proc.wait_ready(60)
-        yield [proc.pid]
+        yield _with_children(proc.pid)
     finally:
         proc.stop()
 

@@ -27,6 +27,12 @@ def _say(text: str) -> None:
     click.echo(f"  {text}", err=True)
 
 
+def _bridge_processes() -> int:
+    """`--bridge-processes` of the running `ioc bench`."""
+    ctx = click.get_current_context(silent=True)
+    return int(ctx.params.get("bridge_processes", 1)) if ctx is not None else 1
+
+
 def _contract(quick: bool) -> dict[str, Any]:
     from ioc.bench.contract import run_contract_bench
     return run_contract_bench(20_000 if quick else 200_000)
@@ -50,7 +56,8 @@ def _worker_state(quick: bool) -> dict[str, Any]:
 
 def _bridge(quick: bool) -> dict[str, Any]:
     from ioc.bench.bridge import run_bridge_bench
-    return run_bridge_bench(load_admin_settings(), 10_000 if quick else 100_000, progress=_say)
+    return run_bridge_bench(load_admin_settings(), 10_000 if quick else 100_000,
+                            processes=_bridge_processes(), progress=_say)
 
 
 def _storage(quick: bool) -> dict[str, Any]:
@@ -62,12 +69,14 @@ def _storage(quick: bool) -> dict[str, Any]:
 def _pipeline(quick: bool) -> dict[str, Any]:
     from ioc.bench.pipeline import run_pipeline_bench
     return run_pipeline_bench(load_admin_settings(), rate=2000, seconds=5 if quick else 20,
-                              progress=_say)
+                              bridge_processes=_bridge_processes(), progress=_say)
 
 
 def _peer(quick: bool) -> dict[str, Any]:
     from ioc.bench.peer import run_peer_bench
-    return run_peer_bench(load_admin_settings(), 10_000 if quick else 100_000, progress=_say)
+    return run_peer_bench(load_admin_settings(), 10_000 if quick else 100_000,
+                          runs=1 if quick else 3, bridge_processes=_bridge_processes(),
+                          progress=_say)
 
 
 _RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
@@ -99,9 +108,12 @@ def _run_part(part: str, quick: bool, runs: int) -> PartResult | str:
 @click.option("--quick", is_flag=True, help="Smaller runs, once each (a smoke test).")
 @click.option("--runs", type=click.IntRange(min=1), default=3, show_default=True,
               help="Repetitions of each part (min/median/max are printed); --quick: 1.")
+@click.option("--bridge-processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="`ioc bridge --processes` of the bridge under test (bridge, pipeline, peer).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
 @click.pass_context
-def bench(ctx: click.Context, only: str, quick: bool, runs: int, as_json: bool) -> None:
+def bench(ctx: click.Context, only: str, quick: bool, runs: int, bridge_processes: int,
+          as_json: bool) -> None:
     """Measure the pipeline on this machine, each figure beside a baseline from the same run.
 
     Every part counts what it moved: a missing or duplicated record fails the part, and

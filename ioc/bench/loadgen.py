@@ -219,21 +219,25 @@ def seqs_by_device(records: Sequence[Collected]) -> dict[str, list[int]]:
 
 
 class BridgeProcess(ChildProcess):
-    """`python -m ioc.ingest` as a subprocess (started at once), with its status server."""
+    """`python -m ioc.ingest` as a subprocess (started at once), with its status server;
+    `members` > 1 runs `--processes members`, member i serving status on port + i."""
 
     def __init__(self, args: Sequence[str], log_file: Path, metrics_port: int | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
-        self.port = metrics_port or free_port()
+                 env: Mapping[str, str] | None = None, members: int = 1) -> None:
+        self.members = members
+        self.port = metrics_port or free_port(members)
         # a short session: a finished test's bridge must not leave the broker queueing for it
         super().__init__("bridge", [sys.executable, "-m", "ioc.ingest", "--metrics-port",
-                                    str(self.port), "--session-expiry", "300", *args],
+                                    str(self.port), "--session-expiry", "300",
+                                    "--processes", str(members), *args],
                          log_file, env=env)
         self.start()
 
-    def get(self, path: str) -> tuple[int, bytes]:
-        """HTTP GET on the bridge's status server."""
+    def get(self, path: str, member: int = 0) -> tuple[int, bytes]:
+        """HTTP GET on one member's status server."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port + member}{path}",
+                                        timeout=2) as r:
                 return int(r.status), bytes(r.read())
         except urllib.error.HTTPError as exc:
             return int(exc.code), b""
@@ -241,14 +245,17 @@ class BridgeProcess(ChildProcess):
             return 0, b""
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        """Wait for /ready to answer 200; ServiceError if the process dies or time runs out."""
-        self.wait_until(lambda: self.get("/ready")[0] == 200, timeout, "/ready 200")
+        """Wait for /ready to answer 200 on every member; ServiceError if the process dies
+        or time runs out."""
+        self.wait_until(lambda: all(self.get("/ready", m)[0] == 200
+                                    for m in range(self.members)), timeout, "/ready 200")
 
     def metric(self, name: str) -> float:
-        """Sum of one metric's samples from /metrics (0 when absent)."""
-        _, body = self.get("/metrics")
+        """Sum of one metric's samples from /metrics of every member (0 when absent)."""
         total = 0.0
-        for line in body.decode().splitlines():
-            if line.startswith(name) and line[len(name):len(name) + 1] in (" ", "{"):
-                total += float(line.rsplit(" ", 1)[1])
+        for member in range(self.members):
+            _, body = self.get("/metrics", member)
+            for line in body.decode().splitlines():
+                if line.startswith(name) and line[len(name):len(name) + 1] in (" ", "{"):
+                    total += float(line.rsplit(" ", 1)[1])
         return total

@@ -96,7 +96,7 @@ def _latencies(records: list[Collected], sent_at: dict[str, tuple[float, int]],
 
 def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20.0,
                        devices: int = 400, triggers: int = 200, linger_ms: int = 5,
-                       worker_profile: Path | None = None,
+                       worker_profile: Path | None = None, bridge_processes: int = 1,
                        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Publish-to-Kafka (baseline hop) and publish-to-alert latency at a steady rate.
 
@@ -113,10 +113,10 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
         registry = Path(tmp) / "devices.yaml"
         dump_registry(devs, registry)
         say("starting bridge and worker…")
-        bridge = BridgeProcess(["--client-id", f"bench-{run}", "--share-group", f"bench-{run}",
+        bridge = BridgeProcess(["--client-id", f"bench-{run}", "--share-group", "",
                                 "--registry", str(registry), "--topic-prefix", prefix,
                                 "--no-status", "--linger-ms", str(linger_ms)],
-                               Path(tmp) / "bridge.log")
+                               Path(tmp) / "bridge.log", members=bridge_processes)
         stack.callback(bridge.stop)
         worker = WorkerProcess(prefix, registry, Path(tmp) / "worker.log",
                                profile=worker_profile)
@@ -143,7 +143,8 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
             [k for k in map(_key, collector.records[topics[0]]) if k[0] != probe], keys)
         if len(alerts) < len(sent_at):
             problems.append(f"{len(sent_at) - len(alerts)} of {len(sent_at)} alerts missing")
-        return {"target_rate_per_s": rate, "seconds": seconds, "bridge_linger_ms": linger_ms,
+        return {"bridge_processes": bridge_processes, "target_rate_per_s": rate,
+                "seconds": seconds, "bridge_linger_ms": linger_ms,
                 "published": len(keys), "achieved_publish_rate_per_s": round(len(keys) / took),
                 "telemetry_records": collector.count(topics[0]),
                 "telemetry_missing": missing, "telemetry_duplicates": duplicates,

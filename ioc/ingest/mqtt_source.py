@@ -46,13 +46,18 @@ class MqttConfig:
     keepalive_s: int = 30
     telemetry_filter: str = MQTT_TELEMETRY_FILTER
     status_filter: str | None = MQTT_STATUS_FILTER
+    # exact telemetry topics instead of the filter (a bridge member's devices, ioc.members)
+    telemetry_topics: tuple[str, ...] | None = None
 
     def subscriptions(self) -> list[tuple[str, SubscribeOptions]]:
         """Telemetry through the shared group; status non-shared so retained values arrive."""
-        telemetry = self.telemetry_filter
-        if self.share_group:
-            telemetry = f"$share/{self.share_group}/{telemetry}"
-        subs = [(telemetry, SubscribeOptions(qos=1))]
+        if self.telemetry_topics is not None:
+            subs = [(t, SubscribeOptions(qos=1)) for t in self.telemetry_topics]
+        else:
+            telemetry = self.telemetry_filter
+            if self.share_group:
+                telemetry = f"$share/{self.share_group}/{telemetry}"
+            subs = [(telemetry, SubscribeOptions(qos=1))]
         if self.status_filter:
             # retainHandling=1: retained status only when the subscription is new.
             subs.append((self.status_filter, SubscribeOptions(qos=1, retainHandling=1)))
@@ -253,7 +258,11 @@ class MqttSource:
             return
         log.info("mqtt: connected as %s (session present: %s)", self._config.client_id,
                  flags.session_present)
-        client.subscribe(self._config.subscriptions())
+        subs = self._config.subscriptions()
+        if subs:
+            client.subscribe(subs)
+        else:
+            self._subscribed.set()  # a member that owns no device: nothing to receive
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int,
                       reasons: list[mqtt.ReasonCode], properties: Properties | None) -> None:
@@ -261,7 +270,8 @@ class MqttSource:
         if failed:
             log.error("mqtt: subscription refused: %s (check the ACL)", ", ".join(failed))
             return
-        log.info("mqtt: subscribed to %s", [t for t, _ in self._config.subscriptions()])
+        subs = [t for t, _ in self._config.subscriptions()]
+        log.info("mqtt: subscribed to %s", subs if len(subs) < 5 else f"{len(subs)} topics")
         self._subscribed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
