@@ -39,7 +39,7 @@ from ioc.ingest.kafka_sink import SinkConfig
 from ioc.ingest.router import KafkaTopics
 from ioc.testing.mqtt_logins import run_gateway
 
-__all__ = ["expected_keys", "queue_backlog", "run_bridge_bench", "traffic_key"]
+__all__ = ["PROBE_SEQ", "expected_keys", "queue_backlog", "run_bridge_bench", "traffic_key"]
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +141,15 @@ def _through_bridge(settings: Settings, login: MqttLogin, run: str, topic: str,
         collector.close()
 
 
+# start-up probes carry this seq (a valid one): recognised, and never counted
+PROBE_SEQ = 1_000_000_000
+
+
 def traffic_key(rec: Collected) -> tuple[str, int] | None:
     """(device id, seq) of a bridged traffic reading."""
     try:
-        return (rec.key or b"").decode(), int(orjson.loads(rec.value)["seq"])
+        seq = int(orjson.loads(rec.value)["seq"])
+        return ((rec.key or b"").decode(), seq) if seq < PROBE_SEQ else None
     except (ValueError, KeyError, TypeError):
         return None
 

@@ -92,8 +92,12 @@ def _run_part(part: str, quick: bool, runs: int) -> PartResult | str:
     from ioc.bench.trials import run_trials
 
     try:
-        return run_trials(lambda: _RUNNERS[part](quick),
-                          1 if quick or part in _SELF_REPEATING else runs, _say)
+        if part in _SELF_REPEATING:
+            first = _RUNNERS[part](quick)
+            if "skipped" in first:
+                return str(first["skipped"])
+            return run_trials(lambda: first, 1, _say)
+        return run_trials(lambda: _RUNNERS[part](quick), 1 if quick else runs, _say)
     except ImportError as exc:
         return f"not available: {exc}"
     except IocError as exc:  # a service failed or a part could not finish: the part fails

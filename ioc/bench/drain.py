@@ -51,15 +51,25 @@ def count_problems(keys: Sequence[Key | None], expected: set[Key]) -> tuple[int,
 
 
 class DrainProbe:
-    """Watches one topic of a Collector from record `base` on."""
+    """Watches one topic of a Collector from record `base` on; records that `identify`
+    does not recognise (start-up probes) are not counted."""
 
     def __init__(self, collector: Collector, topic: str, identify: Identify) -> None:
         self.collector, self.topic, self.identify = collector, topic, identify
-        self.base = collector.count(topic)
+        self.base = self._read = collector.count(topic)
+        self._counted = 0
 
     def new(self) -> list[Collected]:
         """Records that arrived since the probe was made."""
         return self.collector.records[self.topic][self.base:]
+
+    def counted(self) -> int:
+        """Recognised records since the probe was made."""
+        records = self.collector.records[self.topic]
+        end = len(records)
+        self._counted += sum(1 for r in records[self._read:end] if self.identify(r) is not None)
+        self._read = end
+        return self._counted
 
 
 def measure_drain(probe: DrainProbe, expected: set[Key],
@@ -72,18 +82,17 @@ def measure_drain(probe: DrainProbe, expected: set[Key],
     """
     with start() as pids:
         deadline = time.monotonic() + timeout_s
-        while not probe.new():
+        while not probe.counted():
             if time.monotonic() > deadline:
                 raise ServiceError(f"{label}: nothing arrived in Kafka in {timeout_s:.0f}s")
             time.sleep(0.005)
-        first_at, first_n, cpu0 = time.perf_counter(), len(probe.new()), _cpu(pids)
-        while len(probe.new()) < len(expected) and time.monotonic() < deadline:
+        first_at, first_n, cpu0 = time.perf_counter(), probe.counted(), _cpu(pids)
+        while probe.counted() < len(expected) and time.monotonic() < deadline:
             time.sleep(0.02)
         cpu1, last_at = _cpu(pids), probe.collector.last_at
-    records = probe.new()
-    missing, duplicates, problems = count_problems([probe.identify(r) for r in records],
-                                                   expected)
-    after_first = len(records) - first_n
+    keys = [k for k in map(probe.identify, probe.new()) if k is not None]
+    missing, duplicates, problems = count_problems(keys, expected)
+    after_first = len(keys) - first_n
     span = last_at - first_at
     cpu = None if cpu0 is None or cpu1 is None or after_first <= 0 else \
         round((cpu1 - cpu0) / after_first * 10_000, 3)

@@ -3,6 +3,7 @@ publisher, a Kafka collector and a bridge subprocess."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -25,9 +26,11 @@ from ioc.core.settings import Settings
 from ioc.core.topics import telemetry_topic
 from ioc.testing.processes import ChildProcess, free_port
 
+log = logging.getLogger(__name__)
+
 __all__ = ["DEFAULT_PUBLISH_WINDOW", "MAX_PUBLISH_WINDOW", "BridgeProcess", "Collected",
-           "Collector", "Publisher", "seqs_by_device", "sequenced", "traffic_devices",
-           "traffic_payload"]
+           "Collector", "Publisher", "forget_session", "seqs_by_device", "sequenced",
+           "traffic_devices", "traffic_payload"]
 
 
 def traffic_devices(prefix: str, count: int) -> list[Device]:
@@ -207,6 +210,25 @@ class Collector:
         self._stop.set()
         self._thread.join(10)
         self._consumer.close()
+
+
+def forget_session(settings: Settings, client_id: str, members: int = 1) -> None:
+    """End the persistent MQTT session(s) of a finished drainer (`members` > 1: the
+    member ids of `ioc bridge --processes`), so the broker stops queueing for it."""
+    from ioc.ingest.members import Membership
+
+    for index in range(members):
+        cid = Membership(index, members).client_id(client_id)
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid,
+                             protocol=mqtt.MQTTv5)
+        client.username_pw_set(settings.mqtt_username, settings.mqtt_password.get_secret_value())
+        try:
+            # clean start with no expiry: the broker drops the old session and this one
+            client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=10,
+                           clean_start=True)
+            client.disconnect()
+        except OSError as exc:
+            log.warning("could not end the MQTT session %s: %s", cid, exc)
 
 
 def seqs_by_device(records: Sequence[Collected]) -> dict[str, list[int]]:

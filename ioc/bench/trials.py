@@ -78,7 +78,9 @@ def flatten(result: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested dicts become dotted keys (`publish_to_alert.p99_ms`)."""
     out: dict[str, Any] = {}
     for key, value in result.items():
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and set(value) == {"min", "median", "max"}:
+            out[f"{prefix}{key}"] = Spread(value["min"], value["median"], value["max"])
+        elif isinstance(value, Mapping):
             out.update(flatten(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value
@@ -98,7 +100,9 @@ def summarise(results: Sequence[Mapping[str, Any]]) -> PartResult:
     facts: dict[str, Any] = {}
     for key, first in flat[0].items():
         values = [f.get(key) for f in flat]
-        if all(_is_number(v) for v in values) and len(set(values)) > 1:
+        if isinstance(first, Spread) and len(flat) == 1:
+            figures[key] = first  # a part that repeated itself
+        elif all(_is_number(v) for v in values) and len(set(values)) > 1:
             figures[key] = Spread.of([float(v) for v in values])  # type: ignore[arg-type]
         elif _is_number(first) and (key.endswith(("_per_s", "_s", "_ms", "_us")) or "ratio" in key):
             figures[key] = Spread.of([float(first)])
