@@ -27,10 +27,14 @@ def _say(text: str) -> None:
     click.echo(f"  {text}", err=True)
 
 
-def _bridge_processes() -> int:
-    """`--bridge-processes` of the running `ioc bench`."""
+def _option(name: str, default: int) -> int:
+    """An integer option of the running `ioc bench` (`--bridge-processes`, `--runs`)."""
     ctx = click.get_current_context(silent=True)
-    return int(ctx.params.get("bridge_processes", 1)) if ctx is not None else 1
+    return int(ctx.params.get(name, default)) if ctx is not None else default
+
+
+def _bridge_processes() -> int:
+    return _option("bridge_processes", 1)
 
 
 def _contract(quick: bool) -> dict[str, Any]:
@@ -51,7 +55,7 @@ def _worker(quick: bool) -> dict[str, Any]:
 def _worker_state(quick: bool) -> dict[str, Any]:
     from ioc.bench.worker_state import run_worker_state_bench
     return run_worker_state_bench(load_admin_settings(), 10_000 if quick else 40_000,
-                                  runs=1 if quick else 3, progress=_say)
+                                  runs=1 if quick else _option("runs", 3), progress=_say)
 
 
 def _bridge(quick: bool) -> dict[str, Any]:
@@ -75,7 +79,8 @@ def _pipeline(quick: bool) -> dict[str, Any]:
 def _peer(quick: bool) -> dict[str, Any]:
     from ioc.bench.peer import run_peer_bench
     return run_peer_bench(load_admin_settings(), 10_000 if quick else 100_000,
-                          runs=1 if quick else 3, bridge_processes=_bridge_processes(),
+                          runs=1 if quick else _option("runs", 3),
+                          bridge_processes=_bridge_processes(),
                           progress=_say)
 
 
