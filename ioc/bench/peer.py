@@ -38,6 +38,7 @@ from ioc.bench.loadgen import (
     traffic_payload,
 )
 from ioc.bench.peer_config import telegraf_kafka_config
+from ioc.bench.peer_influx import influx_round
 from ioc.bench.trials import PROBLEMS
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_admin import ensure_topics
@@ -94,9 +95,10 @@ def _telegraf(binary: Path, config: str, tmp: Path) -> Iterator[Sequence[int]]:
             proc.wait()
 
 
-def _round(settings: Settings, binary: Path, n: int, processes: int,
+def _round(settings: Settings, binary: Path, n: int, processes: int, influx: bool,
            say: Callable[[str], None]) -> dict[str, Any]:
-    """One round: the same backlog size through the bridge, then through Telegraf."""
+    """One round: the same backlog through the bridge, then through Telegraf, into Kafka;
+    with `influx` also into InfluxDB (bridge + worker against Telegraf)."""
     run = uuid.uuid4().hex[:8]
     topics = KafkaTopics.prefixed(f"bench-{run}-")  # the prefix _bridge gives the bridge
     peer_topic = f"peer-{run}-telegraf"
@@ -124,7 +126,12 @@ def _round(settings: Settings, binary: Path, n: int, processes: int,
         peer = _drain_into(settings, login, peer_topic, messages, expected, telegraf_key,
                            lambda: _telegraf(binary, config, tmp), "telegraf")
         forget_session(settings, client_id)
-    return {**bridge, **peer, PROBLEMS: [*bridge[PROBLEMS], *peer[PROBLEMS]]}
+        stored: dict[str, Any] = {PROBLEMS: []}
+        if influx:
+            stored = influx_round(settings, login, devs, registry, tmp, n, processes,
+                                  lambda cfg: _telegraf(binary, cfg, tmp), say)
+    return {**bridge, **peer, **stored,
+            PROBLEMS: [*bridge[PROBLEMS], *peer[PROBLEMS], *stored[PROBLEMS]]}
 
 
 def _drain_into(settings: Settings, login: MqttLogin, topic: str,
@@ -162,7 +169,12 @@ def _ratios(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     for ours, theirs, name in (("kafka_bridge_msgs_per_s", "kafka_telegraf_msgs_per_s",
                                 "ratio_kafka_rate"),
                                ("kafka_bridge_cpu_s_per_10k", "kafka_telegraf_cpu_s_per_10k",
-                                "ratio_kafka_cpu")):
+                                "ratio_kafka_cpu"),
+                               ("influx_bridge_worker_readings_per_s",
+                                "influx_telegraf_readings_per_s", "ratio_influx_rate"),
+                               ("influx_bridge_worker_cpu_s_per_10k_with_startup",
+                                "influx_telegraf_cpu_s_per_10k_with_startup",
+                                "ratio_influx_cpu")):
         values = [r[ours] / r[theirs] for r in rounds if r.get(ours) and r.get(theirs)]
         if values:
             out[name] = {"min": round(min(values), 3),
@@ -172,7 +184,7 @@ def _ratios(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_peer_bench(settings: Settings, n: int = 100_000, *, runs: int = 3,
-                   bridge_processes: int = 1,
+                   bridge_processes: int = 1, influx: bool = True,
                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """`runs` rounds of bridge vs Telegraf on a backlog of `n`; skipped without Telegraf."""
     say = progress or (lambda text: log.info("%s", text))
@@ -184,7 +196,7 @@ def run_peer_bench(settings: Settings, n: int = 100_000, *, runs: int = 3,
     rounds = []
     for i in range(1, runs + 1):
         say(f"round {i}/{runs}")
-        rounds.append(_round(settings, binary, n, bridge_processes, say))
+        rounds.append(_round(settings, binary, n, bridge_processes, influx, say))
     spread: dict[str, Any] = {}
     for key in rounds[0]:
         values = [r[key] for r in rounds]
@@ -195,5 +207,8 @@ def run_peer_bench(settings: Settings, n: int = 100_000, *, runs: int = 3,
     if not problems and not rounds:
         raise ServiceError("peer: no round ran")
     return {"telegraf": version or str(binary), "messages": n, "rounds": runs,
+            "kafka_path": "MQTT backlog → Kafka", "influx_path": "MQTT backlog → InfluxDB "
+            "(bridge + worker: contract, rules, alerts, storage) vs Telegraf" if influx else
+            "not run",
             "bridge_processes": bridge_processes, **spread, **_ratios(rounds),
             PROBLEMS: problems}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from ioc.core.settings import Settings
 
-__all__ = ["telegraf_kafka_config"]
+__all__ = ["telegraf_influx_config", "telegraf_kafka_config"]
 
 
 def _q(value: str) -> str:
@@ -15,7 +15,8 @@ def _q(value: str) -> str:
     return json.dumps(value)
 
 
-def _mqtt_input(settings: Settings, client_id: str, topics: Sequence[str]) -> str:
+def _mqtt_input(settings: Settings, client_id: str, topics: Sequence[str],
+               extra: str = "") -> str:
     # At least once, like the bridge: QoS 1 on a persistent session, each message acked
     # only after the output wrote it; as many unacked in flight as the bridge's default
     # receive maximum (4,000).
@@ -30,7 +31,7 @@ def _mqtt_input(settings: Settings, client_id: str, topics: Sequence[str]) -> st
   password = {_q(settings.mqtt_password.get_secret_value())}
   max_undelivered_messages = 4000
   data_format = "json"
-"""
+{extra}"""
 
 
 def _agent() -> str:
@@ -62,4 +63,18 @@ def telegraf_kafka_config(settings: Settings, client_id: str, kafka_topic: str,
   sasl_password = {_q(settings.kafka_password.get_secret_value())}
   sasl_mechanism = {_q(settings.kafka_sasl_mechanism)}
   data_format = "json"
+"""
+
+
+def telegraf_influx_config(settings: Settings, client_id: str, bucket_settings: Settings,
+                           bucket: str, mqtt_topics: Sequence[str]) -> str:
+    """mqtt_consumer → outputs.influxdb_v2 with a write-only token; each point at the
+    reading's own dateObserved, as the worker stores it."""
+    time_key = '  json_time_key = "dateObserved"\n  json_time_format = "unix_ms"\n'
+    return _agent() + _mqtt_input(settings, client_id, mqtt_topics, time_key) + f"""
+[[outputs.influxdb_v2]]
+  urls = [{_q(bucket_settings.influx_url)}]
+  token = {_q(bucket_settings.influx_token_for("write"))}
+  organization = {_q(bucket_settings.influx_org)}
+  bucket = {_q(bucket)}
 """
