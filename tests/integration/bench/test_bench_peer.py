@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
 
 def test_bench_peer_quick_counts_both_sides_or_explains_the_skip(
-        mqtt_service: Settings, kafka_service: Settings) -> None:
+        mqtt_service: Settings, kafka_service: Settings, influx_service: Settings) -> None:
     done = subprocess.run([sys.executable, "-m", "ioc", "bench", "--quick", "--json",
                            "--only", "peer"], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=360, check=False)
@@ -32,3 +32,5 @@ def test_bench_peer_quick_counts_both_sides_or_explains_the_skip(
         assert peer[f"kafka_{side}_missing"] == 0 and peer[f"kafka_{side}_duplicates"] == 0
         assert peer[f"kafka_{side}_msgs_per_s"]["median"] > 0
     assert peer["ratio_kafka_rate"]["median"] > 0
+    for side in ("bridge_worker", "telegraf"):  # the storage path, counted in InfluxDB
+        assert peer[f"influx_{side}_stored"] == peer["messages"], side
