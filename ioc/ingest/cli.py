@@ -42,6 +42,12 @@ def _topics(prefix: str) -> KafkaTopics:
     return KafkaTopics.prefixed(prefix) if prefix else KafkaTopics()
 
 
+def _expiry(o: dict[str, Any], settings: Settings) -> int:
+    """--session-expiry, else IOC_BRIDGE_SESSION_EXPIRY (0 is a valid choice)."""
+    value = o["session_expiry"]
+    return settings.bridge_session_expiry if value is None else int(value)
+
+
 def _member_argv(o: dict[str, Any], member: Membership, client_id: str, group: str,
                  port: int, registry: Path) -> tuple[str, ...]:
     """A member's command line: the parent's options, its own id, port and slice."""
@@ -64,7 +70,7 @@ def _run_members(count: int, o: dict[str, Any], settings: Settings, port: int) -
     group = settings.mqtt_share_group if o["share_group"] is None else o["share_group"]
     registry = o["registry"] or settings.registry
     load_bridge_registry(registry)  # a clear error here rather than N of them
-    o = {**o, "session_expiry": o["session_expiry"] or settings.bridge_session_expiry,
+    o = {**o, "session_expiry": _expiry(o, settings),
          "log_level": o["log_level"] or settings.log_level,
          "log_format": o["log_format"] or settings.log_format}
     log.info("bridge: %d member processes (%s)", count,
@@ -130,7 +136,7 @@ def bridge(**o: Any) -> None:
         batch_size=o["batch_size"],
         compression=None if o["compression"] == "none" else o["compression"],
         receive_maximum=o["receive_maximum"], status=o["status"],
-        session_expiry_s=o["session_expiry"] or settings.bridge_session_expiry,
+        session_expiry_s=_expiry(o, settings),
         telemetry_topics=split.telemetry_topics(devices),
         skip_devices=split.skipped_devices(devices))
     stop = threading.Event()
