@@ -29,8 +29,9 @@ def test_bench_peer_quick_counts_both_sides_or_explains_the_skip(
         return
     assert peer["ok"] is True and peer["problems"] == [], peer
     for side in ("bridge", "telegraf"):
-        assert peer[f"kafka_{side}_missing"] == 0 and peer[f"kafka_{side}_duplicates"] == 0
+        assert peer[f"kafka_{side}_missing"]["max"] == 0
+        assert peer[f"kafka_{side}_duplicates"]["max"] == 0
         assert peer[f"kafka_{side}_msgs_per_s"]["median"] > 0
     assert peer["ratio_kafka_rate"]["median"] > 0
     for side in ("bridge_worker", "telegraf"):  # the storage path, counted in InfluxDB
-        assert peer[f"influx_{side}_stored"] == peer["messages"], side
+        assert peer[f"influx_{side}_stored"]["min"] == peer["messages"], side
