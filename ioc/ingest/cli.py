@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from pathlib import Path
@@ -27,7 +26,10 @@ log = logging.getLogger(__name__)
 
 _COMPRESSION = click.Choice(["none", "gzip", "snappy", "lz4", "zstd"])
 _KAFKA_CLIENTS = click.Choice(["librdkafka", "kafka-python"])
-DEFAULT_PROCESSES = os.cpu_count() or 1
+# 1, not the core count: on a 2-core machine that also runs Mosquitto and Kafka, 2 members
+# drained no faster than 1 (docs/architecture.md), and a new N means new client ids whose
+# sessions do not hold what the old layout's sessions still queue.
+DEFAULT_PROCESSES = 1
 
 
 def sink_factory(kafka_client: str) -> SinkFactory:
@@ -92,7 +94,8 @@ def _run_members(count: int, o: dict[str, Any], settings: Settings, port: int) -
                    "crash, so the default splits devices between unshared sessions.")
 @click.option("--processes", type=click.IntRange(min=1), default=DEFAULT_PROCESSES,
               show_default=True,
-              help="Bridge member processes on this machine (docs/architecture.md).")
+              help="Bridge member processes on this machine (docs/architecture.md); "
+                   "change it only with the old layout's sessions drained.")
 @click.option("--member", default=None, hidden=True,
               help="INDEX/COUNT: run as one member of --processes (set by the parent).")
 @click.option("--metrics-port", type=int, default=None,
