@@ -7,7 +7,7 @@ VENV := .venv
 IOC := $(VENV)/bin/ioc
 STAMP := $(VENV)/.installed
 
-.PHONY: up down test unit integration services status deps venv assets lint bench clean
+.PHONY: up down test unit integration services status deps venv assets lint bench telegraf clean
 
 up: deps venv assets  ## everything: services, bridge, worker, simulation; prints the URLs
 	$(IOC) up
@@ -56,3 +56,6 @@ bench: deps venv services
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+telegraf:  ## the Telegraf peer for `ioc bench --only peer` (Go module proxy, ~/.cache/ioc)
+	bash deploy/local/build_telegraf.sh
