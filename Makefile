@@ -7,15 +7,15 @@ VENV := .venv
 IOC := $(VENV)/bin/ioc
 STAMP := $(VENV)/.installed
 
-.PHONY: up down test unit integration services status deps venv lint bench clean
+.PHONY: up down test unit integration services status deps venv assets lint bench telegraf clean
 
-up: deps venv  ## everything: services, bridge, worker, simulation; prints the URLs
+up: deps venv assets  ## everything: services, bridge, worker, simulation; prints the URLs
 	$(IOC) up
 
 down: venv  ## stop what `make up` / `ioc services up` started
 	$(IOC) services down
 
-test: deps venv services  ## layer contracts, unit tests, then integration tests against the real services
+test: deps venv assets services  ## layer contracts, unit tests, then integration tests against the real services
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest tests/unit -q
 	$(VENV)/bin/pytest tests/integration -v --durations=15
@@ -23,7 +23,7 @@ test: deps venv services  ## layer contracts, unit tests, then integration tests
 unit: venv
 	$(VENV)/bin/pytest tests/unit -q
 
-integration: deps venv services
+integration: deps venv assets services
 	$(VENV)/bin/pytest tests/integration -v
 
 services: deps venv
@@ -43,6 +43,9 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+assets: venv  ## the console's map library from the npm registry (pinned version, sha512-checked)
+	$(IOC) assets
+
 lint: venv  ## ruff, mypy and the import-linter layer contracts (docs/architecture.md)
 	$(VENV)/bin/ruff check ioc tests
 	$(VENV)/bin/mypy ioc
@@ -53,3 +56,6 @@ bench: deps venv services
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+telegraf:  ## the Telegraf peer for `ioc bench --only peer` (Go module proxy, ~/.cache/ioc)
+	bash deploy/local/build_telegraf.sh

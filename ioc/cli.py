@@ -16,8 +16,8 @@ from ioc.core.logging import cli_level, setup_logging
 __all__ = ["cli", "main"]
 
 
-_NAMES = ("alerts", "api", "backtest", "bench", "bridge", "dashboards", "devices", "replay",
-          "services", "sim", "up", "worker")
+_NAMES = ("alerts", "api", "assets", "backtest", "bench", "bridge", "dashboards", "devices",
+          "replay", "services", "sim", "up", "worker")
 
 
 def _command(name: str) -> click.Command | None:
@@ -27,6 +27,9 @@ def _command(name: str) -> click.Command | None:
         case "services":
             from ioc.devstack.cli import services
             return services
+        case "assets":
+            from ioc.devstack.assets_cli import assets
+            return assets
         case "up":
             from ioc.devstack.up import up
             return up

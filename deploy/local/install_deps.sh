@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the native local services need, only when missing: Mosquitto from Debian's
+# Install what the native local services and tests need, only when missing: Mosquitto from Debian's
 # packages (its dynamic-security plugin holds the logins, so no mosquitto_passwd); curl for the
 # docker-compose InfluxDB token script's test; Java and Maven for Kafka; Go and cargo to build InfluxDB (checked, not installed:
 # Debian's Go is too old for InfluxDB 2.7, and this machine kind ships a current one).
@@ -12,6 +12,8 @@ command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# the console's browser test drives Debian's Chromium (Playwright never downloads a browser)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
   $SUDO apt-get update -qq

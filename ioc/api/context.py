@@ -10,6 +10,7 @@ from ioc.api.auth import TokenClaims, TokenError, TokenSigner
 from ioc.api.command_sink import CommandSink
 from ioc.api.influx_reader import ReadingsReader
 from ioc.api.login_guard import LoginGuard
+from ioc.api.topic_rates import TopicRates
 from ioc.api.users import User, UserStore
 from ioc.core import topics
 from ioc.core.registry import Registry
@@ -24,6 +25,8 @@ class ApiTopics:
 
     alerts: str = topics.ALERTS
     commands: str = topics.ALERT_COMMANDS
+    telemetry: str = topics.TELEMETRY  # counted, never read, by the pipeline panel
+    deadletter: str = topics.DEADLETTER
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -34,6 +37,7 @@ class ApiContext:
     view: AlertView
     commands: CommandSink
     reader: ReadingsReader
+    rates: TopicRates
     registry: Registry
     users: UserStore
     signer: TokenSigner

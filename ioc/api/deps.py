@@ -16,7 +16,7 @@ from ioc.api.users import User
 from ioc.core.settings import Settings
 
 __all__ = ["Admin", "Ctx", "CurrentUser", "Operator", "SettingsDep", "errors", "found_or_404",
-           "get_ctx", "require_role"]
+           "get_ctx", "require_role", "single_values"]
 
 Found = TypeVar("Found")
 
@@ -48,6 +48,17 @@ def found_or_404(value: Found | None, what: str, key: str) -> Found:
     if value is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown {what} {key!r}")
     return value
+
+
+def single_values(*names: str) -> Callable[[HTTPConnection], Awaitable[None]]:
+    """A dependency that answers 422 when a one-value query parameter is repeated (FastAPI
+    would silently keep the last one)."""
+    async def check(conn: HTTPConnection) -> None:
+        for name in names:
+            if len(conn.query_params.getlist(name)) > 1:
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                    detail=f"`{name}` may be given once")
+    return check
 
 
 async def get_ctx(conn: HTTPConnection) -> ApiContext:

@@ -15,14 +15,17 @@ __all__ = [
     "InfluxReader",
     "QueryError",
     "ReadingsReader",
+    "Series",
     "build_readings_query",
     "quote_ident",
     "quote_string",
     "rows_from_result",
+    "series_from_result",
 ]
 
 log = logging.getLogger(__name__)
 MAX_LIMIT = 10_000
+Series = tuple[dict[str, str], list[dict[str, Any]]]  # (tags, rows) of one InfluxDB series
 
 
 class QueryError(ServiceError):
@@ -34,6 +37,8 @@ class ReadingsReader(Protocol):
 
     def readings(self, measurement: str, device_id: str, since: datetime, until: datetime,
                  limit: int) -> list[dict[str, Any]]: ...
+
+    def series(self, q: str) -> list[Series]: ...
 
     def ping(self) -> bool: ...
 
@@ -91,6 +96,21 @@ def rows_from_result(body: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def series_from_result(body: dict[str, Any]) -> list[Series]:
+    """The first statement's series with their tags (and measurement as `_measurement`)."""
+    first = (body.get("results") or [{}])[0]
+    if "error" in first:
+        raise QueryError(f"InfluxDB: {first['error']}")
+    out: list[Series] = []
+    for series in first.get("series", []):
+        columns = series.get("columns", [])
+        tags = {**(series.get("tags") or {}), "_measurement": series.get("name", "")}
+        rows = [{c: v for c, v in zip(columns, values, strict=False) if v is not None}
+                for values in series.get("values", [])]
+        out.append((tags, rows))
+    return out
+
+
 class InfluxReader:
     """InfluxQL over the v1-compatible `/query` endpoint with a token."""
 
@@ -99,16 +119,25 @@ class InfluxReader:
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Token {token}"
 
-    def query(self, q: str) -> list[dict[str, Any]]:
-        """Run one statement; rows as dicts."""
+    def _get(self, q: str, **params: str) -> dict[str, Any]:
         try:
-            resp = self._session.get(f"{self._url}/query", params={"db": self._db, "q": q},
+            resp = self._session.get(f"{self._url}/query",
+                                     params={"db": self._db, "q": q, **params},
                                      timeout=self._timeout)
         except requests.RequestException as exc:
             raise QueryError(f"InfluxDB at {self._url} is not reachable: {exc}") from exc
         if resp.status_code >= 400:
             raise QueryError(f"InfluxDB answered {resp.status_code}: {resp.text[:200]}")
-        return rows_from_result(resp.json())
+        body: dict[str, Any] = resp.json()
+        return body
+
+    def query(self, q: str) -> list[dict[str, Any]]:
+        """Run one statement; rows as dicts."""
+        return rows_from_result(self._get(q))
+
+    def series(self, q: str) -> list[Series]:
+        """Run one statement; each series' tags and rows, times in epoch milliseconds."""
+        return series_from_result(self._get(q, epoch="ms"))
 
     def readings(self, measurement: str, device_id: str, since: datetime, until: datetime,
                  limit: int) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from ioc.api.access_log import redact_query_strings
 from ioc.api.alert_store import AlertFeed, AlertView, KafkaAlertFeed
@@ -21,7 +22,9 @@ from ioc.api.error_handlers import install_error_handlers
 from ioc.api.influx_reader import InfluxReader, ReadingsReader
 from ioc.api.login_guard import LoginGuard
 from ioc.api.middleware import BodyLimit, LoginGate, SecurityHeaders, page_csp
-from ioc.api.routes import alerts, auth, devices, health, live, readings
+from ioc.api.routes import alerts, auth, city, devices, health, live, panels, readings
+from ioc.api.static_files import CONSOLE_PAGE, STATIC_DIR, VENDOR_DIR
+from ioc.api.topic_rates import KafkaTopicRates, TopicRates
 from ioc.api.users import UserStore
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import Registry, load_registry
@@ -33,7 +36,6 @@ __all__ = ["API_PREFIX", "DEFAULT_TOKEN_TTL_S", "check_serving_secret", "create_
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 DEFAULT_TOKEN_TTL_S = MAX_ACCESS_TTL_S  # one operator shift
-_CONSOLE = Path(__file__).parent / "static" / "console.html"
 
 
 def users_file() -> Path:
@@ -52,7 +54,7 @@ def check_serving_secret(secret: str) -> None:
 
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (alerts, devices, readings, auth):
+    for module in (alerts, devices, readings, auth, city, panels):
         router.include_router(module.router)
     router.include_router(devices.wards_router)
     router.include_router(auth.users_router)
@@ -63,7 +65,8 @@ def _api_router() -> APIRouter:
 
 def create_app(settings: Settings, *, view: AlertView | None = None,
                feed: AlertFeed | None = None, commands: CommandSink | None = None,
-               reader: ReadingsReader | None = None, registry: Registry | None = None,
+               reader: ReadingsReader | None = None, rates: TopicRates | None = None,
+               registry: Registry | None = None,
                users: UserStore | None = None, topics: ApiTopics | None = None,
                bucket: str | None = None, token_ttl_s: int | None = None,
                clock: Callable[[], float] = time.time) -> FastAPI:
@@ -82,6 +85,7 @@ def create_app(settings: Settings, *, view: AlertView | None = None,
         commands=commands or KafkaCommandSink(kafka_access(settings), topics.commands),
         reader=reader or InfluxReader(settings.influx_url, settings.influx_token_for("read"),
                                       bucket or settings.influx_bucket),
+        rates=rates or KafkaTopicRates(lambda: kafka_access(settings)),
         registry=registry if registry is not None else load_registry(settings.registry),
         users=users or UserStore(users_file(), clock=clock),
         signer=signer,
@@ -107,6 +111,7 @@ def _build(ctx: ApiContext, feed: AlertFeed | None) -> FastAPI:
                 feed.stop()
             ctx.commands.close()
             ctx.reader.close()
+            ctx.rates.close()
             ctx.login.close()
 
     app = FastAPI(title="Đồng Xoài IOC API",
@@ -126,8 +131,11 @@ def _build(ctx: ApiContext, feed: AlertFeed | None) -> FastAPI:
 
 
 def _pages(app: FastAPI) -> None:
-    console = _CONSOLE.read_text(encoding="utf-8")
-    console_csp = page_csp(console)
+    console = CONSOLE_PAGE.read_text(encoding="utf-8")
+    if not (VENDOR_DIR / "leaflet" / "leaflet.js").exists():
+        log.warning("the console's map library is missing: run `ioc assets` (make does)")
+    # the console's scripts, styles and map library are files of the package: 'self' only
+    console_csp = page_csp(console, script_src=["'self'"], style_src=["'self'"])
     docs = bytes(get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json",
                                      title=f"{app.title} – docs").body).decode("utf-8")
     cdn = "https://cdn.jsdelivr.net"
@@ -138,6 +146,8 @@ def _pages(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def console_page() -> HTMLResponse:
         return HTMLResponse(console, headers={"Content-Security-Policy": console_csp})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
     def docs_page() -> HTMLResponse:

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 from kafka import KafkaProducer
 
-from ioc.bench.loadgen import BridgeProcess, Collector, Publisher, sequenced, traffic_devices
+from ioc.bench.drain import DrainProbe, count_problems, measure_drain
+from ioc.bench.loadgen import (
+    BridgeProcess,
+    Collected,
+    Collector,
+    Publisher,
+    sequenced,
+    traffic_devices,
+)
+from ioc.bench.trials import PROBLEMS
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_admin import ensure_topics
 from ioc.core.kafka_auth import kafka_access
@@ -28,16 +39,20 @@ from ioc.ingest.kafka_sink import SinkConfig
 from ioc.ingest.router import KafkaTopics
 from ioc.testing.mqtt_logins import run_gateway
 
-__all__ = ["run_bridge_bench"]
+__all__ = ["PROBE_SEQ", "expected_keys", "queue_backlog", "run_bridge_bench", "traffic_key"]
 
 log = logging.getLogger(__name__)
 
 
 def run_bridge_bench(settings: Settings, n_messages: int = 20_000, *, devices: int = 50,
                      in_process: bool = False, compression: str | None = None,
-                     linger_ms: int = 5, timeout_s: float = 300.0,
+                     linger_ms: int = 5, timeout_s: float = 300.0, processes: int = 1,
+                     kafka_client: str = "librdkafka",
                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Messages/s through the bridge and through a direct producer, measured in one run."""
+    """Messages/s through the bridge and through a direct producer, measured in one run.
+
+    The bridge runs as in production: unshared persistent sessions, `processes` members.
+    """
     say = progress or (lambda text: log.info("%s", text))
     run = uuid.uuid4().hex[:8]
     topics = KafkaTopics.prefixed(f"bench-{run}-")
@@ -56,28 +71,31 @@ def run_bridge_bench(settings: Settings, n_messages: int = 20_000, *, devices: i
     with tempfile.TemporaryDirectory() as tmp, gateway as login:
         registry_file = Path(tmp) / "devices.yaml"
         dump_registry(devs, registry_file)
-        with _bridge(settings, run, topics, registry_file, in_process, compression,
-                     linger_ms, Path(tmp)):
+        opts = _Opts(settings, run, topics, registry_file, in_process, compression, linger_ms,
+                     Path(tmp), processes, kafka_client)
+        with _bridge(opts):
             bridged = _through_bridge(settings, login, run, topics.telemetry, messages,
                                       timeout_s)
         say("bridge drain: the same messages queued in its session first…")
         drain = _drain(settings, login, run, topics, messages, timeout_s,
-                       lambda: _bridge(settings, run, topics, registry_file, in_process,
-                                       compression, linger_ms, Path(tmp)))
+                       lambda: _bridge(opts))
     return {
         "messages": len(messages),
         "devices": devices,
         "compression": compression or "none",
         "linger_ms": linger_ms,
         "bridge_in_process": in_process,
+        "bridge_processes": processes,
+        "kafka_client": kafka_client,
         "bridge_msgs_per_s": round(bridged["rate"]),
         "mqtt_publish_msgs_per_s": round(bridged["publish_rate"]),
         "bridge_missing": bridged["missing"],
         "bridge_duplicates": bridged["duplicates"],
-        "bridge_drain_msgs_per_s": round(drain),
+        **{k: v for k, v in drain.items() if k != PROBLEMS},
         "baseline_msgs_per_s": round(baseline),
         "ratio_bridge_to_baseline": round(bridged["rate"] / baseline, 3),
-        "ratio_drain_to_baseline": round(drain / baseline, 3),
+        "ratio_drain_to_baseline": round(drain["bridge_drain_msgs_per_s"] / baseline, 3),
+        PROBLEMS: [*bridged["problems"], *drain[PROBLEMS]],
     }
 
 
@@ -102,7 +120,7 @@ def _baseline(settings: Settings, sink: SinkConfig, topic: str,
 
 
 def _through_bridge(settings: Settings, login: MqttLogin, run: str, topic: str,
-                    messages: list[tuple[str, bytes]], timeout_s: float) -> dict[str, float]:
+                    messages: list[tuple[str, bytes]], timeout_s: float) -> dict[str, Any]:
     collector = Collector(kafka_access(settings), [topic], f"bench-{run}-bridge")
     publisher = Publisher(settings, login)
     try:
@@ -112,61 +130,115 @@ def _through_bridge(settings: Settings, login: MqttLogin, run: str, topic: str,
         published = time.perf_counter()
         collector.wait(topic, len(messages), timeout_s)
         elapsed = collector.last_at - started
-        seen = {(r.key, orjson.loads(r.value)["seq"]) for r in collector.records[topic]}
+        missing, duplicates, problems = count_problems(
+            [traffic_key(r) for r in collector.records[topic]], expected_keys(messages))
         return {"rate": collector.count(topic) / elapsed,
                 "publish_rate": len(messages) / (published - started),
-                "missing": len(messages) - len(seen),
-                "duplicates": collector.count(topic) - len(seen)}
+                "missing": missing, "duplicates": duplicates,
+                "problems": [f"bridge live: {p}" for p in problems]}
     finally:
         publisher.close()
         collector.close()
 
 
+# start-up probes carry this seq (a valid one): recognised, and never counted
+PROBE_SEQ = 1_000_000_000
+
+
+def traffic_key(rec: Collected) -> tuple[str, int] | None:
+    """(device id, seq) of a bridged traffic reading."""
+    try:
+        seq = int(orjson.loads(rec.value)["seq"])
+        return ((rec.key or b"").decode(), seq) if seq < PROBE_SEQ else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def expected_keys(messages: list[tuple[str, bytes]]) -> set[tuple[str, int]]:
+    """(device id, seq) of every published message."""
+    return {(t.split("/")[3], int(orjson.loads(p)["seq"])) for t, p in messages}
+
+
+def queue_backlog(settings: Settings, login: MqttLogin, messages: list[tuple[str, bytes]],
+                  timeout_s: float) -> None:
+    """Publish and wait for every PUBACK: the messages now wait in the drainer's session."""
+    publisher = Publisher(settings, login)
+    try:
+        publisher.publish_all(messages)
+        if not publisher.wait_acked(timeout_s) or publisher.refused:
+            raise ServiceError(f"backlog: broker acked {publisher.acked} of {publisher.sent}, "
+                               f"refused {publisher.refused}")
+    finally:
+        publisher.close()
+
+
 def _drain(settings: Settings, login: MqttLogin, run: str, topics: KafkaTopics,
            messages: list[tuple[str, bytes]], timeout_s: float,
-           bridge: Callable[[], Any]) -> float:
+           bridge: Callable[[], AbstractContextManager[Sequence[int]]]) -> dict[str, Any]:
     """Bridge capacity without a live publisher competing for the CPU: messages wait in
     the bridge's persistent MQTT session, then one bridge start drains them."""
-    publisher = Publisher(settings, login)
-    publisher.publish_all(messages)
-    publisher.wait_acked(timeout_s)
-    publisher.close()
+    queue_backlog(settings, login, messages, timeout_s)
     collector = Collector(kafka_access(settings), [topics.telemetry], f"bench-{run}-drain")
     try:
         collector.wait(topics.telemetry, len(messages), 30)  # the live run's records
-        base = collector.count(topics.telemetry)
-        started = time.perf_counter()
-        with bridge():
-            collector.wait(topics.telemetry, base + len(messages), timeout_s)
-        return (collector.count(topics.telemetry) - base) / (collector.last_at - started)
+        probe = DrainProbe(collector, topics.telemetry, traffic_key)
+        return measure_drain(probe, expected_keys(messages), bridge, timeout_s, "bridge_drain")
     finally:
         collector.close()
 
 
+@dataclass(frozen=True, slots=True)
+class _Opts:
+    """How to start the bridge under test."""
+
+    settings: Settings
+    run: str
+    topics: KafkaTopics
+    registry_file: Path
+    in_process: bool
+    compression: str | None
+    linger_ms: int
+    tmp: Path
+    processes: int
+    kafka_client: str
+
+
+def _with_children(pid: int) -> list[int]:
+    """A process and its children (the members of `--processes N`)."""
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        kids = []
+    return [pid, *(int(k) for k in kids)]
+
+
 @contextmanager
-def _bridge(settings: Settings, run: str, topics: KafkaTopics, registry_file: Path,
-            in_process: bool, compression: str | None, linger_ms: int,
-            tmp: Path) -> Iterator[None]:
-    client_id = f"bench-{run}-bridge"
-    if in_process:
+def _bridge(o: _Opts) -> Iterator[Sequence[int]]:
+    client_id = f"bench-{o.run}-bridge"
+    if o.in_process:
+        from ioc.ingest.cli import sink_factory
         from ioc.ingest.config import load_bridge_registry
 
-        config = bridge_config(settings, client_id=client_id, share_group=f"bench-{run}",
-                               topics=topics, linger_ms=linger_ms, compression=compression,
-                               status=False)
-        yield from _in_process(Bridge(config, load_bridge_registry(registry_file)))
+        config = bridge_config(o.settings, client_id=client_id, share_group="",
+                               topics=o.topics, linger_ms=o.linger_ms,
+                               compression=o.compression, status=False)
+        with _in_process(Bridge(config, load_bridge_registry(o.registry_file),
+                                sink_factory=sink_factory(o.kafka_client))):
+            yield [os.getpid()]
         return
-    proc = BridgeProcess(["--client-id", client_id, "--share-group", f"bench-{run}",
-                          "--registry", str(registry_file), "--topic-prefix", f"bench-{run}-",
-                          "--linger-ms", str(linger_ms), "--compression",
-                          compression or "none", "--no-status"], tmp / "bridge.log")
+    proc = BridgeProcess(["--client-id", client_id, "--share-group", "",
+                          "--registry", str(o.registry_file), "--topic-prefix",
+                          f"bench-{o.run}-", "--linger-ms", str(o.linger_ms), "--compression",
+                          o.compression or "none", "--no-status", "--kafka-client",
+                          o.kafka_client], o.tmp / "bridge.log", members=o.processes)
     try:
         proc.wait_ready(60)
-        yield
+        yield _with_children(proc.pid)
     finally:
         proc.stop()
 
 
+@contextmanager
 def _in_process(bridge: Bridge) -> Iterator[None]:
     stop = threading.Event()
     thread = threading.Thread(target=bridge.run, args=(stop,), daemon=True)

@@ -10,13 +10,31 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ioc.core.admin_settings import load_admin_settings
+from ioc.core.errors import IocError
 
 if TYPE_CHECKING:
     from ioc.bench.soak import SoakResult
+    from ioc.bench.trials import PartResult
 
 __all__ = ["bench"]
 
-_PARTS = ("contract", "detector", "worker", "worker-state", "bridge", "storage", "pipeline")
+_PARTS = ("contract", "detector", "worker", "worker-state", "bridge", "storage", "pipeline",
+          "peer")
+_DEFAULT_PARTS = tuple(p for p in _PARTS if p != "peer")  # peer: on request (needs Telegraf)
+
+
+def _say(text: str) -> None:
+    click.echo(f"  {text}", err=True)
+
+
+def _option(name: str, default: int) -> int:
+    """An integer option of the running `ioc bench` (`--bridge-processes`, `--runs`)."""
+    ctx = click.get_current_context(silent=True)
+    return int(ctx.params.get(name, default)) if ctx is not None else default
+
+
+def _bridge_processes() -> int:
+    return _option("bridge_processes", 1)
 
 
 def _contract(quick: bool) -> dict[str, Any]:
@@ -31,60 +49,96 @@ def _detector(quick: bool) -> dict[str, Any]:
 
 def _worker(quick: bool) -> dict[str, Any]:
     from ioc.bench.worker import run_worker_bench
-    return run_worker_bench(load_admin_settings(), 10_000 if quick else 100_000,
-                            progress=lambda text: click.echo(f"  {text}", err=True))
+    return run_worker_bench(load_admin_settings(), 10_000 if quick else 100_000, progress=_say)
 
 
 def _worker_state(quick: bool) -> dict[str, Any]:
     from ioc.bench.worker_state import run_worker_state_bench
-    return run_worker_state_bench(load_admin_settings(), 20_000 if quick else 40_000,
-                                  runs=1 if quick else 3,
-                                  progress=lambda text: click.echo(f"  {text}", err=True))
+    return run_worker_state_bench(load_admin_settings(), 10_000 if quick else 40_000,
+                                  runs=1 if quick else _option("runs", 3), progress=_say)
 
 
 def _bridge(quick: bool) -> dict[str, Any]:
     from ioc.bench.bridge import run_bridge_bench
     return run_bridge_bench(load_admin_settings(), 10_000 if quick else 100_000,
-                            progress=lambda text: click.echo(f"  {text}", err=True))
+                            processes=_bridge_processes(), progress=_say)
 
 
 def _storage(quick: bool) -> dict[str, Any]:
     from ioc.bench.storage import run_storage_bench
     return run_storage_bench(load_admin_settings(), 10_000 if quick else 100_000,
-                             progress=lambda text: click.echo(f"  {text}", err=True))
+                             progress=_say)
 
 
 def _pipeline(quick: bool) -> dict[str, Any]:
     from ioc.bench.pipeline import run_pipeline_bench
     return run_pipeline_bench(load_admin_settings(), rate=2000, seconds=5 if quick else 20,
-                              progress=lambda text: click.echo(f"  {text}", err=True))
+                              bridge_processes=_bridge_processes(), progress=_say)
+
+
+def _peer(quick: bool) -> dict[str, Any]:
+    from ioc.bench.peer import run_peer_bench
+    return run_peer_bench(load_admin_settings(), 10_000 if quick else 100_000,
+                          runs=1 if quick else _option("runs", 3),
+                          bridge_processes=_bridge_processes(),
+                          progress=_say)
 
 
 _RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "contract": _contract, "detector": _detector, "worker": _worker,
     "worker-state": _worker_state, "bridge": _bridge,
-    "storage": _storage, "pipeline": _pipeline}
+    "storage": _storage, "pipeline": _pipeline, "peer": _peer}
+# parts that repeat themselves (interleaving their variants) instead of being repeated
+_SELF_REPEATING = frozenset({"worker-state", "peer"})
+
+
+def _run_part(part: str, quick: bool, runs: int) -> PartResult | str:
+    """The part's result over its runs, or why it was skipped."""
+    from ioc.bench.trials import run_trials
+
+    try:
+        if part in _SELF_REPEATING:
+            first = _RUNNERS[part](quick)
+            if "skipped" in first:
+                return str(first["skipped"])
+            return run_trials(lambda: first, 1, _say)
+        return run_trials(lambda: _RUNNERS[part](quick), 1 if quick else runs, _say)
+    except ImportError as exc:
+        return f"not available: {exc}"
+    except IocError as exc:  # a service failed or a part could not finish: the part fails
+        from ioc.bench.trials import PartResult
+
+        return PartResult(0, problems=(f"{type(exc).__name__}: {exc}",))
 
 
 @click.group(invoke_without_command=True)
-@click.option("--only", default=",".join(_PARTS), show_default=True,
+@click.option("--only", default=",".join(_DEFAULT_PARTS), show_default=True,
               help="Comma-separated parts to run: " + ", ".join(_PARTS) + ".")
-@click.option("--quick", is_flag=True, help="Smaller runs (a smoke test of the bench).")
+@click.option("--quick", is_flag=True, help="Smaller runs, once each (a smoke test).")
+@click.option("--runs", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Repetitions of each part (min/median/max are printed); --quick: 1.")
+@click.option("--bridge-processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="`ioc bridge --processes` of the bridge under test (bridge, pipeline, peer).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
 @click.pass_context
-def bench(ctx: click.Context, only: str, quick: bool, as_json: bool) -> None:
+def bench(ctx: click.Context, only: str, quick: bool, runs: int, bridge_processes: int,
+          as_json: bool) -> None:
     """Measure the pipeline on this machine, each figure beside a baseline from the same run.
 
+    Every part counts what it moved: a missing or duplicated record fails the part, and
+    the command exits 1. Rates are achieved rates. Each part runs --runs times.
     `ioc bench soak` runs the pipeline for minutes instead and checks it loses nothing.
 
     contract: parse_telemetry vs JSON decode alone. detector: readings/s and per-reading
-    latency of all rules. worker: readings/s through the Faust worker vs a plain Kafka
-    consumer (needs the services). worker-state: the worker bench with rule-state
-    checkpoints and without (--no-state), interleaved, 3 rounds (needs the services).
-    bridge: MQTT → bridge → Kafka vs kafka-python producing directly (needs the services).
-    storage: Kafka → InfluxDB writer vs writing the same readings
-    straight to InfluxDB (needs the services). pipeline: publish-to-alert latency at
-    2,000 readings/s through Mosquitto, the bridge, Kafka and a worker (needs the services).
+    latency of all rules. worker: readings/s through the Faust worker vs a kafka-python
+    consumer feeding the same Detector (needs the services). worker-state: the worker bench
+    with rule-state checkpoints and without (--no-state), interleaved, 3 rounds (needs the
+    services). bridge: MQTT → bridge → Kafka vs kafka-python producing directly, live and
+    draining a backlog (needs the services). storage: Kafka → InfluxDB writer vs writing the
+    same readings straight to InfluxDB (needs the services). pipeline: publish-to-alert
+    latency at 2,000 readings/s through Mosquitto, the bridge, Kafka and a worker (needs the
+    services). peer (only on request): the same backlog through Telegraf beside the bridge,
+    when a `telegraf` binary is on PATH or in ~/.cache/ioc (deploy/local/build_telegraf.sh).
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -94,18 +148,27 @@ def bench(ctx: click.Context, only: str, quick: bool, as_json: bool) -> None:
         raise click.BadParameter(f"unknown part(s): {', '.join(sorted(unknown))}",
                                  param_hint="--only")
     results: dict[str, Any] = {}
+    failed = []
     for part in parts:
         click.echo(f"[{part}] running…", err=True)
-        try:
-            results[part] = _RUNNERS[part](quick)
-        except ImportError as exc:
-            results[part] = {"skipped": f"not available: {exc}"}
+        result = _run_part(part, quick, runs)
+        if isinstance(result, str):
+            results[part] = {"skipped": result}
+            lines = [f"  skipped: {result}"]
+        else:
+            results[part] = result.as_dict()
+            lines = result.lines()
+            if not result.ok:
+                failed.append(part)
         if not as_json:
             click.echo(f"[{part}]")
-            for key, value in results[part].items():
-                click.echo(f"  {key:<34} {value}")
+            click.echo("\n".join(lines))
     if as_json:
         click.echo(json.dumps(results, indent=2))
+    if failed:
+        click.echo(f"FAILED: {', '.join(failed)} (records missing, duplicated or not "
+                   "counted; see above)", err=True)
+        raise SystemExit(1)
 
 
 @bench.command()

@@ -3,6 +3,7 @@ publisher, a Kafka collector and a bridge subprocess."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -11,7 +12,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -25,8 +26,11 @@ from ioc.core.settings import Settings
 from ioc.core.topics import telemetry_topic
 from ioc.testing.processes import ChildProcess, free_port
 
-__all__ = ["BridgeProcess", "Collected", "Collector", "Publisher", "seqs_by_device",
-           "sequenced", "traffic_devices", "traffic_payload"]
+log = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_PUBLISH_WINDOW", "MAX_PUBLISH_WINDOW", "BridgeProcess", "Collected",
+           "Collector", "Publisher", "forget_session", "seqs_by_device", "sequenced",
+           "traffic_devices", "traffic_payload"]
 
 
 def traffic_devices(prefix: str, count: int) -> list[Device]:
@@ -51,79 +55,88 @@ def sequenced(devices: Sequence[Device], per_device: int) -> list[tuple[str, byt
             for seq in range(per_device) for d in devices]
 
 
-# unacknowledged QoS 1 messages a Publisher allows (MQTT packet ids wrap at 65,535)
-WINDOW = 20_000
-STALL_S = 300.0
+# MQTT packet ids are 16 bits: with more than 65,535 QoS 1 messages unacknowledged, paho
+# reuses ids still in flight and silently overwrites those messages. A window far below
+# that keeps every id unique; 10,000 is enough to keep the broker busy.
+MAX_PUBLISH_WINDOW: Final = 60_000
+DEFAULT_PUBLISH_WINDOW: Final = 10_000
 
 
 class Publisher:
     """A QoS 1 publisher logged in as a gateway (its own secret and bound client id, e.g.
-    from ioc.testing.mqtt_logins); counts broker acknowledgements."""
+    from ioc.testing.mqtt_logins); counts broker acknowledgements.
 
-    def __init__(self, settings: Settings, login: MqttLogin) -> None:
+    At most `window` messages are unacknowledged at a time: `publish` waits (up to
+    `stall_s`) for acks before queueing more.
+    """
+
+    def __init__(self, settings: Settings, login: MqttLogin, *,
+                 window: int = DEFAULT_PUBLISH_WINDOW, stall_s: float = 120.0) -> None:
+        if not 0 < window <= MAX_PUBLISH_WINDOW:
+            raise ValueError(f"window must be 1..{MAX_PUBLISH_WINDOW} (MQTT packet ids are "
+                             f"16 bits), not {window}")
+        self._window, self._stall_s = window, stall_s
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=login.cid,
                                    protocol=mqtt.MQTTv5)
         self._client.username_pw_set(login.username, login.password)
-        self._client.max_inflight_messages_set(2000)
+        self._client.max_inflight_messages_set(min(window, 2000))
         self._client.max_queued_messages_set(0)
         self._acked = 0
         self.refused = 0
-        self._acks = threading.Condition()  # notified on every PUBACK
+        self._cond = threading.Condition()
         self._client.on_publish = self._on_publish
         self._client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=30)
         self._client.loop_start()
         self.sent = 0
-        self.window = WINDOW
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int,
                     reason: mqtt.ReasonCode, properties: Any) -> None:
-        with self._acks:
+        with self._cond:
             self._acked += 1
             if reason.is_failure:  # e.g. 135 not authorized: the ACL refused the topic
                 self.refused += 1
-            self._acks.notify()
+            self._cond.notify_all()
 
     @property
     def acked(self) -> int:
         """Messages the broker acknowledged."""
         return self._acked
 
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
-        """Queue one message (waiting first while a window of them is unacknowledged)."""
-        if qos and self.sent - self._acked >= self.window:
-            self._wait_below_window()
-        self._client.publish(topic, payload, qos=qos, retain=retain)
-        self.sent += 1
+    @property
+    def outstanding(self) -> int:
+        """Messages sent and not yet acknowledged."""
+        return self.sent - self._acked
 
-    def publish_all(self, messages: Sequence[tuple[str, bytes]], qos: int = 1) -> None:
-        """Queue many messages, at most a window of them unacknowledged at a time."""
-        publish = self._client.publish
-        for topic, payload in messages:
-            if qos and self.sent - self._acked >= self.window:
-                self._wait_below_window()
-            publish(topic, payload, qos=qos)
+    def _make_room(self) -> None:
+        """Block until fewer than `window` messages are unacknowledged."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.sent - self._acked < self._window,
+                                       self._stall_s):
+                raise ServiceError(f"publisher: {self.outstanding} messages unacknowledged "
+                                   f"for {self._stall_s:.0f}s (is the broker up?)")
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        """Queue one message, first waiting for acks if `window` are outstanding."""
+        if qos and self.sent - self._acked >= self._window:
+            self._make_room()
+        self._client.publish(topic, payload, qos=qos, retain=retain)
+        if qos:
             self.sent += 1
 
-    def _wait_below_window(self) -> None:
-        """Block until fewer than `window` messages await their PUBACK.
-
-        paho keys queued messages by packet id, which wraps at 65,535: with more than that
-        outstanding a new message silently replaces an older one. A publisher that cannot
-        get acknowledgements waits here (paho resends after a reconnect), and gives up with
-        ServiceError once none has arrived for STALL_S.
-        """
-        with self._acks:
-            while self.sent - self._acked >= self.window:
-                if not self._acks.wait(STALL_S):
-                    raise ServiceError(f"no PUBACK for {STALL_S:.0f}s with "
-                                       f"{self.sent - self._acked} messages outstanding")
+    def publish_all(self, messages: Sequence[tuple[str, bytes]], qos: int = 1) -> None:
+        """Queue many messages in windows of at most `window` unacknowledged ones."""
+        publish, window = self._client.publish, self._window
+        for topic, payload in messages:
+            if qos and self.sent - self._acked >= window:
+                self._make_room()
+            publish(topic, payload, qos=qos)
+            if qos:
+                self.sent += 1
 
     def wait_acked(self, timeout: float) -> bool:
         """Wait until the broker acknowledged everything sent."""
-        deadline = time.monotonic() + timeout
-        while self._acked < self.sent and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self._acked >= self.sent
+        with self._cond:
+            return self._cond.wait_for(lambda: self._acked >= self.sent, timeout)
 
     def close(self) -> None:
         """Disconnect."""
@@ -199,6 +212,25 @@ class Collector:
         self._consumer.close()
 
 
+def forget_session(settings: Settings, client_id: str, members: int = 1) -> None:
+    """End the persistent MQTT session(s) of a finished drainer (`members` > 1: the
+    member ids of `ioc bridge --processes`), so the broker stops queueing for it."""
+    from ioc.ingest.members import Membership
+
+    for index in range(members):
+        cid = Membership(index, members).client_id(client_id)
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid,
+                             protocol=mqtt.MQTTv5)
+        client.username_pw_set(settings.mqtt_username, settings.mqtt_password.get_secret_value())
+        try:
+            # clean start with no expiry: the broker drops the old session and this one
+            client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=10,
+                           clean_start=True)
+            client.disconnect()
+        except OSError as exc:
+            log.warning("could not end the MQTT session %s: %s", cid, exc)
+
+
 def seqs_by_device(records: Sequence[Collected]) -> dict[str, list[int]]:
     """Device id -> the `seq` values of its readings, in consumption order."""
     out: dict[str, list[int]] = {}
@@ -209,21 +241,25 @@ def seqs_by_device(records: Sequence[Collected]) -> dict[str, list[int]]:
 
 
 class BridgeProcess(ChildProcess):
-    """`python -m ioc.ingest` as a subprocess (started at once), with its status server."""
+    """`python -m ioc.ingest` as a subprocess (started at once), with its status server;
+    `members` > 1 runs `--processes members`, member i serving status on port + i."""
 
     def __init__(self, args: Sequence[str], log_file: Path, metrics_port: int | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
-        self.port = metrics_port or free_port()
+                 env: Mapping[str, str] | None = None, members: int = 1) -> None:
+        self.members = members
+        self.port = metrics_port or free_port(members)
         # a short session: a finished test's bridge must not leave the broker queueing for it
         super().__init__("bridge", [sys.executable, "-m", "ioc.ingest", "--metrics-port",
-                                    str(self.port), "--session-expiry", "300", *args],
+                                    str(self.port), "--session-expiry", "300",
+                                    "--processes", str(members), *args],
                          log_file, env=env)
         self.start()
 
-    def get(self, path: str) -> tuple[int, bytes]:
-        """HTTP GET on the bridge's status server."""
+    def get(self, path: str, member: int = 0) -> tuple[int, bytes]:
+        """HTTP GET on one member's status server."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port + member}{path}",
+                                        timeout=2) as r:
                 return int(r.status), bytes(r.read())
         except urllib.error.HTTPError as exc:
             return int(exc.code), b""
@@ -231,14 +267,17 @@ class BridgeProcess(ChildProcess):
             return 0, b""
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        """Wait for /ready to answer 200; ServiceError if the process dies or time runs out."""
-        self.wait_until(lambda: self.get("/ready")[0] == 200, timeout, "/ready 200")
+        """Wait for /ready to answer 200 on every member; ServiceError if the process dies
+        or time runs out."""
+        self.wait_until(lambda: all(self.get("/ready", m)[0] == 200
+                                    for m in range(self.members)), timeout, "/ready 200")
 
     def metric(self, name: str) -> float:
-        """Sum of one metric's samples from /metrics (0 when absent)."""
-        _, body = self.get("/metrics")
+        """Sum of one metric's samples from /metrics of every member (0 when absent)."""
         total = 0.0
-        for line in body.decode().splitlines():
-            if line.startswith(name) and line[len(name):len(name) + 1] in (" ", "{"):
-                total += float(line.rsplit(" ", 1)[1])
+        for member in range(self.members):
+            _, body = self.get("/metrics", member)
+            for line in body.decode().splitlines():
+                if line.startswith(name) and line[len(name):len(name) + 1] in (" ", "{"):
+                    total += float(line.rsplit(" ", 1)[1])
         return total

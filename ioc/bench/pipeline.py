@@ -12,7 +12,9 @@ from typing import Any
 
 import orjson
 
+from ioc.bench.drain import count_problems
 from ioc.bench.loadgen import BridgeProcess, Collected, Collector, Publisher
+from ioc.bench.trials import PROBLEMS
 from ioc.core.kafka_admin import ensure_topics
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import WARDS, Device, dump_registry
@@ -47,12 +49,14 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def _stream(pub: Publisher, devices: list[Device], rate: int, seconds: float,
-            triggers: int) -> dict[str, tuple[float, int]]:
-    """Publish at `rate`/s; every so often one device's level jumps over warning."""
+            triggers: int) -> tuple[dict[str, tuple[float, int]], set[tuple[str, int]], float]:
+    """Publish at `rate`/s; every so often one device's level jumps over warning. Returns
+    (crossings sent, every (device, seq) sent, seconds the publishing took)."""
     total = int(rate * seconds)
     every = max(1, total // max(1, triggers))
     sent_at: dict[str, tuple[float, int]] = {}
     seqs = dict.fromkeys((d.id for d in devices), 0)
+    keys: set[tuple[str, int]] = set()
     start = time.perf_counter()
     for i in range(total):
         device = devices[i % len(devices)]
@@ -67,7 +71,12 @@ def _stream(pub: Publisher, devices: list[Device], rate: int, seconds: float,
         if level > 1.0:
             sent_at[device.id] = (time.time(), seq)
         pub.publish(telemetry_topic("drainage", device.id), _payload(seq, level))
-    return sent_at
+        keys.add((device.id, seq))
+    return sent_at, keys, time.perf_counter() - start
+
+
+def _key(rec: Collected) -> tuple[str, int]:
+    return (rec.key or b"").decode(), int(orjson.loads(rec.value)["seq"])
 
 
 def _latencies(records: list[Collected], sent_at: dict[str, tuple[float, int]],
@@ -87,7 +96,7 @@ def _latencies(records: list[Collected], sent_at: dict[str, tuple[float, int]],
 
 def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20.0,
                        devices: int = 400, triggers: int = 200, linger_ms: int = 5,
-                       worker_profile: Path | None = None,
+                       worker_profile: Path | None = None, bridge_processes: int = 1,
                        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Publish-to-Kafka (baseline hop) and publish-to-alert latency at a steady rate.
 
@@ -104,10 +113,10 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
         registry = Path(tmp) / "devices.yaml"
         dump_registry(devs, registry)
         say("starting bridge and worker…")
-        bridge = BridgeProcess(["--client-id", f"bench-{run}", "--share-group", f"bench-{run}",
+        bridge = BridgeProcess(["--client-id", f"bench-{run}", "--share-group", "",
                                 "--registry", str(registry), "--topic-prefix", prefix,
                                 "--no-status", "--linger-ms", str(linger_ms)],
-                               Path(tmp) / "bridge.log")
+                               Path(tmp) / "bridge.log", members=bridge_processes)
         stack.callback(bridge.stop)
         worker = WorkerProcess(prefix, registry, Path(tmp) / "worker.log",
                                profile=worker_profile)
@@ -122,19 +131,27 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
         stack.callback(pub.close)
         _warm_up(pub, devs[0], collector, topics[3], worker)
         say(f"publishing {rate}/s for {seconds:.0f}s ({triggers} level crossings)…")
-        sent_at = _stream(pub, devs[1:], rate, seconds, triggers)
+        sent_at, keys, took = _stream(pub, devs[1:], rate, seconds, triggers)
         collector.wait(topics[0], int(rate * seconds), 60)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(_alerted(collector, topics[3])) < len(sent_at):
             time.sleep(0.1)
         kafka_hop = _latencies(collector.records[topics[0]], sent_at, is_alert=False)
         alerts = _latencies(collector.records[topics[3]], sent_at, is_alert=True)
-        return {"rate_per_s": rate, "seconds": seconds, "bridge_linger_ms": linger_ms,
-                "published": pub.sent,
+        probe = devs[0].id  # the warm-up device: not part of the counted feed
+        missing, duplicates, problems = count_problems(
+            [k for k in map(_key, collector.records[topics[0]]) if k[0] != probe], keys)
+        if len(alerts) < len(sent_at):
+            problems.append(f"{len(sent_at) - len(alerts)} of {len(sent_at)} alerts missing")
+        return {"bridge_processes": bridge_processes, "target_rate_per_s": rate,
+                "seconds": seconds, "bridge_linger_ms": linger_ms,
+                "published": len(keys), "achieved_publish_rate_per_s": round(len(keys) / took),
                 "telemetry_records": collector.count(topics[0]),
+                "telemetry_missing": missing, "telemetry_duplicates": duplicates,
                 "baseline_publish_to_kafka": _percentiles(kafka_hop),
                 "publish_to_alert": _percentiles(alerts),
-                "alerts_expected": len(sent_at), "alerts_missing": len(sent_at) - len(alerts)}
+                "alerts_expected": len(sent_at), "alerts_missing": len(sent_at) - len(alerts),
+                PROBLEMS: problems}
 
 
 def _alerted(collector: Collector, topic: str) -> set[str]:

@@ -7,8 +7,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import requests
 from kafka import KafkaConsumer, KafkaProducer
 
+from ioc.bench.trials import PROBLEMS
+from ioc.core.errors import ServiceError
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.schemas import Reading, reading_to_json
 from ioc.core.settings import Settings
@@ -68,17 +71,43 @@ def _through_kafka(settings: Settings, readings: list[Reading], timeout_s: float
         line_sink.close()
 
 
+# one field every point of a domain's measurement carries
+_COUNTED = {"drainage": "waterLevel", "traffic": "intensity", "streetlight": "powerConsumption"}
+
+
+def stored_points(settings: Settings) -> int:
+    """Points of the three reading measurements in the settings' bucket (InfluxQL count)."""
+    query = "; ".join(f'SELECT count("{f}") FROM "{m}"' for m, f in _COUNTED.items())
+    response = requests.get(f"{settings.influx_url}/query", timeout=120, params={
+        "db": settings.influx_bucket, "q": query},
+        headers={"Authorization": f"Token {settings.influx_token_for('read')}"})
+    if response.status_code != 200:
+        raise ServiceError(f"InfluxDB count failed: HTTP {response.status_code}")
+    return sum(int(series["values"][0][1]) for result in response.json()["results"]
+               for series in result.get("series", []))
+
+
+def _check(label: str, stored: int, n: int) -> list[str]:
+    if stored < n:
+        return [f"{label}: {n - stored} of {n} readings not in InfluxDB"]
+    return [f"{label}: {stored - n} points more than readings"] if stored > n else []
+
+
 def run_storage_bench(settings: Settings, n: int = 50_000, devices: int = 600,
                       progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Readings/s stored through Kafka and the sink, and written straight to InfluxDB."""
     say = progress or (lambda text: None)
     readings = _readings(n, devices)
-    with scoped_bucket(settings, "bench", dbrp=False) as direct_bucket, \
-            scoped_bucket(settings, "bench", dbrp=False) as sink_bucket:
+    with scoped_bucket(settings, "bench") as direct_bucket, \
+            scoped_bucket(settings, "bench") as sink_bucket:
         say(f"baseline: {n} readings straight to InfluxDB…")
         direct = _direct(direct_bucket.settings, readings, 5000)
         say(f"sink: {n} readings Kafka → InfluxSink → InfluxDB…")
         via_kafka = _through_kafka(sink_bucket.settings, readings, 300.0)
-    return {"readings": n, "sink_readings_per_s": round(via_kafka),
+        in_direct = stored_points(direct_bucket.settings)
+        in_sink = stored_points(sink_bucket.settings)
+    return {"readings": n, "stored_by_sink": in_sink, "stored_by_baseline": in_direct,
+            "sink_readings_per_s": round(via_kafka),
             "baseline_direct_write_readings_per_s": round(direct),
-            "ratio_to_baseline": round(via_kafka / direct, 3)}
+            "ratio_to_baseline": round(via_kafka / direct, 3),
+            PROBLEMS: _check("sink", in_sink, n) + _check("baseline", in_direct, n)}

@@ -1,7 +1,8 @@
-"""Đồng Xoài itself: where its centre is and which clock it keeps (the wards are in registry)."""
+"""Đồng Xoài itself: its centre, its main roads and the clock it keeps (wards: registry)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -9,11 +10,13 @@ __all__ = [
     "CENTRE",
     "CITY_LAT",
     "CITY_LON",
+    "ROADS",
     "SUN_RULES_LON",
     "TZ",
     "TZ_FIXED",
     "TZ_NAME",
     "UTC_OFFSET_S",
+    "Road",
 ]
 
 TZ_NAME = "Asia/Ho_Chi_Minh"
@@ -35,3 +38,38 @@ CENTRE = (CITY_LAT, CITY_LON)
 # lighting-fault circuit-outage alert lists (tests/unit/processors/test_backtest_golden.py),
 # so it stays separate until the golden fixtures are deliberately re-recorded.
 SUN_RULES_LON = 106.883
+
+
+@dataclass(frozen=True, slots=True)
+class Road:
+    """A main road as a polyline (lat, lon) with its traffic facts."""
+
+    slug: str
+    name: str
+    points: tuple[tuple[float, float], ...]
+    free_flow_kmh: float
+    capacity_vph: float  # one direction, vehicles per hour at saturation
+    weight: float  # share of the traffic counters placed on this road
+    directions: tuple[str, str]
+
+
+# Approximate alignments: QL14 crosses the city south-west → north-east, ĐT741 runs
+# south-east → north-west, the urban streets cross the centre (Tân Phú).
+ROADS: tuple[Road, ...] = (
+    Road("ql14", "Quốc lộ 14", ((11.4850, 106.8480), (11.5060, 106.8700), (11.5290, 106.8880),
+                                (11.5450, 106.9010), (11.5600, 106.9180), (11.5780, 106.9400)),
+         70.0, 1800.0, 0.32, ("northbound", "southbound")),
+    Road("dt741", "Đường tỉnh 741", ((11.5120, 106.9150), (11.5280, 106.8990),
+                                      (11.5400, 106.8850), (11.5560, 106.8660),
+                                      (11.5690, 106.8530)),
+         60.0, 1400.0, 0.24, ("northbound", "southbound")),
+    Road("phu-rieng-do", "Đường Phú Riềng Đỏ", ((11.5280, 106.8830), (11.5380, 106.8900),
+                                                 (11.5480, 106.8990), (11.5580, 106.9100)),
+         45.0, 1100.0, 0.16, ("northbound", "southbound")),
+    Road("hung-vuong", "Đường Hùng Vương", ((11.5390, 106.8800), (11.5350, 106.8920),
+                                             (11.5300, 106.9040)),
+         40.0, 900.0, 0.14, ("eastbound", "westbound")),
+    Road("tran-hung-dao", "Đường Trần Hưng Đạo", ((11.5420, 106.8870), (11.5330, 106.8850),
+                                                   (11.5230, 106.8800)),
+         40.0, 800.0, 0.14, ("northbound", "southbound")),
+)

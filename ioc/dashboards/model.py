@@ -1,4 +1,5 @@
-"""Small typed builders for Grafana dashboard JSON (InfluxQL targets on the IOC data source)."""
+"""The dashboards' vocabulary: rows of typed panels with InfluxQL targets on the IOC data
+source; `ioc.dashboards.sdk_render` turns them into Grafana JSON with grafana-foundation-sdk."""
 
 from __future__ import annotations
 
@@ -43,15 +44,6 @@ class Target:
     alias: str = ""
     result_format: ResultFormat = "time_series"
 
-    def to_json(self, ref_id: str) -> dict[str, Any]:
-        """Grafana's InfluxQL target form (raw query mode)."""
-        body: dict[str, Any] = {"refId": ref_id, "datasource": dict(DATASOURCE),
-                                "query": self.query, "rawQuery": True,
-                                "resultFormat": self.result_format}
-        if self.alias:
-            body["alias"] = self.alias
-        return body
-
 
 @dataclass(frozen=True, slots=True)
 class Threshold:
@@ -83,28 +75,6 @@ class Panel:
     decimals: int | None = None
     mappings: tuple[Mapping[str, Any], ...] = ()
 
-    def to_json(self, panel_id: int, x: int, y: int) -> dict[str, Any]:
-        """The panel as Grafana stores it, placed at (x, y) on the 24-column grid."""
-        defaults: dict[str, Any] = {
-            "unit": self.unit or "none",
-            "thresholds": {"mode": "absolute", "steps": [
-                {"value": t.value, "color": t.color} for t in self.thresholds]},
-            "custom": dict(self.custom),
-            "mappings": [dict(m) for m in self.mappings],
-        }
-        if self.decimals is not None:
-            defaults["decimals"] = self.decimals
-        return {
-            "id": panel_id, "type": self.kind, "title": self.title,
-            "description": self.description, "datasource": dict(DATASOURCE),
-            "gridPos": {"h": self.height, "w": self.width, "x": x, "y": y},
-            "targets": [t.to_json(chr(ord("A") + i)) for i, t in enumerate(self.targets)],
-            "fieldConfig": {"defaults": defaults,
-                            "overrides": [dict(o) for o in self.overrides]},
-            "options": dict(self.options),
-            "transformations": [dict(t) for t in self.transformations],
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -124,15 +94,6 @@ class Variable:
     multi: bool = True
     include_all: bool = True
 
-    def to_json(self) -> dict[str, Any]:
-        """Grafana's `templating.list` entry; All selects every value as a regex."""
-        current = {"selected": True, "text": ["All"], "value": ["$__all"]}
-        return {"name": self.name, "label": self.label, "type": "query",
-                "datasource": dict(DATASOURCE), "query": self.query,
-                "definition": self.query, "refresh": 1, "sort": 1,
-                "multi": self.multi, "includeAll": self.include_all,
-                "current": current, "options": [], "hide": 0}
-
 
 @dataclass(frozen=True, slots=True)
 class Dashboard:
@@ -147,37 +108,12 @@ class Dashboard:
     time_from: str = "now-6h"
     refresh: str = "30s"
 
-    def panels_json(self) -> list[dict[str, Any]]:
-        """Row panels and their children with sequential ids and non-overlapping gridPos."""
-        out: list[dict[str, Any]] = []
-        y = 0
-        for row in self.rows:
-            out.append({"id": len(out) + 1, "type": "row", "title": row.title,
-                        "collapsed": False, "panels": [],
-                        "gridPos": {"h": 1, "w": GRID_WIDTH, "x": 0, "y": y}})
-            y += 1
-            x, line_height = 0, 0
-            for panel in row.panels:
-                if x + panel.width > GRID_WIDTH:
-                    x, y, line_height = 0, y + line_height, 0
-                out.append(panel.to_json(len(out) + 1, x, y))
-                x += panel.width
-                line_height = max(line_height, panel.height)
-            y += line_height
-        return out
-
     def to_json(self) -> dict[str, Any]:
         """The dashboard model Grafana provisions and its HTTP API accepts."""
-        return {
-            "uid": self.uid, "title": self.title, "description": self.description,
-            "tags": list(self.tags), "timezone": TIMEZONE, "editable": True,
-            "schemaVersion": SCHEMA_VERSION, "version": 1, "graphTooltip": 1,
-            "time": {"from": self.time_from, "to": "now"}, "refresh": self.refresh,
-            "timepicker": {}, "fiscalYearStartMonth": 0, "liveNow": False,
-            "weekStart": "monday", "annotations": {"list": []}, "links": [],
-            "templating": {"list": [v.to_json() for v in self.variables]},
-            "panels": self.panels_json(),
-        }
+        # imported here: the renderer imports this module's types
+        from ioc.dashboards.sdk_render import dashboard_json
+
+        return dashboard_json(self)
 
 
 def _legend(placement: str = "bottom") -> dict[str, Any]:

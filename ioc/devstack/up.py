@@ -10,7 +10,7 @@ from types import FrameType
 
 import click
 
-from ioc.core.errors import ConfigError
+from ioc.core.errors import ConfigError, IocError
 from ioc.core.settings import Settings, credentials_file, load_settings, state_dir
 from ioc.devstack import services_status, services_up
 from ioc.devstack.supervisor import ProcessSpec, Supervisor
@@ -44,6 +44,17 @@ def _prepare(settings: Settings) -> None:
     if settings.profile == "dev":
         ensure_dev_admin(UserStore(users_file()), credentials_file())
     click.get_current_context().invoke(build)
+    _console_assets()
+
+
+def _console_assets() -> None:
+    from ioc.devstack.console_assets import ensure_assets
+
+    try:
+        ensure_assets(lambda line: click.echo(f"console: {line}"))
+    except IocError as exc:  # offline and nothing cached: the console runs without its map
+        click.echo(f"console: the map library is unavailable ({exc}); the console will show "
+                   "its panels and alerts without the map", err=True)
 
 
 def _banner(specs: list[ProcessSpec]) -> str:

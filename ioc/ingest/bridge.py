@@ -18,7 +18,7 @@ from ioc.ingest.metrics import BridgeMetrics, StatusServer
 from ioc.ingest.mqtt_source import MessageHandler, MqttConfig, MqttSource
 from ioc.ingest.router import KafkaRecord, KafkaTopics, Router
 
-__all__ = ["Bridge", "BridgeConfig"]
+__all__ = ["Bridge", "BridgeConfig", "SinkFactory", "SourceFactory"]
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +46,20 @@ class BridgeConfig:
     # ones are bounded by the MQTT receive maximum and never dropped).
     qos0_queue_messages: int = 10_000
     qos0_queue_bytes: int = 16 * 1024 * 1024
+    # Devices whose telemetry another bridge member forwards (ioc.ingest.members): acked
+    # here without forwarding, in order with the rest.
+    skip_devices: frozenset[str] = frozenset()
 
 
 def _owner_keys(registry: Registry) -> dict[bytes, bytes]:
     """Device id -> owner ward, the worker's own routing (one definition of ownership)."""
     return {d.encode(): o.encode() for d, o in owner_keys(registry).items()}
+
+
+def _telemetry_device(topic: str) -> str | None:
+    """The device id of an `ioc/v1/{domain}/{id}/telemetry` topic, else None."""
+    parts = topic.split("/")
+    return parts[3] if len(parts) == 5 and parts[4] == "telemetry" else None
 
 
 class _Backoff:
@@ -94,6 +103,7 @@ class Bridge:
         self._abort = threading.Event()
         self._reconnect = threading.Event()
         self._backoff = _Backoff()
+        self._skip = config.skip_devices
 
     @property
     def status_port(self) -> int | None:
@@ -184,6 +194,10 @@ class Bridge:
             # redelivery cannot be counted on; a broker that kept it sends a duplicate
             self.metrics.stale.inc()
             pending = Pending(mid, qos, gen)
+        if self._skip and _telemetry_device(topic) in self._skip:
+            self.metrics.skipped.inc()
+            self._tracker.confirm(pending)
+            return
         record = self._router.route(topic, payload, received_at)
         if record.reason is not None:
             self.metrics.deadlettered.labels(record.reason).inc()

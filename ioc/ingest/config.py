@@ -54,7 +54,9 @@ def bridge_config(settings: Settings, *, client_id: str | None = None,
                   metrics_port: int | None = None, linger_ms: int = 5,
                   batch_size: int = 256 * 1024, compression: str | None = None,
                   receive_maximum: int = 4000, status: bool = True,
-                  session_expiry_s: int = 7 * 24 * 3600) -> BridgeConfig:
+                  session_expiry_s: int = 7 * 24 * 3600,
+                  telemetry_topics: tuple[str, ...] | None = None,
+                  skip_devices: frozenset[str] = frozenset()) -> BridgeConfig:
     """A BridgeConfig for this machine's services; `share_group=''` disables sharing."""
     cid = client_id or default_client_id(settings)
     name = client_id or instance_name()  # the secret-derived tag stays out of Kafka headers
@@ -64,8 +66,8 @@ def bridge_config(settings: Settings, *, client_id: str | None = None,
         password=settings.mqtt_password.get_secret_value(), client_id=cid,
         share_group=group or None, receive_maximum=receive_maximum,
         session_expiry_s=session_expiry_s,
-        status_filter=MQTT_STATUS_FILTER if status else None)
+        status_filter=MQTT_STATUS_FILTER if status else None, telemetry_topics=telemetry_topics)
     sink = SinkConfig(kafka=kafka_access(settings), client_id=name, linger_ms=linger_ms,
                       batch_size=batch_size, compression=compression)
     return BridgeConfig(bridge_id=name, mqtt=mqtt, sink=sink, topics=topics or KafkaTopics(),
-                        metrics_port=metrics_port)
+                        metrics_port=metrics_port, skip_devices=skip_devices)

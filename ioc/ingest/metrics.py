@@ -31,6 +31,8 @@ class BridgeMetrics:
                                    "Records Kafka finally refused (left unacked)", registry=r)
         self.stale = Counter("ioc_bridge_stale", "Messages of a lost connection, forwarded "
                              "but never acked", registry=r)
+        self.skipped = Counter("ioc_bridge_skipped", "Readings acked without forwarding: "
+                               "another bridge member forwards that device", registry=r)
         self.reconnects = Counter("ioc_bridge_reconnects", "MQTT session restarts", registry=r)
         self.dropped = Counter("ioc_bridge_dropped", "Messages dropped before Kafka (QoS 0 "
                                "only: a full queue; QoS 1 is never dropped)", ["reason"],

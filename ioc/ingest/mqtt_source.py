@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -10,15 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.client import PUBACK
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ioc.core.topics import MQTT_STATUS_FILTER, MQTT_TELEMETRY_FILTER
 
-__all__ = ["MessageHandler", "MqttConfig", "MqttSource"]
+__all__ = ["MessageHandler", "MqttConfig", "MqttSource", "ReadAhead"]
 
 log = logging.getLogger(__name__)
+
+_PUBACK = struct.Struct("!BBH")
+_U16 = struct.Struct("!H")
 
 # (topic, payload, mid, qos, received_at epoch seconds)
 MessageHandler = Callable[[str, bytes, int, int, float], None]
@@ -40,17 +46,151 @@ class MqttConfig:
     keepalive_s: int = 30
     telemetry_filter: str = MQTT_TELEMETRY_FILTER
     status_filter: str | None = MQTT_STATUS_FILTER
+    # exact telemetry topics instead of the filter (a bridge member's devices, ioc.members)
+    telemetry_topics: tuple[str, ...] | None = None
 
     def subscriptions(self) -> list[tuple[str, SubscribeOptions]]:
         """Telemetry through the shared group; status non-shared so retained values arrive."""
-        telemetry = self.telemetry_filter
-        if self.share_group:
-            telemetry = f"$share/{self.share_group}/{telemetry}"
-        subs = [(telemetry, SubscribeOptions(qos=1))]
+        if self.telemetry_topics is not None:
+            subs = [(t, SubscribeOptions(qos=1)) for t in self.telemetry_topics]
+        else:
+            telemetry = self.telemetry_filter
+            if self.share_group:
+                telemetry = f"$share/{self.share_group}/{telemetry}"
+            subs = [(telemetry, SubscribeOptions(qos=1))]
         if self.status_filter:
             # retainHandling=1: retained status only when the subscription is new.
             subs.append((self.status_filter, SubscribeOptions(qos=1, retainHandling=1)))
         return subs
+
+
+class ReadAhead:
+    """A socket whose recv() fetches up to 64 KiB at once and serves paho's many small reads
+    (1 byte for the packet type, 1 per length byte, then the rest) from memory: one
+    system call per burst of messages instead of three or more per message."""
+
+    __slots__ = ("_buf", "_pos", "_sock")
+    CHUNK = 64 * 1024
+
+    def __init__(self, sock: Any) -> None:
+        self._sock, self._buf, self._pos = sock, b"", 0
+
+    @property
+    def buffered(self) -> int:
+        """Bytes read from the socket and not yet handed to paho."""
+        return len(self._buf) - self._pos
+
+    def recv(self, bufsize: int) -> bytes:
+        """Up to `bufsize` bytes; b'' at end of stream; BlockingIOError when none ready."""
+        if self._pos >= len(self._buf):
+            data = self._sock.recv(self.CHUNK)
+            if not data:
+                return b""
+            self._buf, self._pos = data, 0
+        start = self._pos
+        self._pos = min(start + bufsize, len(self._buf))
+        return self._buf[start:self._pos]
+
+    def pending(self) -> int:
+        """Bytes readable without waiting (paho then skips the wait in select)."""
+        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
+        return self.buffered + int(inner)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _split_publish(packet: bytes | bytearray, qos: int) -> tuple[bytes, bytes, int]:
+    """(topic, payload, packet id) of an MQTT v5 PUBLISH body; its properties are skipped
+    (the bridge uses none; topic aliases are off: the bridge announces no alias maximum)."""
+    (length,) = _U16.unpack_from(packet, 0)
+    view = memoryview(packet)
+    topic, pos, mid = bytes(view[2:2 + length]), 2 + length, 0
+    if qos:
+        (mid,) = _U16.unpack_from(packet, pos)
+        pos += 2
+    props, shift = 0, 0
+    while True:  # variable byte integer: the properties' length
+        byte = packet[pos]
+        pos += 1
+        props |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            break
+        shift += 7
+        if shift > 21:
+            raise IndexError("properties length over 4 bytes")
+    return topic, bytes(view[pos + props:]), mid
+
+
+class _Client(mqtt.Client):
+    """paho's client reading through ReadAhead (all buffered packets per wake-up) and
+    sending the PUBACKs released together as one write (one wake-up of paho's thread)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._acks: list[int] = []
+        self._acks_lock = threading.Lock()
+        # (topic bytes, payload, packet id, qos) of each QoS 0/1 PUBLISH, without building
+        # an MQTTMessage and its Properties (most of paho's cost per message)
+        self.on_publish_raw: Callable[[bytes, bytes, int, int], None] | None = None
+
+    def _handle_publish(self) -> mqtt.MQTTErrorCode:
+        command, packet = self._in_packet["command"], self._in_packet["packet"]
+        qos = (command & 0x06) >> 1
+        handler = self.on_publish_raw
+        if handler is None or qos == 2 or self._protocol != mqtt.MQTTv5:
+            return super()._handle_publish()
+        try:
+            topic, payload, mid = _split_publish(packet, qos)
+        except (struct.error, IndexError):
+            return super()._handle_publish()  # malformed: paho reports it as it always did
+        handler(topic, payload, mid, qos)
+        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def queue_puback(self, mid: int) -> None:
+        """Queue the PUBACK of one QoS 1 message; paho's thread sends the queue in order."""
+        with self._acks_lock:
+            self._acks.append(mid)
+            first = len(self._acks) == 1
+        wake = self._sockpairW
+        if first and wake is not None:
+            # break paho's select(): the queue is sent on its next turn (a full pipe means
+            # the thread is awake already)
+            with contextlib.suppress(BlockingIOError):
+                wake.send(b"0")
+
+    def drop_pubacks(self) -> int:
+        """Forget queued PUBACKs (their connection is gone); return how many."""
+        with self._acks_lock:
+            dropped, self._acks = len(self._acks), []
+        return dropped
+
+    def send_pubacks(self) -> None:
+        """Hand the queued PUBACKs to paho as one packet write (any thread)."""
+        with self._acks_lock:
+            mids, self._acks = self._acks, []
+        if mids and self._sock is not None:
+            # an MQTT v5 PUBACK with reason 0 and no properties is 4 bytes: type, length 2,
+            # packet id; many of them back to back are many packets on the wire
+            packet = b"".join([_PUBACK.pack(PUBACK, 2, mid) for mid in mids])
+            self._packet_queue(PUBACK, packet, 0, 0)
+
+    def _loop(self, timeout: float = 1.0) -> mqtt.MQTTErrorCode:
+        if self._acks:
+            self.send_pubacks()
+        return super()._loop(timeout)
+
+    def _create_socket(self) -> Any:
+        return ReadAhead(super()._create_socket())
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        """paho reads one packet per select() here; go on while whole bytes are buffered."""
+        rc = super().loop_read(max_packets)
+        sock = self._sock
+        while (rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and isinstance(sock, ReadAhead)
+               and sock.buffered and self._sock is sock):
+            rc = super().loop_read(max_packets)
+        return rc
 
 
 class MqttSource:
@@ -69,10 +209,10 @@ class MqttSource:
         """Connected and subscribed."""
         return self._subscribed.is_set() and self._client.is_connected()
 
-    def _make_client(self) -> mqtt.Client:
+    def _make_client(self) -> _Client:
         cfg = self._config
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
-                             protocol=mqtt.MQTTv5, manual_ack=True)
+        client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
+                         protocol=mqtt.MQTTv5, manual_ack=True)
         if cfg.username:
             client.username_pw_set(cfg.username, cfg.password)
         client.reconnect_delay_set(min_delay=1, max_delay=15)
@@ -80,6 +220,7 @@ class MqttSource:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.on_publish_raw = self._on_publish_raw
         return client
 
     def start(self) -> None:
@@ -95,12 +236,16 @@ class MqttSource:
     def stop(self) -> None:
         """Disconnect normally (the session and its unacked messages stay on the broker)."""
         self._subscribed.clear()
+        self._client.send_pubacks()  # before the DISCONNECT: paho writes in queue order
         self._client.disconnect()
         self._client.loop_stop()
 
     def ack(self, mid: int, qos: int) -> None:
-        """Send the PUBACK for one message (thread-safe: paho queues the packet)."""
-        self._client.ack(mid, qos)
+        """Acknowledge one message (thread-safe; PUBACKs go out in order, batched)."""
+        if qos == 1:
+            self._client.queue_puback(mid)
+        elif qos:
+            self._client.ack(mid, qos)
 
     def wait_ready(self, timeout: float) -> bool:
         """Wait until subscribed; True if it happened in time."""
@@ -113,7 +258,11 @@ class MqttSource:
             return
         log.info("mqtt: connected as %s (session present: %s)", self._config.client_id,
                  flags.session_present)
-        client.subscribe(self._config.subscriptions())
+        subs = self._config.subscriptions()
+        if subs:
+            client.subscribe(subs)
+        else:
+            self._subscribed.set()  # a member that owns no device: nothing to receive
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int,
                       reasons: list[mqtt.ReasonCode], properties: Properties | None) -> None:
@@ -121,14 +270,25 @@ class MqttSource:
         if failed:
             log.error("mqtt: subscription refused: %s (check the ACL)", ", ".join(failed))
             return
-        log.info("mqtt: subscribed to %s", [t for t, _ in self._config.subscriptions()])
+        subs = [t for t, _ in self._config.subscriptions()]
+        log.info("mqtt: subscribed to %s", subs if len(subs) < 5 else f"{len(subs)} topics")
         self._subscribed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
                        reason: mqtt.ReasonCode, properties: Properties | None) -> None:
         self._subscribed.clear()
-        log.warning("mqtt: disconnected: %s", reason)
+        # PUBACKs not yet written belong to the lost connection; the broker redelivers
+        dropped = client.drop_pubacks() if isinstance(client, _Client) else 0
+        log.warning("mqtt: disconnected: %s (%d PUBACKs unsent)", reason, dropped)
         self._lost()
+
+    def _on_publish_raw(self, topic: bytes, payload: bytes, mid: int, qos: int) -> None:
+        # Runs on paho's network thread: hand over and return, never block here.
+        try:
+            text = topic.decode("utf-8")
+        except UnicodeDecodeError:
+            text = repr(topic)  # the router dead-letters it as a bad topic
+        self._deliver(text, payload, mid, qos, time.time())
 
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from ioc.api.alert_store import AlertView
+from ioc.api.influx_reader import Series
 from ioc.api.main import create_app
 from ioc.api.users import UserStore
 from ioc.core.registry import Device, Registry
@@ -57,14 +58,41 @@ class FakeReader:
     fail: Exception | None = None
     up: bool = True
 
+    series_for: Callable[[str], list[Series]] = lambda q: []
+    queries: list[str] = field(default_factory=list)
+
     def readings(self, *args: Any) -> list[dict[str, Any]]:
         self.calls.append(args)
         if self.fail is not None:
             raise self.fail
         return self.rows
 
+    def series(self, q: str) -> list[Series]:
+        self.queries.append(q)
+        if self.fail is not None:
+            raise self.fail
+        return self.series_for(q)
+
     def ping(self) -> bool:
         return self.up
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class FakeRates:
+    """Constant message rates per topic; records the topics asked for."""
+
+    per_s: dict[str, float] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+
+    def rates(self, topic: str, since: datetime, until: datetime,
+              step_s: int) -> list[tuple[int, float]]:
+        self.asked.append(topic)
+        start = int(since.timestamp()) // step_s * step_s
+        return [(t * 1000, self.per_s.get(topic, 0.0))
+                for t in range(start, int(until.timestamp()), step_s)]
 
     def close(self) -> None:
         pass
@@ -101,6 +129,7 @@ class Api:
     view: AlertView
     commands: FakeCommands
     reader: FakeReader
+    rates: FakeRates
     users: UserStore
     clock: FakeClock
     token_for: Callable[[str], str]
@@ -114,14 +143,14 @@ class Api:
 def api(tmp_path: Path) -> Iterator[Api]:
     """The app over fakes, with users admin/oper/view (password 'password-<name>')."""
     settings = Settings(_env_file=None, api_secret=SecretStr("unit-test-secret"))  # type: ignore[call-arg]
-    commands, reader, clock = FakeCommands(), FakeReader(), FakeClock()
+    commands, reader, rates, clock = FakeCommands(), FakeReader(), FakeRates(), FakeClock()
     users = UserStore(tmp_path / "users.json", iterations=1000, clock=clock)
     for name, role in (("admin", "admin"), ("oper", "operator"), ("view", "viewer")):
         users.add(name, role, f"password-{name}")
     view = AlertView([make_alert(1), make_alert(2, rule="traffic.congestion", ward="tien-thanh",
                                                 severity="medium"),
                       make_alert(3, severity="critical", status="acknowledged")], ready=True)
-    app = create_app(settings, view=view, commands=commands, reader=reader,
+    app = create_app(settings, view=view, commands=commands, reader=reader, rates=rates,
                      registry=Registry(_devices()), users=users, clock=clock,
                      token_ttl_s=3600)
     with TestClient(app) as client:
@@ -131,7 +160,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
             assert resp.status_code == 200, resp.text
             token: str = resp.json()["access_token"]
             return token
-        yield Api(client, view, commands, reader, users, clock, token_for)
+        yield Api(client, view, commands, reader, rates, users, clock, token_for)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -55,3 +55,33 @@ def test_variable_is_a_multi_value_query_with_all() -> None:
     assert var["type"] == "query" and var["multi"] and var["includeAll"]
     assert var["query"].startswith("SHOW TAG VALUES")
     assert var["datasource"]["uid"] == "ioc-influxdb"
+
+
+def test_the_sdk_renders_typed_panels_with_the_influxql_dataquery() -> None:
+    from ioc.dashboards.model import Threshold, geomap
+
+    q = Target('SELECT last("v") FROM "m" WHERE $timeFilter', alias="$tag_ward",
+               result_format="table")
+    board = Dashboard("u", "t", "d", (Row("r", (
+        stat("s", q, thresholds=(Threshold(None, "green"), Threshold(5, "red"))),
+        table("t", q, sort_by="rank"),
+        geomap("g", q, lookup_field="device", color_field="v", gazetteer="public/g.json",
+               center=(11.5, 106.9), zoom=12),
+        timeseries("ts", q, draw="bars", stack=True,
+                   overrides=({"matcher": {"id": "byName", "options": "x"},
+                               "properties": [{"id": "displayName", "value": "X"}]},)))),))
+    panels = {p["title"]: p for p in board.to_json()["panels"]}
+    assert panels["s"]["targets"] == [{
+        "refId": "A", "datasource": DATASOURCE, "query": q.query, "rawQuery": True,
+        "resultFormat": "table", "alias": "$tag_ward"}]
+    steps = panels["s"]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert steps == [{"value": None, "color": "green"}, {"value": 5, "color": "red"}]
+    assert panels["s"]["options"]["reduceOptions"]["calcs"] == ["lastNotNull"]
+    assert panels["t"]["options"]["sortBy"] == [{"displayName": "rank", "desc": True}]
+    layer = panels["g"]["options"]["layers"][0]
+    assert layer["location"] == {"mode": "lookup", "lookup": "device",
+                                 "gazetteer": "public/g.json"}
+    custom = panels["ts"]["fieldConfig"]["defaults"]["custom"]
+    assert (custom["drawStyle"], custom["stacking"]["mode"]) == ("bars", "normal")
+    assert panels["ts"]["fieldConfig"]["overrides"][0]["properties"] == [
+        {"id": "displayName", "value": "X"}]

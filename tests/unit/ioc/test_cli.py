@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from ioc.cli import cli
 
-COMMANDS = ["alerts", "api", "backtest", "bench", "bridge", "dashboards", "devices", "replay",
-            "services", "sim", "up", "worker"]
+COMMANDS = ["alerts", "api", "assets", "backtest", "bench", "bridge", "dashboards", "devices",
+            "replay", "services", "sim", "up", "worker"]
 
 
 def test_help_lists_every_command() -> None:
