@@ -141,23 +141,17 @@ def _alternative(doc: dict[str, Any], alternative: str | None) -> datetime:
     return parse_date_time(doc[alternative], alternative)
 
 
-def _date_observed(doc: dict[str, Any], value: Any, intervals: bool) -> datetime:
+def _not_text(value: Any) -> datetime:
     if type(value) is int:
         try:
             return _EPOCH + timedelta(milliseconds=value)
         except OverflowError as exc:
             raise _bad("epoch ms out of range") from exc
-    if type(value) is not str:
-        raise TelemetryRejected(RejectReason.WRONG_TYPE,
-                                "dateObserved must be ISO 8601 text or epoch milliseconds")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = _unusual(doc, value, intervals)
-    return _to_utc(parsed, value, "dateObserved")
+    raise TelemetryRejected(RejectReason.WRONG_TYPE,
+                            "dateObserved must be ISO 8601 text or epoch milliseconds")
 
 
-def observed_at(doc: dict[str, Any], received_at: datetime, *, intervals: bool = False,
+def observed_at(doc: dict[str, Any], received_at: datetime, intervals: bool = False,
                 alternative: str | None = None) -> datetime:
     """The reading's observation instant (UTC): `dateObserved`, or `alternative` without it.
 
@@ -165,10 +159,21 @@ def observed_at(doc: dict[str, Any], received_at: datetime, *, intervals: bool =
     the instant, since a count over a period is known when the period ends.
     """
     value = doc.get("dateObserved")
-    if value is None:
+    if type(value) is str:  # the hot path, inline: an instant with an offset
+        try:
+            observed = datetime.fromisoformat(value)
+        except ValueError:
+            observed = _unusual(doc, value, intervals)
+        if observed.tzinfo is None:
+            raise _naive(value, "dateObserved")
+        try:
+            observed = observed.astimezone(UTC)
+        except OverflowError as exc:
+            raise _bad(f"dateObserved {value[:40]!r} is out of range") from exc
+    elif value is None:
         observed = _alternative(doc, alternative)
     else:
-        observed = _date_observed(doc, value, intervals)
+        observed = _not_text(value)
     if observed < _EPOCH:
         raise _bad(f"{observed.isoformat()} is before 1970")
     if observed - received_at > MAX_FUTURE:
