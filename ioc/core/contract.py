@@ -170,8 +170,8 @@ _KNOWN = {
 _COMMON = frozenset({"dateObserved", "seq", "batteryLevel"})
 # what a reading keeps; anything else a device sends is checked against its model and counted
 _BASE = {domain: _COMMON | known for domain, known in _KNOWN.items()}
-# where the observation instant comes from besides `dateObserved` (see observed_time)
-# (dateObserved may be an interval, the model's other time attribute)
+# per domain: may `dateObserved` be an interval (TrafficFlowObserved), and the model's own
+# time attribute when `dateObserved` is absent (Streetlight has none); see observed_time
 _TIME: dict[str, tuple[bool, str | None]] = {
     "traffic": (True, None), "streetlight": (False, "observationDateTime"),
     "drainage": (False, None)}
