@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-from ioc.core.errors import IocError
+from ioc.core.observed_time import MAX_FUTURE, observed_at
 from ioc.core.registry import Registry
+from ioc.core.rejects import RejectReason, TelemetryRejected
 from ioc.core.schemas import DrainageReading, Reading, StreetlightReading, TrafficReading
+from ioc.core.smart_models import (
+    LANE_DIRECTIONS,
+    POWER_STATES,
+    STREETLIGHT_STATUSES,
+    check_extras,
+    check_text,
+)
 from ioc.core.topics import DEVICE_ID_RE, DOMAINS
 
 __all__ = [
@@ -26,43 +33,12 @@ __all__ = [
 ]
 
 MAX_PAYLOAD_BYTES = 16 * 1024
-MAX_FUTURE = timedelta(minutes=5)
 # Device payloads are flat objects; deeper nesting is refused before any JSON parser recurses
 # into it (Python's json, used to classify bad JSON, overflows the stack at ~1000 levels).
 MAX_JSON_DEPTH = 32
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Stores keep int64 nanoseconds and int64 integers: what they cannot hold is rejected here,
 # at the edge, instead of jamming a storage batch downstream.
 _INT64_MAX = 2**63 - 1
-
-
-class RejectReason(StrEnum):
-    """Machine-readable reasons a message goes to the dead-letter topic."""
-
-    BAD_TOPIC = "bad_topic"
-    UNKNOWN_DOMAIN = "unknown_domain"
-    BAD_DEVICE_ID = "bad_device_id"
-    OVERSIZE = "oversize"
-    INVALID_UTF8 = "invalid_utf8"
-    BAD_JSON = "bad_json"
-    NOT_OBJECT = "not_object"
-    MISSING_FIELD = "missing_field"
-    WRONG_TYPE = "wrong_type"
-    NON_FINITE = "non_finite"
-    OUT_OF_RANGE = "out_of_range"
-    BAD_TIMESTAMP = "bad_timestamp"
-    FUTURE_TIMESTAMP = "future_timestamp"
-    UNKNOWN_DEVICE = "unknown_device"
-    DOMAIN_MISMATCH = "domain_mismatch"
-
-
-class TelemetryRejected(IocError):
-    """A message broke the device contract; `reason` says how, `detail` says where."""
-
-    def __init__(self, reason: RejectReason, detail: str) -> None:
-        super().__init__(f"{reason.value}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 def split_topic(topic: str) -> tuple[str, str, str]:
@@ -151,7 +127,7 @@ def _finite_float(text: str) -> float:
 
 
 def _number(doc: dict[str, Any], key: str, lo: float | None, hi: float | None,
-            required: bool = True, integer: bool = False) -> Any:
+            required: bool = True, integer: bool = False, whole: bool = False) -> Any:
     value = doc.get(key)
     if value is None:
         if required:
@@ -159,8 +135,11 @@ def _number(doc: dict[str, Any], key: str, lo: float | None, hi: float | None,
         return None
     kind = type(value)
     if kind is bool or (kind is not int and (integer or kind is not float)):
-        want = "an integer" if integer else "a number"
-        raise TelemetryRejected(RejectReason.WRONG_TYPE, f"{key} must be {want}")
+        if not (whole and kind is float and math.isfinite(value) and value.is_integer()):
+            want = "a whole number" if whole else "an integer" if integer else "a number"
+            raise TelemetryRejected(RejectReason.WRONG_TYPE, f"{key} must be {want}")
+        # `whole`: the model types it as a number; 197.0 is a count, 12.5 is not one
+        value, kind = int(value), int
     if kind is float and not math.isfinite(value):
         raise TelemetryRejected(RejectReason.NON_FINITE, key)
     if kind is int and not -_INT64_MAX <= value <= _INT64_MAX:
@@ -170,82 +149,59 @@ def _number(doc: dict[str, Any], key: str, lo: float | None, hi: float | None,
     return value
 
 
-def _timestamp(doc: dict[str, Any], received_at: datetime) -> datetime:
-    value = doc.get("dateObserved")
-    if value is None:
-        raise TelemetryRejected(RejectReason.MISSING_FIELD, "dateObserved")
-    if type(value) is int:
-        try:
-            observed = _EPOCH + timedelta(milliseconds=value)
-        except OverflowError as exc:
-            raise TelemetryRejected(RejectReason.BAD_TIMESTAMP, "epoch ms out of range") from exc
-    elif type(value) is str:
-        try:
-            observed = datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise TelemetryRejected(RejectReason.BAD_TIMESTAMP, f"{value[:40]!r}") from exc
-        if observed.tzinfo is None:
-            raise TelemetryRejected(RejectReason.BAD_TIMESTAMP, "dateObserved lacks an offset")
-        try:
-            observed = observed.astimezone(UTC)
-        except OverflowError as exc:
-            raise TelemetryRejected(RejectReason.BAD_TIMESTAMP, f"{value[:40]!r}") from exc
-    else:
-        raise TelemetryRejected(RejectReason.WRONG_TYPE,
-                                "dateObserved must be ISO 8601 text or epoch milliseconds")
-    if observed < _EPOCH:
-        raise TelemetryRejected(RejectReason.BAD_TIMESTAMP,
-                                f"{observed.isoformat()} is before 1970")
-    if observed - received_at > MAX_FUTURE:
-        raise TelemetryRejected(RejectReason.FUTURE_TIMESTAMP,
-                                f"{observed.isoformat()} is ahead of {received_at.isoformat()}")
-    return observed
-
-
-def _text(doc: dict[str, Any], key: str, choices: tuple[str, ...] | None = None) -> Any:
+def _text(doc: dict[str, Any], key: str, choices: tuple[str, ...],
+          required: bool = False) -> Any:
     value = doc.get(key)
     if value is None:
-        if choices:
+        if required:
             raise TelemetryRejected(RejectReason.MISSING_FIELD, key)
         return None
-    if type(value) is not str:
-        raise TelemetryRejected(RejectReason.WRONG_TYPE, f"{key} must be text")
-    if choices and value not in choices:
-        raise TelemetryRejected(RejectReason.OUT_OF_RANGE, f"{key}={value[:40]!r} not in {choices}")
-    return value
+    if type(value) is str and value in choices:  # inline: the hot path pays no extra call
+        return value
+    return check_text(value, key, choices)
 
 
 _KNOWN = {
     "traffic": frozenset({"intensity", "averageVehicleSpeed", "occupancy", "laneDirection"}),
     "streetlight": frozenset({"powerState", "powerConsumption", "lifetimePowerConsumption",
-                              "voltage", "current", "illuminanceLevel"}),
-    "drainage": frozenset({"waterLevel", "precipitation", "flow"}),
+                              "voltage", "current", "illuminanceLevel", "status"}),
+    "drainage": frozenset({"waterLevel", "height", "precipitation", "flow"}),
 }
 _COMMON = frozenset({"dateObserved", "seq", "batteryLevel"})
+# what a reading keeps; anything else a device sends is checked against its model and counted
+_BASE = {domain: _COMMON | known for domain, known in _KNOWN.items()}
+# per domain: may `dateObserved` be an interval (TrafficFlowObserved), and the model's own
+# time attribute when `dateObserved` is absent (Streetlight has none); see observed_time
+_TIME: dict[str, tuple[bool, str | None]] = {
+    "traffic": (True, None), "streetlight": (False, "observationDateTime"),
+    "drainage": (False, None)}
 
 
 def _traffic(doc: dict[str, Any], common: dict[str, Any]) -> Reading:
     return TrafficReading(
         **common,
-        intensity=_number(doc, "intensity", 0, None, integer=True),
+        intensity=_number(doc, "intensity", 0, None, integer=True, whole=True),
         average_speed_kmh=_number(doc, "averageVehicleSpeed", 0, 400),
         occupancy=_number(doc, "occupancy", 0, 1),
-        lane_direction=_text(doc, "laneDirection"))
+        lane_direction=_text(doc, "laneDirection", LANE_DIRECTIONS))
 
 
 def _streetlight(doc: dict[str, Any], common: dict[str, Any]) -> Reading:
     return StreetlightReading(
         **common,
-        power_state=_text(doc, "powerState", ("on", "off", "low")),
+        power_state=_text(doc, "powerState", POWER_STATES, required=True),
         power_w=_number(doc, "powerConsumption", 0, 100_000),
         energy_kwh=_number(doc, "lifetimePowerConsumption", 0, None, required=False),
         voltage_v=_number(doc, "voltage", 0, 1_000, required=False),
         current_a=_number(doc, "current", 0, 1_000, required=False),
-        illuminance=_number(doc, "illuminanceLevel", 0, 1, required=False))
+        illuminance=_number(doc, "illuminanceLevel", 0, 1, required=False),
+        lamp_status=_text(doc, "status", STREETLIGHT_STATUSES))
 
 
 def _drainage(doc: dict[str, Any], common: dict[str, Any]) -> Reading:
     level = _number(doc, "waterLevel", -1.0, 100.0, required=False)
+    if level is None:  # WaterObserved's own name for the level
+        level = _number(doc, "height", 0.0, 100.0, required=False)
     rain = _number(doc, "precipitation", 0, 1_000, required=False)
     if level is None and rain is None:
         raise TelemetryRejected(RejectReason.MISSING_FIELD, "waterLevel or precipitation")
@@ -275,11 +231,16 @@ def parse_telemetry(topic: str, payload: bytes, received_at: datetime,
                                     f"{device_id} is a {device.domain} device")
         ward = device.ward
     doc = _decode(payload)
+    base = _BASE[domain]
+    extra = [k for k in doc if k not in base]
     common = {
         "device_id": device_id, "ward": ward, "received_at": received_at,
-        "observed_at": _timestamp(doc, received_at),
+        "observed_at": observed_at(doc, received_at, *_TIME[domain]),
         "seq": _number(doc, "seq", 0, None, required=False, integer=True),
         "battery_level": _number(doc, "batteryLevel", 0, 1, required=False),
-        "ignored": sum(1 for k in doc if k not in _COMMON and k not in _KNOWN[domain]),
+        "ignored": len(extra),
     }
-    return _BUILDERS[domain](doc, common)
+    reading = _BUILDERS[domain](doc, common)
+    if extra:  # only payloads with more than the reading keeps pay for the model checks
+        check_extras(doc, extra, domain)
+    return reading

@@ -65,15 +65,17 @@ class TrafficReading(Reading):
 
 
 class StreetlightReading(Reading):
-    """Streetlight: power state and draw, optional meter and electrical values."""
+    """Streetlight: power state and draw, optional meter and electrical values, lamp status."""
 
     domain: Literal["streetlight"] = "streetlight"
-    power_state: Literal["on", "off", "low"]
+    power_state: Literal["on", "off", "low", "bootingUp"]
     power_w: float
     energy_kwh: float | None = None
     voltage_v: float | None = None
     current_a: float | None = None
     illuminance: float | None = None
+    # the model's `status` (brokenLantern, columnIssue, defectiveLamp, ok)
+    lamp_status: Literal["brokenLantern", "columnIssue", "defectiveLamp", "ok"] | None = None
 
 
 class DrainageReading(Reading):
