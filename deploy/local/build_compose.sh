@@ -12,9 +12,11 @@ CACHE="${IOC_CACHE_DIR:-$HOME/.cache/ioc}"
 OUT="$CACHE/docker-compose-$VERSION/docker-compose"
 PLUGINS="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
 
-install_plugin() {
-  mkdir -p "$PLUGINS"
-  ln -sfn "$OUT" "$PLUGINS/docker-compose"
+install_plugin() {  # unless the docker client already has a compose plugin of its own
+  if [ -L "$PLUGINS/docker-compose" ] || ! docker compose version >/dev/null 2>&1; then
+    mkdir -p "$PLUGINS"
+    ln -sfn "$OUT" "$PLUGINS/docker-compose"
+  fi
   echo "$OUT"
 }
 
