@@ -2,10 +2,11 @@
 # Kafka for docker compose (apache/kafka image, KRaft, one node) with SASL only, as
 # `ioc services up` runs it natively (ioc/devstack/kafka_sasl.py): clients log in with
 # SCRAM-SHA-512 on CLIENT (:9092, advertised to the host) and, when IOC_KAFKA_INTERNAL is
-# set (host:port, e.g. kafka:19092), on INTERNAL for the other containers (the same SASL
-# login, advertised under the compose service name); the controller listener takes the
-# broker's own PLAIN admin login. New storage is formatted with the SCRAM users. Secrets come from the
-# environment and reach Kafka only through files this user alone can read (no argv).
+# set (HOST:PORT, e.g. kafka:19092), on INTERNAL for the other containers (the same SASL
+# login, advertised under the compose service name; it listens on IOC_KAFKA_INTERNAL_LISTEN,
+# default :PORT); the controller listener takes the broker's own PLAIN admin login. New
+# storage is formatted with the SCRAM users. Secrets come from the environment and reach
+# Kafka only through files this user alone can read (no argv).
 set -eu
 
 user="${IOC_KAFKA_USERNAME:-ioc}"
@@ -41,7 +42,7 @@ if [ -n "$internal" ]; then
       echo "kafka-start: IOC_KAFKA_INTERNAL must be HOST:PORT (e.g. kafka:19092)" >&2
       exit 2 ;;
   esac
-  listeners="$listeners,INTERNAL://:$internal_port"
+  listeners="$listeners,INTERNAL://${IOC_KAFKA_INTERNAL_LISTEN:-:$internal_port}"
   advertised_listeners="$advertised_listeners,INTERNAL://$internal"
   protocols="$protocols,INTERNAL:SASL_PLAINTEXT"
 fi

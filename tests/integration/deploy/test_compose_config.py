@@ -4,6 +4,7 @@ healthchecks and start order, real `ioc` commands, and secrets only from the env
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -99,6 +100,12 @@ def test_the_image_runs_real_ioc_subcommands(compose_config: Config) -> None:
     # the check can fail: a subcommand or option that does not exist is refused
     assert _ioc_help(["ioc", "no-such-command"]).returncode != 0
     assert _ioc_help(["ioc", "bridge", "--no-such-option", "1"]).returncode != 0
+
+
+def test_the_required_list_is_what_the_file_requires() -> None:
+    lines = (ROOT / "docker-compose.yml").read_text().splitlines()
+    text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    assert set(REQUIRED) == set(re.findall(r"\$\{(\w+):\?", text))
 
 
 @pytest.mark.parametrize("key", REQUIRED)

@@ -44,7 +44,8 @@ def test_compose_broker_takes_only_scram_logins(tmp_path: Path,
                                                 eventually: Callable[..., None]) -> None:
     port, internal = free_port(), free_port()
     # the containers' listener as compose sets it (kafka:19092), on this machine's loopback
-    env = {**_env(tmp_path, port), "IOC_KAFKA_INTERNAL": f"127.0.0.1:{internal}"}
+    env = {**_env(tmp_path, port), "IOC_KAFKA_INTERNAL": f"127.0.0.1:{internal}",
+           "IOC_KAFKA_INTERNAL_LISTEN": f"127.0.0.1:{internal}"}
     access = KafkaAccess(f"127.0.0.1:{port}", username="ioc",
                          password=SecretStr("compose-client-pw"))
     pid_file = tmp_path / "kafka.pid"
