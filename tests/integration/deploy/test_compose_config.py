@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from ioc.core.admin_settings import admin_credentials_file
 from ioc.core.errors import ConfigError
-from ioc.core.settings import DEV_PLACEHOLDER, load_settings
+from ioc.core.settings import DEV_PLACEHOLDER, credentials_file, load_settings
 from tests.integration.deploy.compose_model import (
     REQUIRED,
     ROOT,
@@ -176,3 +177,18 @@ def test_each_scoped_token_reaches_only_its_consumer(compose_config: Config) -> 
             services[name]["environment"]["IOC_CREDENTIALS"])
     for name in {"bridge", "sim", "dashboards"} & set(services):
         assert not {write_volume, read_volume} & set(mounts(name)), name
+
+
+def test_the_files_ioc_services_up_writes_are_all_compose_needs(compose_cli: list[str]) -> None:
+    """The README's command: `--env-file` credentials.env and admin.env, plus IOC_UID."""
+    files = [credentials_file(), admin_credentials_file()]
+    assert all(path.exists() for path in files), "run `ioc services up` first"
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "DOCKER_CONFIG") if key in os.environ}
+    argv = [*compose_cli, "--project-directory", str(ROOT), "-f", str(ROOT / "docker-compose.yml")]
+    for path in files:
+        argv += ["--env-file", str(path)]
+    done = subprocess.run([*argv, "--profile", "sim", "config", "--format", "json"],
+                          env={**env, "IOC_UID": str(os.getuid())}, capture_output=True,
+                          text=True, timeout=60, check=False)
+    services = parsed(done)["services"]
+    assert services["bridge"]["environment"]["IOC_PROFILE"] == "prod"
