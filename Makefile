@@ -7,7 +7,7 @@ VENV := .venv
 IOC := $(VENV)/bin/ioc
 STAMP := $(VENV)/.installed
 
-.PHONY: up down test unit integration services status deps venv assets lint bench telegraf clean
+.PHONY: up down test unit integration services status deps venv assets lint bench telegraf compose compose-check clean
 
 up: deps venv assets  ## everything: services, bridge, worker, simulation; prints the URLs
 	$(IOC) up
@@ -15,7 +15,7 @@ up: deps venv assets  ## everything: services, bridge, worker, simulation; print
 down: venv  ## stop what `make up` / `ioc services up` started
 	$(IOC) services down
 
-test: deps venv assets services  ## layer contracts, unit tests, then integration tests against the real services
+test: deps venv assets compose services  ## layer contracts, unit tests, then integration tests against the real services
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest tests/unit -q
 	$(VENV)/bin/pytest tests/integration -v --durations=15
@@ -23,7 +23,7 @@ test: deps venv assets services  ## layer contracts, unit tests, then integratio
 unit: venv
 	$(VENV)/bin/pytest tests/unit -q
 
-integration: deps venv assets services
+integration: deps venv assets compose services
 	$(VENV)/bin/pytest tests/integration -v
 
 services: deps venv
@@ -59,3 +59,10 @@ clean:
 
 telegraf:  ## the Telegraf peer for `ioc bench --only peer` (Go module proxy, ~/.cache/ioc)
 	bash deploy/local/build_telegraf.sh
+
+compose:  ## Docker Compose v2 (`docker compose`) from its Go module, cached in ~/.cache/ioc
+	bash deploy/local/build_compose.sh
+
+compose-check: venv compose  ## docker-compose.yml through `docker compose config` (no engine needed)
+	$(VENV)/bin/pytest tests/integration/deploy/test_compose_config.py \
+		tests/integration/deploy/test_compose_grafana.py -q

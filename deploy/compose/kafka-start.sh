@@ -1,9 +1,12 @@
 #!/bin/sh
 # Kafka for docker compose (apache/kafka image, KRaft, one node) with SASL only, as
 # `ioc services up` runs it natively (ioc/devstack/kafka_sasl.py): clients log in with
-# SCRAM-SHA-512 on CLIENT (:9092); the controller listener takes the broker's own PLAIN
-# admin login. New storage is formatted with the SCRAM users. Secrets come from the
-# environment and reach Kafka only through files this user alone can read (no argv).
+# SCRAM-SHA-512 on CLIENT (:9092, advertised to the host) and, when IOC_KAFKA_INTERNAL is
+# set (HOST:PORT, e.g. kafka:19092), on INTERNAL for the other containers (the same SASL
+# login, advertised under the compose service name; it listens on IOC_KAFKA_INTERNAL_LISTEN,
+# default :PORT); the controller listener takes the broker's own PLAIN admin login. New
+# storage is formatted with the SCRAM users. Secrets come from the environment and reach
+# Kafka only through files this user alone can read (no argv).
 set -eu
 
 user="${IOC_KAFKA_USERNAME:-ioc}"
@@ -14,6 +17,7 @@ data="${IOC_KAFKA_DATA:-/var/lib/kafka/data}"
 listen="${IOC_KAFKA_LISTEN:-:9092}"
 advertised="${IOC_KAFKA_ADVERTISED:-localhost:9092}"
 controller="${IOC_KAFKA_CONTROLLER:-localhost:9093}"
+internal="${IOC_KAFKA_INTERNAL:-}"
 conf_dir="${IOC_KAFKA_CONF_DIR:-/tmp/ioc-kafka}"
 log4j="${KAFKA_LOG4J:-$home/config/log4j.properties}"
 marker="$data/.ioc-scram-users"
@@ -28,6 +32,21 @@ for value in "$user" "$password" "$admin"; do  # they go into JAAS and --add-scr
 done
 [ "$user" != admin ] || { echo "kafka-start: IOC_KAFKA_USERNAME must not be admin" >&2; exit 2; }
 
+listeners="CLIENT://$listen"
+advertised_listeners="CLIENT://$advertised"
+protocols="CLIENT:SASL_PLAINTEXT"
+if [ -n "$internal" ]; then
+  internal_port="${internal##*:}"
+  case "$internal/$internal_port" in  # HOST:PORT, one colon, a port of digits
+    *[!A-Za-z0-9.:/-]* | :* | *:*:* | *:/* | */ | */*[!0-9]* | "$internal_port/$internal_port")
+      echo "kafka-start: IOC_KAFKA_INTERNAL must be HOST:PORT (e.g. kafka:19092)" >&2
+      exit 2 ;;
+  esac
+  listeners="$listeners,INTERNAL://${IOC_KAFKA_INTERNAL_LISTEN:-:$internal_port}"
+  advertised_listeners="$advertised_listeners,INTERNAL://$internal"
+  protocols="$protocols,INTERNAL:SASL_PLAINTEXT"
+fi
+
 umask 077
 mkdir -p "$conf_dir" "$data"
 conf="$conf_dir/server.properties"
@@ -37,15 +56,17 @@ cat > "$conf" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$controller
-listeners=CLIENT://$listen,CONTROLLER://$controller
-advertised.listeners=CLIENT://$advertised
+listeners=$listeners,CONTROLLER://$controller
+advertised.listeners=$advertised_listeners
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=CLIENT
-listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+listener.security.protocol.map=$protocols,CONTROLLER:SASL_PLAINTEXT
 sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
 listener.name.client.scram-sha-512.sasl.jaas.config=$scram required username="admin" password="$admin";
+listener.name.internal.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.internal.scram-sha-512.sasl.jaas.config=$scram required username="admin" password="$admin";
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 sasl.mechanism.controller.protocol=PLAIN
 listener.name.controller.plain.sasl.jaas.config=$plain required username="admin" password="$admin" user_admin="$admin";

@@ -22,6 +22,7 @@ ADMIN_KEYS = (
     "IOC_INFLUX_ADMIN_PASSWORD",
     "IOC_MQTT_ADMIN_PASSWORD",
     "IOC_KAFKA_ADMIN_PASSWORD",
+    "IOC_GRAFANA_ADMIN_PASSWORD",  # docker compose's Grafana (no Settings field: tooling only)
 )
 
 

@@ -44,7 +44,7 @@ def dashboards() -> None:
               default=DEFAULT_OUT, show_default=True, help="Directory for <uid>.json files.")
 @click.option("--gazetteer", "gazetteer_file", type=click.Path(dir_okay=False, path_type=Path),
               default=DEFAULT_GAZETTEER, show_default=True,
-              help="Device locations for the geomap panels (serve at public/gazetteer/).")
+              help="Device locations for the geomap panels (serve at public/gazetteer/ioc/).")
 @click.option("--registry", type=click.Path(dir_okay=False), default=None,
               help="Device registry (default: IOC_REGISTRY).")
 def build(out_dir: Path, gazetteer_file: Path, registry: str | None) -> None:

@@ -12,8 +12,10 @@ from ioc.dashboards.queries import alert_history, open_alerts_by_severity, var_m
 __all__ = ["ALERT_STEPS", "CENTRE", "DEVICE", "GAZETTEER_PATH", "WARD", "alerts_table",
            "open_alert_targets", "severity_overrides", "ward_mapping", "ward_overrides"]
 
-# Where Grafana serves the device gazetteer the geomap panels look devices up in.
-GAZETTEER_PATH = "public/gazetteer/ioc-devices.json"
+# Where Grafana serves the device gazetteer the geomap panels look devices up in: a folder
+# of its own under Grafana's public/gazetteer (docker-compose.yml mounts it there), so
+# Grafana's own gazetteers beside it stay visible.
+GAZETTEER_PATH = "public/gazetteer/ioc/ioc-devices.json"
 
 SEVERITY_COLOURS = {"informational": "blue", "low": "green", "medium": "yellow",
                     "high": "orange", "critical": "red"}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 
 import click
 
 from ioc.core.admin_settings import admin_credentials_file
+from ioc.core.errors import ConfigError
 from ioc.core.settings import credentials_file, state_dir
 from ioc.devstack import (
     SERVICES,
@@ -88,3 +91,37 @@ def status(only: str | None, as_json: bool) -> None:
         click.echo(_table(rows))
     if not all(row.healthy for row in rows):
         raise SystemExit(1)
+
+
+_ENV_FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+@services.command("influx-tokens")
+@click.option("--write-env", type=_ENV_FILE, required=True,
+              help="File for the worker's write-only token (IOC_INFLUX_WRITE_TOKEN=...).")
+@click.option("--read-env", type=_ENV_FILE, required=True,
+              help="File for the API's read-only token (IOC_INFLUX_READ_TOKEN=...).")
+@click.option("--url", envvar="IOC_INFLUX_URL", default="http://127.0.0.1:8086",
+              show_default=True, help="InfluxDB URL [IOC_INFLUX_URL].")
+@click.option("--org", envvar="IOC_INFLUX_ORG", default="dongxoai", show_default=True,
+              help="Organization [IOC_INFLUX_ORG].")
+@click.option("--bucket", envvar="IOC_INFLUX_BUCKET", default="ioc", show_default=True,
+              help="Bucket [IOC_INFLUX_BUCKET].")
+@click.option("--token-env", default="IOC_INFLUX_TOKEN", show_default=True,
+              help="Environment variable holding the operator (all-access) token.")
+def influx_tokens(write_env: Path, read_env: Path, url: str, org: str, bucket: str,
+                  token_env: str) -> None:
+    """Issue (or keep) the scoped InfluxDB tokens into two files, one per consumer.
+
+    For an InfluxDB not run by `ioc services up` (docker compose's one-shot): maps the
+    bucket for InfluxQL, then writes the worker's and the API's tokens (mode 0600). Point
+    each process's IOC_CREDENTIALS at its file.
+    """
+    from ioc.devstack.token_files import InfluxTarget, issue_token_files
+
+    token = os.environ.get(token_env, "")
+    if not token:
+        raise ConfigError(f"{token_env} is not set: it must hold the InfluxDB operator token")
+    target = InfluxTarget(url.rstrip("/"), org, bucket, token)
+    for key, changed in issue_token_files(target, write_env, read_env).items():
+        click.echo(f"{key}: {'issued' if changed else 'still valid, kept'}")

@@ -31,6 +31,7 @@ GENERATED_KEYS = (
     "IOC_KAFKA_PASSWORD",
     "IOC_KAFKA_ADMIN_PASSWORD",
     "IOC_BRIDGE_ID_TAG",  # keys the bridge's default MQTT client id (ioc.ingest.config)
+    "IOC_GRAFANA_ADMIN_PASSWORD",  # docker compose's Grafana admin (docker-compose.yml)
 )
 
 

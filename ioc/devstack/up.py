@@ -72,7 +72,7 @@ def _banner(specs: list[ProcessSpec]) -> str:
         f"  API docs          {api}/docs      readiness {api}/readyz",
         "  Bridge metrics    http://127.0.0.1:9108/metrics   readiness http://127.0.0.1:9108/ready",
         f"  InfluxDB          {s.influx_url}  (org {s.influx_org}, bucket {s.influx_bucket})",
-        "  Grafana dashboards (JSON) dashboards/build/ — `docker compose up` serves them",
+        "  Grafana dashboards (JSON) dashboards/build/ — `ioc dashboards publish` pushes them",
         "", "Watch it:",
         "  .venv/bin/ioc alerts --follow     every alert change as it happens",
         "  .venv/bin/ioc dashboards check    run every dashboard query against InfluxDB",

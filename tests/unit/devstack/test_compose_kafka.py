@@ -36,8 +36,18 @@ def test_kafka_secrets_are_required_from_the_environment() -> None:
 def test_script_listeners_are_all_sasl() -> None:
     text = (ROOT / "deploy" / "compose" / "kafka-start.sh").read_text()
     props = dict(re.findall(r"^([a-z][a-z0-9.\-]+)=(.*)$", text, flags=re.M))
-    assert props["listener.security.protocol.map"] == (
-        "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT")
-    assert props["listener.name.client.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert props["listener.security.protocol.map"] == "$protocols,CONTROLLER:SASL_PLAINTEXT"
+    # every listener the script can add to the map is SASL (CLIENT always, INTERNAL if set)
+    added = re.findall(r'protocols="(?:\$protocols,)?([^"]+)"', text)
+    assert added == ["CLIENT:SASL_PLAINTEXT", "INTERNAL:SASL_PLAINTEXT"]
+    for listener in ("client", "internal"):
+        assert props[f"listener.name.{listener}.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
     assert props["listener.name.controller.sasl.enabled.mechanisms"] == "PLAIN"
     assert "PLAINTEXT://" not in text
+
+
+def test_containers_reach_kafka_on_the_internal_listener() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    internal = compose["services"]["kafka"]["environment"]["IOC_KAFKA_INTERNAL"]
+    assert internal == "kafka:19092"
+    assert compose["x-ioc-env"]["IOC_KAFKA_BOOTSTRAP"] == internal
