@@ -119,14 +119,16 @@ class WorkerProcess(ChildProcess):
     """`python -m ioc worker --topic-prefix P` over a registry file (not started yet).
 
     Without `bucket` the worker runs `--no-influx`; `profile` runs it under cProfile,
-    writing the stats there.
+    writing the stats there; `processes` > 1 runs `--processes N` (`pids()` lists them).
     """
 
     def __init__(self, prefix: str, registry: Path, log_file: Path, *,
                  bucket: str | None = None, profile: Path | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, processes: int = 1) -> None:
         prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
         argv = [sys.executable, *prof, "-m", "ioc", "worker", "--topic-prefix", prefix]
+        if processes > 1:
+            argv += ["--processes", str(processes)]
         extra = {"IOC_REGISTRY": str(registry), **(env or {})}
         if bucket is None:
             argv.append("--no-influx")
@@ -138,3 +140,13 @@ class WorkerProcess(ChildProcess):
 
         self.prefix, self.topics = prefix, WorkerTopics.prefixed(prefix)
         self.group = f"{prefix}ioc-worker"
+        self.processes = processes
+
+    def pids(self) -> list[int]:
+        """The process and its children (the members of `--processes N`), Linux only."""
+        pid = self.pid
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            kids = []
+        return [pid, *(int(k) for k in kids)]

@@ -39,10 +39,12 @@ def _install_fetch_wait() -> None:
 
 
 def faust_app(settings: Settings, app_id: str, web_port: int | None, session_timeout_s: float,
-              producer_linger_s: float, fetch_max_wait_ms: int) -> faust.App:
-    """The worker's Faust app: raw keys and values, memory store, SASL from the settings."""
+              producer_linger_s: float, fetch_max_wait_ms: int, member: int = 0) -> faust.App:
+    """The worker's Faust app: raw keys and values, memory store, SASL from the settings;
+    `member` > 0 (of `ioc worker --processes`) gets a data dir of its own."""
     # the data dir holds nothing we need (memory store); keep it out of the working tree
-    datadir = Path(tempfile.gettempdir()) / "ioc-faust" / app_id
+    datadir = Path(tempfile.gettempdir()) / "ioc-faust" / (f"{app_id}-m{member}" if member
+                                                           else app_id)
     datadir.parent.mkdir(parents=True, exist_ok=True)
     _install_fetch_wait()
     kafka = kafka_access(settings)
