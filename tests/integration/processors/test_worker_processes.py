@@ -3,7 +3,6 @@ together publish exactly the alerts one worker process publishes for the same fe
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -18,25 +17,6 @@ from tests.integration.processors.proc_helpers import (
     WorkerProcess,
     await_consumed,
 )
-
-# "[time] [pid] [INFO] partitions of <topic>: [0, 2]; ..." (Faust's log format)
-_ASSIGNED = re.compile(r"\[(\d+)\] \[\w+\] partitions of \S+: \[([0-9, ]*)\]")
-
-
-def assignments(worker: WorkerProcess) -> dict[int, frozenset[int]]:
-    """Each process's latest partition assignment, from the (shared) log, by pid."""
-    text = worker.log_file.read_text(errors="replace") if worker.log_file.exists() else ""
-    latest: dict[int, frozenset[int]] = {}
-    for pid, parts in _ASSIGNED.findall(text):
-        latest[int(pid)] = frozenset(int(p) for p in parts.split(",") if p.strip())
-    return latest
-
-
-def _split(worker: WorkerProcess, parts: int) -> bool:
-    """Two processes, each holding some partitions, every partition held by exactly one."""
-    held = list(assignments(worker).values())
-    return len(held) == 2 and all(held) and sum(map(len, held)) == parts and \
-        frozenset().union(*held) == frozenset(range(parts))
 
 
 def _versions(log: AlertLog) -> Counter[tuple[str, int, str, str]]:
@@ -56,9 +36,9 @@ def test_two_worker_processes_split_partitions_and_publish_the_alerts_of_one(
             ensure_worker_topics(kafka, w.topics, kafka_service.kafka_partitions)
             w.start()
         parts = partition_counts(kafka, [pair.topics.telemetry])[pair.topics.telemetry]
-        eventually(lambda: _split(pair, parts) or not pair.alive(), timeout=120, interval=0.5,
+        eventually(lambda: pair.settled(parts) or not pair.alive(), timeout=120, interval=0.5,
                    what="both member processes to hold partitions")
-        assert _split(pair, parts), pair.log()
+        assert pair.settled(parts) and len(pair.assignments()) == 2, pair.log()
         streams = [Stream(kafka_service, w.topics.telemetry, flood, parts, (), 1.0)
                    for w in (solo, pair)]
         for s in streams:
@@ -73,7 +53,7 @@ def test_two_worker_processes_split_partitions_and_publish_the_alerts_of_one(
         assert _versions(two) == _versions(one)  # same versions, each published once
         assert max(_versions(two).values()) == 1
         assert_like_backtest(two.poll(), flood)
-        assert _split(pair, parts), "a member lost its partitions during the feed"
+        assert pair.settled(parts), "a member lost its partitions during the feed"
     finally:
         solo.stop()
         pair.stop()
