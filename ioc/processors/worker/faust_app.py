@@ -14,6 +14,7 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.settings import Settings
 from ioc.processors.worker.faust_auth import faust_broker, faust_credentials
+from ioc.processors.worker.faust_drain import install_drain
 from ioc.processors.worker.parts import LeanMonitor
 
 __all__ = ["faust_app", "header"]
@@ -47,6 +48,7 @@ def faust_app(settings: Settings, app_id: str, web_port: int | None, session_tim
                                                            else app_id)
     datadir.parent.mkdir(parents=True, exist_ok=True)
     _install_fetch_wait()
+    install_drain()
     kafka = kafka_access(settings)
     app = faust.App(app_id, broker=faust_broker(kafka), store="memory://",
                     broker_credentials=faust_credentials(kafka),
