@@ -37,6 +37,10 @@ def _bridge_processes() -> int:
     return _option("bridge_processes", 1)
 
 
+def _worker_processes() -> int:
+    return _option("worker_processes", 1)
+
+
 def _contract(quick: bool) -> dict[str, Any]:
     from ioc.bench.contract import run_contract_bench
     return run_contract_bench(20_000 if quick else 200_000)
@@ -49,7 +53,8 @@ def _detector(quick: bool) -> dict[str, Any]:
 
 def _worker(quick: bool) -> dict[str, Any]:
     from ioc.bench.worker import run_worker_bench
-    return run_worker_bench(load_admin_settings(), 10_000 if quick else 100_000, progress=_say)
+    return run_worker_bench(load_admin_settings(), 10_000 if quick else 100_000, progress=_say,
+                            processes=_worker_processes())
 
 
 def _worker_state(quick: bool) -> dict[str, Any]:
@@ -73,7 +78,8 @@ def _storage(quick: bool) -> dict[str, Any]:
 def _pipeline(quick: bool) -> dict[str, Any]:
     from ioc.bench.pipeline import run_pipeline_bench
     return run_pipeline_bench(load_admin_settings(), rate=2000, seconds=5 if quick else 20,
-                              bridge_processes=_bridge_processes(), progress=_say)
+                              bridge_processes=_bridge_processes(), progress=_say,
+                              worker_processes=_worker_processes())
 
 
 def _peer(quick: bool) -> dict[str, Any]:
@@ -81,7 +87,7 @@ def _peer(quick: bool) -> dict[str, Any]:
     return run_peer_bench(load_admin_settings(), 10_000 if quick else 100_000,
                           runs=1 if quick else _option("runs", 3),
                           bridge_processes=_bridge_processes(),
-                          progress=_say)
+                          worker_processes=_worker_processes(), progress=_say)
 
 
 _RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
@@ -119,10 +125,13 @@ def _run_part(part: str, quick: bool, runs: int) -> PartResult | str:
               help="Repetitions of each part (min/median/max are printed); --quick: 1.")
 @click.option("--bridge-processes", type=click.IntRange(min=1), default=1, show_default=True,
               help="`ioc bridge --processes` of the bridge under test (bridge, pipeline, peer).")
+@click.option("--worker-processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="`ioc worker --processes` of the worker under test (worker, pipeline, "
+                   "peer).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
 @click.pass_context
 def bench(ctx: click.Context, only: str, quick: bool, runs: int, bridge_processes: int,
-          as_json: bool) -> None:
+          worker_processes: int, as_json: bool) -> None:
     """Measure the pipeline on this machine, each figure beside a baseline from the same run.
 
     Every part counts what it moved: a missing or duplicated record fails the part, and
@@ -181,9 +190,13 @@ def bench(ctx: click.Context, only: str, quick: bool, runs: int, bridge_processe
                    "at most 5,000].")
 @click.option("--sample-s", type=click.FloatRange(min=0.5), default=10.0, show_default=True,
               help="Seconds between two RSS samples of each process.")
+@click.option("--worker-processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="`ioc worker --processes` of the worker.")
+@click.option("--bridge-processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="`ioc bridge --processes` of the bridge.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
 def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
-         as_json: bool) -> None:
+         worker_processes: int, bridge_processes: int, as_json: bool) -> None:
     """Publisher → Mosquitto → bridge → Kafka → worker + storage → InfluxDB at a steady rate.
 
     Afterwards every reading is counted in Kafka and in InfluxDB, and the RSS of each
@@ -194,10 +207,12 @@ def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
     from ioc.bench.soak import run_soak
 
     result = run_soak(load_admin_settings(), minutes, rate, devices, sample_s,
-                      say=lambda text: click.echo(f"  {text}", err=True))
+                      say=lambda text: click.echo(f"  {text}", err=True),
+                      worker_processes=worker_processes, bridge_processes=bridge_processes)
     if as_json:
         doc = dataclasses.asdict(result)
         doc.update(lost=result.lost, lost_in_kafka=result.lost_in_kafka,
+                   end_to_end_rate=result.end_to_end_rate,
                    lost_in_influx=result.lost_in_influx, ok=result.ok)
         click.echo(json.dumps(doc, indent=2))
     else:
@@ -216,7 +231,10 @@ def _soak_report(r: SoakResult) -> str:
              f"records), lost {r.lost_in_kafka}",
              f"  InfluxDB: {r.influx_points} points, lost {r.lost_in_influx}, stored more than "
              f"once {r.influx_extra}",
-             f"  alert records {r.alert_records}; drained {r.drain_s:.0f} s after publishing",
+             f"  alert records {r.alert_records}; drained {r.drain_s:.1f} s after publishing",
+             f"  end to end: {r.end_to_end_rate}/s (first publish → all stored and judged, "
+             f"{r.end_to_end_s:.1f} s; {r.worker_processes} worker, {r.bridge_processes} "
+             "bridge process(es))",
              f"  LOST: {r.lost}" + ("" if r.ok else "  (FAILED)"), "",
              "RSS per process (sampled; slope after the first fifth of the run):",
              format_table(r.rss)]

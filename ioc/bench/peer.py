@@ -96,7 +96,7 @@ def _telegraf(binary: Path, config: str, tmp: Path) -> Iterator[Sequence[int]]:
 
 
 def _round(settings: Settings, binary: Path, n: int, processes: int, influx: bool,
-           say: Callable[[str], None]) -> dict[str, Any]:
+           say: Callable[[str], None], worker_processes: int = 1) -> dict[str, Any]:
     """One round: the same backlog through the bridge, then through Telegraf, into Kafka;
     with `influx` also into InfluxDB (bridge + worker against Telegraf)."""
     run = uuid.uuid4().hex[:8]
@@ -129,7 +129,8 @@ def _round(settings: Settings, binary: Path, n: int, processes: int, influx: boo
         stored: dict[str, Any] = {PROBLEMS: []}
         if influx:
             stored = influx_round(settings, login, devs, registry, tmp, n, processes,
-                                  lambda cfg: _telegraf(binary, cfg, tmp), say)
+                                  lambda cfg: _telegraf(binary, cfg, tmp), say,
+                                  worker_processes)
     return {**bridge, **peer, **stored,
             PROBLEMS: [*bridge[PROBLEMS], *peer[PROBLEMS], *stored[PROBLEMS]]}
 
@@ -184,7 +185,7 @@ def _ratios(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_peer_bench(settings: Settings, n: int = 100_000, *, runs: int = 3,
-                   bridge_processes: int = 1, influx: bool = True,
+                   bridge_processes: int = 1, influx: bool = True, worker_processes: int = 1,
                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """`runs` rounds of bridge vs Telegraf on a backlog of `n`; skipped without Telegraf."""
     say = progress or (lambda text: log.info("%s", text))
@@ -196,7 +197,8 @@ def run_peer_bench(settings: Settings, n: int = 100_000, *, runs: int = 3,
     rounds = []
     for i in range(1, runs + 1):
         say(f"round {i}/{runs}")
-        rounds.append(_round(settings, binary, n, bridge_processes, influx, say))
+        rounds.append(_round(settings, binary, n, bridge_processes, influx, say,
+                             worker_processes))
     spread: dict[str, Any] = {}
     for key in rounds[0]:
         values = [r[key] for r in rounds]
@@ -210,5 +212,6 @@ def run_peer_bench(settings: Settings, n: int = 100_000, *, runs: int = 3,
             "kafka_path": "MQTT backlog → Kafka", "influx_path": "MQTT backlog → InfluxDB "
             "(bridge + worker: contract, rules, alerts, storage) vs Telegraf" if influx else
             "not run",
-            "bridge_processes": bridge_processes, **spread, **_ratios(rounds),
+            "bridge_processes": bridge_processes, "worker_processes": worker_processes,
+            **spread, **_ratios(rounds),
             PROBLEMS: problems}

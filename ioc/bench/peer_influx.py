@@ -85,15 +85,32 @@ def _measure(count: Callable[[], int], n: int,
             f"influx_{label}_stored": stored, PROBLEMS: problems}
 
 
+class _LivePids(Sequence[int]):
+    """The bridge's pids and the worker's, its members read anew on each use (they start
+    after the parent, so the first CPU reading may not see them: it counts them as 0)."""
+
+    def __init__(self, bridge: Sequence[int], worker: WorkerProcess) -> None:
+        self._bridge, self._worker = list(bridge), worker
+
+    def _now(self) -> list[int]:
+        return [*self._bridge, *self._worker.pids()]
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._now()[index]
+
+    def __len__(self) -> int:
+        return len(self._now())
+
+
 @contextmanager
 def _bridge_and_worker(opts: _Opts, prefix: str, bucket_env: dict[str, str],
-                       bucket: str) -> Iterator[Sequence[int]]:
+                       bucket: str, worker_processes: int) -> Iterator[Sequence[int]]:
     worker = WorkerProcess(prefix, opts.registry_file, opts.tmp / "worker.log", bucket=bucket,
-                           env=bucket_env)
+                           env=bucket_env, processes=worker_processes)
     worker.start()
     try:
         with _bridge(opts) as pids:
-            yield [*pids, worker.pid]
+            yield _LivePids(pids, worker)
     finally:
         worker.stop(60)
 
@@ -116,8 +133,9 @@ def _probe_through(settings: Settings, login: MqttLogin, topic: str,
 def influx_round(settings: Settings, login: MqttLogin, devices: Sequence[Device],
                  registry: Path, tmp: Path, n: int, processes: int,
                  telegraf: Callable[[str], AbstractContextManager[Sequence[int]]],
-                 say: Callable[[str], None]) -> dict[str, Any]:
-    """One round of the storage comparison over a fresh bucket per side."""
+                 say: Callable[[str], None], worker_processes: int = 1) -> dict[str, Any]:
+    """One round of the storage comparison over a fresh bucket per side; our side runs
+    `ioc worker --processes worker_processes`."""
     run = uuid.uuid4().hex[:8]
     prefix = f"bench-{run}-"
     messages = timed_feed(devices, max(1, n // len(devices)))
@@ -132,7 +150,8 @@ def influx_round(settings: Settings, login: MqttLogin, devices: Sequence[Device]
         say(f"bridge + worker → InfluxDB: {len(messages)} readings…")
         bridge = _measure(lambda: _count(ours.settings, ours.name, "traffic", "intensity"),
                           len(messages),
-                          lambda: _bridge_and_worker(opts, prefix, ours.env(), ours.name),
+                          lambda: _bridge_and_worker(opts, prefix, ours.env(), ours.name,
+                                                     worker_processes),
                           600, "bridge_worker")
         forget_session(settings, f"bench-{run}-bridge", processes)
         client_id = f"peer-{run}-influx"

@@ -97,11 +97,13 @@ def _latencies(records: list[Collected], sent_at: dict[str, tuple[float, int]],
 def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20.0,
                        devices: int = 400, triggers: int = 200, linger_ms: int = 5,
                        worker_profile: Path | None = None, bridge_processes: int = 1,
-                       progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                       progress: Callable[[str], None] | None = None,
+                       worker_processes: int = 1) -> dict[str, Any]:
     """Publish-to-Kafka (baseline hop) and publish-to-alert latency at a steady rate.
 
     `linger_ms` is the bridge producer's linger (its `--linger-ms`); `worker_profile` runs
-    the worker under cProfile, writing its stats there.
+    the worker under cProfile, writing its stats there; `worker_processes` runs `ioc worker
+    --processes N` (the measurement starts once every member holds its partitions).
     """
     say = progress or (lambda text: None)
     run = uuid.uuid4().hex[:8]
@@ -119,10 +121,13 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
                                Path(tmp) / "bridge.log", members=bridge_processes)
         stack.callback(bridge.stop)
         worker = WorkerProcess(prefix, registry, Path(tmp) / "worker.log",
-                               profile=worker_profile)
+                               profile=worker_profile, processes=worker_processes)
         worker.start()
         stack.callback(worker.stop, 30)
         bridge.wait_ready(60)
+        if worker_processes > 1:  # no rebalance while measuring
+            worker.wait_until(lambda: worker.settled(settings.kafka_partitions), 120,
+                              "every worker process holding partitions", interval=0.5)
         collector = Collector(kafka_access(settings), [topics[0], topics[3]], f"bench-{run}")
         stack.callback(collector.close)
         login = stack.enter_context(run_gateway(settings, f"gwb-{run}", "drainage",
@@ -143,7 +148,8 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
             [k for k in map(_key, collector.records[topics[0]]) if k[0] != probe], keys)
         if len(alerts) < len(sent_at):
             problems.append(f"{len(sent_at) - len(alerts)} of {len(sent_at)} alerts missing")
-        return {"bridge_processes": bridge_processes, "target_rate_per_s": rate,
+        return {"bridge_processes": bridge_processes, "worker_processes": worker_processes,
+                "target_rate_per_s": rate,
                 "seconds": seconds, "bridge_linger_ms": linger_ms,
                 "published": len(keys), "achieved_publish_rate_per_s": round(len(keys) / took),
                 "telemetry_records": collector.count(topics[0]),

@@ -53,6 +53,14 @@ class SoakResult:
     alert_records: int
     drain_s: float
     rss: list[RssSummary] = field(default_factory=list)
+    end_to_end_s: float = 0.0  # first publish → every reading stored and judged
+    worker_processes: int = 1
+    bridge_processes: int = 1
+
+    @property
+    def end_to_end_rate(self) -> float:
+        """Readings/s from the first publish until every reading was stored and judged."""
+        return round(self.published / self.end_to_end_s, 1) if self.end_to_end_s > 0 else 0.0
 
     @property
     def lost_in_kafka(self) -> int:
@@ -118,7 +126,8 @@ class _Run:
 
 
 @contextmanager
-def _pipeline(settings: Settings, devices: int, say: Say) -> Iterator[_Run]:
+def _pipeline(settings: Settings, devices: int, say: Say, worker_processes: int = 1,
+              bridge_processes: int = 1) -> Iterator[_Run]:
     """Bucket, topics, registry, worker and bridge for one soak; all removed afterwards."""
     run_id = uuid.uuid4().hex[:8]
     # one reading per device per second at most; silence alerts only after 15 minutes
@@ -137,14 +146,20 @@ def _pipeline(settings: Settings, devices: int, say: Say) -> Iterator[_Run]:
             settings, f"gw-soak-{run_id}", "drainage", [(d.domain, d.id) for d in run.devices]))
         say(f"bucket {run.bucket.name}; starting worker and bridge (logs in {run.tmp})…")
         run.worker = WorkerProcess(run.prefix, registry, run.tmp / "worker.log",
-                                   bucket=run.bucket.name, env=run.bucket.env())
+                                   bucket=run.bucket.name, env=run.bucket.env(),
+                                   processes=worker_processes)
         run.worker.start()
         stack.callback(run.worker.stop, 60)
         run.bridge = BridgeProcess(["--client-id", f"soak-{run_id}", "--share-group", "",
                                     "--registry", str(registry), "--topic-prefix", run.prefix,
-                                    "--no-status"], run.tmp / "bridge.log")
+                                    "--no-status"], run.tmp / "bridge.log",
+                                   members=bridge_processes)
         stack.callback(run.bridge.stop, 60)
         run.bridge.wait_ready(120)
+        worker = run.worker
+        if worker_processes > 1:  # joins after the start would pause it for a rebalance
+            worker.wait_until(lambda: worker.settled(settings.kafka_partitions), 120,
+                              "every worker process holding partitions", interval=0.5)
         yield run
 
 
@@ -181,13 +196,15 @@ def _stream(run: _Run, pub: Publisher, rate: int, seconds: float, say: Say) -> i
 
 def _drain(run: _Run, say: Say, timeout_s: float) -> float:
     """Wait until the worker and the storage consumer committed everything; seconds taken."""
-    start = time.monotonic()
+    start = next_say = time.monotonic()
     while time.monotonic() - start < timeout_s:
         worker, storage = run.lag()
         if worker == 0 and storage == 0:
             return time.monotonic() - start
-        say(f"draining: worker lag {worker}, storage lag {storage}")
-        time.sleep(5.0)  # polling the consumer groups' lag with a deadline
+        if time.monotonic() >= next_say:
+            say(f"draining: worker lag {worker}, storage lag {storage}")
+            next_say += 5.0
+        time.sleep(0.5)  # polling the consumer groups' lag with a deadline
     return time.monotonic() - start
 
 
@@ -211,10 +228,11 @@ def _pids(run: _Run) -> dict[str, Callable[[], int | None]]:
 
 
 def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None = None,
-             sample_s: float = 10.0, say: Say = lambda text: None) -> SoakResult:
+             sample_s: float = 10.0, say: Say = lambda text: None, *,
+             worker_processes: int = 1, bridge_processes: int = 1) -> SoakResult:
     """Run the soak and count; see the module docstring."""
     n = devices or max(1, min(rate, 5000))
-    with _pipeline(settings, n, say) as run:
+    with _pipeline(settings, n, say, worker_processes, bridge_processes) as run:
         sampler = RssSampler(_pids(run), sample_s)
         sampler.start()
         assert run.login is not None
@@ -229,6 +247,7 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
         finally:
             pub.close()
         drain_s = _drain(run, say, 900.0)
+        end_to_end_s = time.monotonic() - started
         rss = sampler.stop()
         say("counting what Kafka and InfluxDB hold…")
         kafka = count_in_kafka(settings, run.topics.telemetry, [d.id for d in run.devices])
@@ -240,5 +259,6 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
         return SoakResult(minutes, rate, n, published, acked, round(achieved, 1),
                           kafka.distinct, kafka.duplicates, sum(min(influx.get(d, 0), c)
                                                                 for d, c in sent.items()),
-                          extra, end_offsets(settings, run.worker.topics.alerts), drain_s, rss)
+                          extra, end_offsets(settings, run.worker.topics.alerts), drain_s, rss,
+                          round(end_to_end_s, 2), worker_processes, bridge_processes)
 

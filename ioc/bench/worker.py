@@ -106,22 +106,28 @@ def _baseline(settings: Settings, topic: str, alerts_topic: str, devices: Sequen
         consumer.close()
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process (Linux /proc), None elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _cpu_seconds(pids: Sequence[int]) -> float | None:
+    """User + system CPU seconds of processes (Linux /proc), None elsewhere."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 @dataclass
 class _Drain:
     """When the worker's first commit was seen (how far it got, the worker's CPU seconds
-    then), and when lag hit 0."""
+    then), and when lag hit 0. With several worker processes, the first commit counted is
+    the first one after every process holds its partitions: their joins (one rebalance
+    each) are start-up, like the imports."""
 
     n: int
-    pid: int
+    worker: WorkerProcess
+    partitions: int
     first: tuple[float, int, float | None] | None = None
     done_at: float | None = None
 
@@ -130,9 +136,12 @@ class _Drain:
         if left is None:  # the topics have no partitions (yet)
             return False
         now, done = time.perf_counter(), self.n - min(self.n, left)
-        if self.first is None and done > 0:
-            self.first = (now, done, _cpu_seconds(self.pid))
-        if left == 0 and self.first is not None:
+        if self.first is None and done > 0 and (self.worker.processes == 1 or
+                                                self.worker.settled(self.partitions)):
+            self.first = (now, done, _cpu_seconds(self.worker.pids()))
+        if left == 0:
+            # drained before every process joined: no drain to time (the whole run is)
+            self.first = self.first or (now, done, None)
             self.done_at = now
         return self.done_at is not None
 
@@ -140,7 +149,8 @@ class _Drain:
 def _drain(settings: Settings, topics: Sequence[str], n: int, worker: WorkerProcess,
            timeout: float) -> dict[str, Any]:
     """Poll the group's committed offsets until no lag is left; rate from first commit."""
-    started, progress = time.perf_counter(), _Drain(n, worker.pid)
+    started = time.perf_counter()
+    progress = _Drain(n, worker, settings.kafka_partitions)
     with closing(GroupLag(kafka_access(settings), worker.group, topics)) as lag:
         worker.wait_until(lambda: progress.observe(lag.lag()), timeout, "caught-up group",
                           interval=0.05)
@@ -151,7 +161,7 @@ def _drain(settings: Settings, topics: Sequence[str], n: int, worker: WorkerProc
     # rate is over the whole run, start-up included (and says so)
     whole = drained < n // 2 or drained_s <= 0
     rate = n / (progress.done_at - started) if whole else drained / drained_s
-    cpu, cpu_first = _cpu_seconds(worker.pid), progress.first[2]
+    cpu, cpu_first = _cpu_seconds(worker.pids()), progress.first[2]  # all still running
     # CPU per reading after the first commit: without start-up (imports, joining the group)
     drain_cpu = None if cpu is None or cpu_first is None or drained <= 0 else \
         round((cpu - cpu_first) / drained * 1e6, 1)
@@ -161,18 +171,21 @@ def _drain(settings: Settings, topics: Sequence[str], n: int, worker: WorkerProc
             "worker_total_s": round(progress.done_at - started, 2),
             "worker_drain_s": round(drained_s, 2),
             "worker_readings_per_s": round(rate, 1),
-            "worker_rate_basis": "whole run incl. start-up" if whole else "from first commit"}
+            "worker_rate_basis": "whole run incl. start-up" if whole else
+            "from first commit" + (" with every process joined" if worker.processes > 1
+                                   else "")}
 
 
 def run_worker_bench(settings: Settings, n: int = 50_000, *, devices: int = 400,
                      by_ward: bool = True, profile: Path | None = None,
                      progress: Callable[[str], None] | None = None,
-                     worker_args: Sequence[str] = ()) -> dict[str, Any]:
+                     worker_args: Sequence[str] = (), processes: int = 1) -> dict[str, Any]:
     """Readings/s of `ioc worker --no-influx` draining `n` readings, beside a plain consumer.
 
     `by_ward` partitions the backlog as the bridge does (by owner ward); False uses Kafka's
     default (device-id hash), which makes the worker repartition every reading.
-    `worker_args` are added to the worker's command line (e.g. `--no-state`).
+    `worker_args` are added to the worker's command line (e.g. `--no-state`); `processes`
+    runs `ioc worker --processes N`.
     """
     say = progress or (lambda text: None)
     run = uuid.uuid4().hex[:8]
@@ -189,7 +202,8 @@ def run_worker_bench(settings: Settings, n: int = 50_000, *, devices: int = 400,
         registry = Path(tmp) / "devices.yaml"
         dump_registry(devs, registry)
         say("running the worker until its group has committed everything…")
-        worker = WorkerProcess(prefix, registry, Path(tmp) / "worker.log", profile=profile)
+        worker = WorkerProcess(prefix, registry, Path(tmp) / "worker.log", profile=profile,
+                               processes=processes)
         worker.argv += worker_args
         worker.start()
         try:
@@ -201,6 +215,7 @@ def run_worker_bench(settings: Settings, n: int = 50_000, *, devices: int = 400,
     problems = [] if base["baseline_read"] == n else [f"baseline read {base['baseline_read']} "
                                                       f"of {n} readings"]
     return {"readings": n, "devices": devices, "partitioned_by_ward": by_ward,
+            "worker_processes": processes,
             "baseline": "kafka-python consumer + the same Detector, alerts produced",
             **base, **figures, "ratio_worker_to_baseline": round(
                 float(figures["worker_readings_per_s"] or 0) / base["baseline_readings_per_s"], 3),

@@ -19,6 +19,7 @@ from ioc.core.registry import load_registry
 from ioc.core.schemas import Alert
 from ioc.core.settings import load_settings
 from ioc.core.topics import ALERTS
+from ioc.processors.worker.members import WorkerMember
 
 __all__ = ["alerts", "backtest", "worker"]
 
@@ -54,15 +55,43 @@ def backtest(feed: Path, registry_path: Path | None, full: bool) -> None:
 
 
 @click.command()
-@click.option("--web-port", type=int, default=None, help="Faust web port (default: disabled).")
+@click.option("--web-port", type=int, default=None,
+              help="Faust web port (default: disabled); member i of --processes uses PORT+i.")
 @click.option("--influx/--no-influx", default=True, help="Also store readings and alerts.")
 @click.option("--topic-prefix", default="", help="Prefix every topic name (tests).")
 @click.option("--state/--no-state", default=True, show_default=True,
               help="Checkpoint rule state to the compacted state topic and restore it on "
                    "every partition assignment; --no-state keeps it in memory only (a "
                    "restart then rebuilds it from the open alerts alone).")
-def worker(web_port: int | None, influx: bool, topic_prefix: str, state: bool) -> None:
+@click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes on this machine, members of one consumer group that "
+                   "split the partitions (at most IOC_KAFKA_PARTITIONS do work); the way "
+                   "to use more than one core (docs/architecture.md).")
+@click.option("--member", default=None, hidden=True,
+              help="INDEX/COUNT: run as one member of --processes (set by the parent).")
+def worker(web_port: int | None, influx: bool, topic_prefix: str, state: bool,
+           processes: int, member: str | None) -> None:
     """Run the stream processors (Faust) and the InfluxDB writer."""
+    if member is None and processes > 1:
+        _run_members(processes, web_port, influx, topic_prefix, state)
+    _run_worker(web_port, influx, topic_prefix, state,
+                WorkerMember.parse(member) if member else WorkerMember())
+
+
+def _run_members(count: int, web_port: int | None, influx: bool, topic_prefix: str,
+                 state: bool) -> None:
+    from ioc.core.process_group import run_group
+    from ioc.processors.worker.members import member_argvs
+
+    args = ["--topic-prefix", topic_prefix, "--influx" if influx else "--no-influx",
+            "--state" if state else "--no-state",
+            *(["--web-port", str(web_port)] if web_port is not None else [])]
+    log.info("worker: %d member processes of one consumer group", count)
+    raise SystemExit(run_group("worker", member_argvs(count, args)))
+
+
+def _run_worker(web_port: int | None, influx: bool, topic_prefix: str, state: bool,
+                member: WorkerMember) -> None:
     import faust
 
     from ioc.core.alerts_topic import load_alerts
@@ -91,10 +120,11 @@ def worker(web_port: int | None, influx: bool, topic_prefix: str, state: bool) -
     # checkpoints and their alerts from the alerts topic (with --no-state: only the alerts,
     # which seed the rules they belong to), so a restart neither duplicates nor forgets
     built = create_app(settings, registry, topics, app_id=f"{topic_prefix}ioc-worker",
-                       web_port=web_port, partitions=partitions,
+                       web_port=member.web_port(web_port), partitions=partitions,
                        alert_source=lambda: load_alerts(kafka, topics.alerts,
                                                         required=True).values(),
-                       state_log=KafkaStateLog(kafka, topics.state) if state else None)
+                       state_log=KafkaStateLog(kafka, topics.state) if state else None,
+                       member=member.index)
     stop, failed = threading.Event(), threading.Event()
     if influx:
         threading.Thread(target=_run_influx_sink,

@@ -20,13 +20,15 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from ioc.core.errors import IocError
-from ioc.core.schemas import Alert, Reading, reading_from_json
+from ioc.core.schemas import Alert, reading_from_json
 from ioc.storage.influx_writer import (
     InfluxWriter,
     StorageError,
     StorageRefused,
     StorageRejected,
+    reading_line,
 )
+from ioc.storage.reading_lines import ReadingLines
 
 __all__ = ["HoldState", "InfluxSink", "SinkFailed"]
 
@@ -39,9 +41,10 @@ class SinkFailed(IocError):
 
 @dataclass(slots=True)
 class _Batch:
-    """One polled batch, decoded, with the offsets to commit once it is stored."""
+    """One polled batch, decoded (readings as their line protocol), with the offsets to
+    commit once it is stored."""
 
-    readings: list[Reading]
+    readings: list[str]
     alerts: list[Alert]
     offsets: dict[TopicPartition, OffsetAndMetadata]
 
@@ -77,6 +80,7 @@ class InfluxSink:
         self._report_every, self._clock = report_every_s, clock
         self._rewind = False
         self._held: _Batch | None = None
+        self._lines = ReadingLines(writer.registry)
         self._hold_since = self._next_try = self._reported = 0.0
         self._attempts = 0
         self.counts: Counter[str] = Counter()
@@ -110,13 +114,15 @@ class InfluxSink:
             batch.offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
         return batch
 
-    def _decode(self, topic: str, value: bytes, readings: list[Reading],
+    def _decode(self, topic: str, value: bytes, readings: list[str],
                 alerts: list[Alert]) -> None:
         try:
             if topic == self._alerts:
                 alerts.append(Alert.from_json(value))
-            else:
-                readings.append(reading_from_json(value))
+            else:  # the bridge's exact shape without pydantic; anything else validated
+                line = self._lines.line(value)
+                readings.append(line if line is not None else
+                                reading_line(reading_from_json(value), self._writer.registry))
         except ValueError as exc:  # pydantic ValidationError is a ValueError
             self.counts["undecodable"] += 1
             log.warning("skipping undecodable record on %s: %s", topic, str(exc)[:200])
@@ -124,7 +130,7 @@ class InfluxSink:
     def _store(self, batch: _Batch) -> int:
         """Write the batch and commit its offsets, or hold it and pause consumption."""
         try:
-            self._writer.write_readings(batch.readings)
+            self._writer.write_lines(batch.readings)
             self._writer.write_alerts(batch.alerts)
         except StorageRejected as exc:
             # the same points get the same answer every time: holding would block storage

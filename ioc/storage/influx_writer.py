@@ -8,11 +8,10 @@ points themselves: StorageRejected).
 
 from __future__ import annotations
 
-import calendar
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ioc.core.errors import ConfigError, IocError, ServiceError
@@ -27,7 +26,8 @@ from ioc.core.schemas import (
 )
 
 __all__ = ["InfluxWriter", "LineSink", "StorageError", "StorageRefused", "StorageRejected",
-           "WriteRefused", "alert_line", "reading_line"]
+           "WriteRefused", "alert_line", "field_set", "line_of", "nanoseconds", "reading_line",
+           "series_key"]
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +78,20 @@ def _field(value: Any) -> str:
     return f'"{text}"'
 
 
-def _line(measurement: str, tags: dict[str, str | None], fields: dict[str, Any],
-          ns: int) -> str:
-    tag_s = "".join(f",{k}={_tag(v)}" for k, v in sorted(tags.items()) if v)
-    field_s = ",".join(f"{k}={_field(v)}" for k, v in fields.items() if v is not None)
-    return f"{measurement}{tag_s} {field_s} {ns}"
+def series_key(measurement: str, tags: dict[str, str | None]) -> str:
+    """A line's measurement and tags: sorted, the empty ones left out."""
+    return measurement + "".join(f",{k}={_tag(v)}" for k, v in sorted(tags.items()) if v)
+
+
+def field_set(fields: dict[str, Any]) -> str:
+    """A line's fields, in their order, without the None ones."""
+    return ",".join(f"{k}={_field(v)}" for k, v in fields.items() if v is not None)
+
+
+def line_of(measurement: str, tags: dict[str, str | None], fields: dict[str, Any],
+            ns: int) -> str:
+    """One point's line: tags sorted (empty ones left out), fields without the None ones."""
+    return f"{series_key(measurement, tags)} {field_set(fields)} {ns}"
 
 
 def _fields(r: Reading) -> dict[str, Any]:
@@ -99,9 +108,14 @@ def _fields(r: Reading) -> dict[str, Any]:
     return {}
 
 
-def _ns(dt: datetime) -> int:
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def nanoseconds(dt: datetime) -> int:
+    """Epoch nanoseconds of an aware datetime."""
     # integer arithmetic: float seconds would lose the last digits of a ns timestamp
-    return (calendar.timegm(dt.utctimetuple()) * 1_000_000 + dt.microsecond) * 1000
+    d = dt - _EPOCH
+    return ((d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds) * 1000
 
 
 def reading_line(r: Reading, registry: Registry | None = None) -> str:
@@ -112,7 +126,7 @@ def reading_line(r: Reading, registry: Registry | None = None) -> str:
     if device is not None:
         tags.update(road=device.road, circuit=device.circuit, basin=device.basin)
     fields = {**_fields(r), "seq": r.seq, "batteryLevel": r.battery_level}
-    return _line(r.domain, tags, fields, _ns(r.observed_at))
+    return line_of(r.domain, tags, fields, nanoseconds(r.observed_at))
 
 
 def alert_line(a: Alert) -> str:
@@ -122,7 +136,7 @@ def alert_line(a: Alert) -> str:
     fields = {"id": a.id, "version": a.version, "severityRank": SEVERITY_RANK[a.severity],
               "description": a.description, "category": a.category,
               "dateIssued": a.date_issued.isoformat()}
-    return _line("alerts", tags, fields, _ns(a.date_modified))
+    return line_of("alerts", tags, fields, nanoseconds(a.date_modified))
 
 
 class InfluxWriter:
@@ -137,9 +151,18 @@ class InfluxWriter:
         self._sleep = sleep
         self.stats = {"points": 0, "batches": 0, "errors": 0, "retries": 0}
 
+    @property
+    def registry(self) -> Registry | None:
+        """The registry whose tags (road, circuit, basin) reading points get."""
+        return self._registry
+
     def write_readings(self, batch: Sequence[Reading]) -> int:
         """Store readings; returns points written or raises a StorageError/StorageRefused."""
         return self._write([reading_line(r, self._registry) for r in batch])
+
+    def write_lines(self, lines: Sequence[str]) -> int:
+        """Store points already in line protocol (see storage.reading_lines)."""
+        return self._write(list(lines))
 
     def write_alerts(self, batch: Sequence[Alert]) -> int:
         """Store alert changes; returns points written or raises a StorageError/StorageRefused."""

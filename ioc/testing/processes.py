@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -15,6 +16,9 @@ from pathlib import Path
 from ioc.core.errors import ServiceError
 
 __all__ = ["REPO_ROOT", "ChildProcess", "WorkerProcess", "free_port"]
+
+# "[time] [pid] [INFO] partitions of <topic>: [0, 2]; ..." (Faust's log format)
+_ASSIGNED = re.compile(r"\[(\d+)\] \[\w+\] partitions of \S+: \[([0-9, ]*)\]")
 
 # children run from the checkout, where `.ioc/credentials.env` of `ioc services up` lives
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -119,14 +123,16 @@ class WorkerProcess(ChildProcess):
     """`python -m ioc worker --topic-prefix P` over a registry file (not started yet).
 
     Without `bucket` the worker runs `--no-influx`; `profile` runs it under cProfile,
-    writing the stats there.
+    writing the stats there; `processes` > 1 runs `--processes N` (`pids()` lists them).
     """
 
     def __init__(self, prefix: str, registry: Path, log_file: Path, *,
                  bucket: str | None = None, profile: Path | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, processes: int = 1) -> None:
         prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
         argv = [sys.executable, *prof, "-m", "ioc", "worker", "--topic-prefix", prefix]
+        if processes > 1:
+            argv += ["--processes", str(processes)]
         extra = {"IOC_REGISTRY": str(registry), **(env or {})}
         if bucket is None:
             argv.append("--no-influx")
@@ -138,3 +144,30 @@ class WorkerProcess(ChildProcess):
 
         self.prefix, self.topics = prefix, WorkerTopics.prefixed(prefix)
         self.group = f"{prefix}ioc-worker"
+        self.processes = processes
+
+    def assignments(self) -> dict[int, frozenset[int]]:
+        """Each worker process's latest partition assignment, by pid, from the log."""
+        text = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+        latest: dict[int, frozenset[int]] = {}
+        for pid, parts in _ASSIGNED.findall(text):
+            latest[int(pid)] = frozenset(int(p) for p in parts.split(",") if p.strip())
+        return latest
+
+    def settled(self, partitions: int) -> bool:
+        """Whether each of the `processes` holds partitions (if there are enough for all) and
+        every partition is held by exactly one of them, as their logs last said."""
+        held = list(self.assignments().values())
+        return len(held) == self.processes and \
+            sum(1 for h in held if h) == min(self.processes, partitions) and \
+            sum(map(len, held)) == partitions and \
+            frozenset().union(*held) == frozenset(range(partitions))
+
+    def pids(self) -> list[int]:
+        """The process and its children (the members of `--processes N`), Linux only."""
+        pid = self.pid
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            kids = []
+        return [pid, *(int(k) for k in kids)]

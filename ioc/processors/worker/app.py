@@ -206,18 +206,19 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
                rules: RuleSettings | None = None, session_timeout_s: float = 10.0,
                partitions: int | None = None, tuning: Tuning | None = None,
                alert_source: AlertSource | None = None, state_log: StateLog | None = None,
-               owner_tick_s: float = 30.0) -> Worker:
+               owner_tick_s: float = 30.0, member: int = 0) -> Worker:
     """Build the faust-streaming app; `web_port=None` disables its web server.
 
     `partitions`: the telemetry (= internal topic) partition count when co-partitioned,
     None to re-key every reading through the internal topic. `alert_source`: see Worker.
     `state_log`: where rule state is checkpointed (None: memory only). `owner_tick_s`: each
     ward is ticked every so many seconds of its own event time (and `tick_s` of wall time
-    checks for wards gone quiet).
+    checks for wards gone quiet). `member`: this process's index among `ioc worker
+    --processes` (its Faust data dir).
     """
     tp, tune = topics or WorkerTopics(), tuning or Tuning()
     app = faust_app(settings, app_id, web_port, session_timeout_s, tune.producer_linger_s,
-                    tune.fetch_max_wait_ms)
+                    tune.fetch_max_wait_ms, member)
     # silent_unseen off: a worker only judges devices whose partitions it has seen
     detector = Detector(registry, rules or RuleSettings(silent_unseen=False),
                         owner_tick_s=owner_tick_s)

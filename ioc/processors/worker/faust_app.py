@@ -14,6 +14,7 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.settings import Settings
 from ioc.processors.worker.faust_auth import faust_broker, faust_credentials
+from ioc.processors.worker.faust_drain import install_drain
 from ioc.processors.worker.parts import LeanMonitor
 
 __all__ = ["faust_app", "header"]
@@ -39,12 +40,15 @@ def _install_fetch_wait() -> None:
 
 
 def faust_app(settings: Settings, app_id: str, web_port: int | None, session_timeout_s: float,
-              producer_linger_s: float, fetch_max_wait_ms: int) -> faust.App:
-    """The worker's Faust app: raw keys and values, memory store, SASL from the settings."""
+              producer_linger_s: float, fetch_max_wait_ms: int, member: int = 0) -> faust.App:
+    """The worker's Faust app: raw keys and values, memory store, SASL from the settings;
+    `member` > 0 (of `ioc worker --processes`) gets a data dir of its own."""
     # the data dir holds nothing we need (memory store); keep it out of the working tree
-    datadir = Path(tempfile.gettempdir()) / "ioc-faust" / app_id
+    datadir = Path(tempfile.gettempdir()) / "ioc-faust" / (f"{app_id}-m{member}" if member
+                                                           else app_id)
     datadir.parent.mkdir(parents=True, exist_ok=True)
     _install_fetch_wait()
+    install_drain()
     kafka = kafka_access(settings)
     app = faust.App(app_id, broker=faust_broker(kafka), store="memory://",
                     broker_credentials=faust_credentials(kafka),

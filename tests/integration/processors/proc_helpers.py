@@ -101,11 +101,12 @@ class WorkerProcess(processes.WorkerProcess):
     """`python -m ioc worker` over the flood registry; each start logs to its own file."""
 
     def __init__(self, prefix: str, flood: Flood, log_dir: Path, *,
-                 bucket: Bucket | None = None, state: bool = True, name: str = "worker") -> None:
+                 bucket: Bucket | None = None, state: bool = True, name: str = "worker",
+                 processes: int = 1) -> None:
         # a storing worker gets only its bucket's write-only token, as in production
         super().__init__(prefix, flood.registry_file, log_dir / f"{name}-1.log",
                          bucket=bucket.name if bucket else None,
-                         env=bucket.scoped.env() if bucket else None)
+                         env=bucket.scoped.env() if bucket else None, processes=processes)
         if not state:
             self.argv.append("--no-state")
         self._log_dir, self._name = log_dir, name

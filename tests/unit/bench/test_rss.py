@@ -43,3 +43,8 @@ def test_loss_anywhere_or_a_point_stored_twice_fails_the_soak() -> None:
     assert _result(kafka_distinct=598).lost == 2 and not _result(kafka_distinct=598).ok
     assert _result(influx_points=590).lost_in_influx == 10
     assert not _result(influx_extra=1).ok
+
+
+def test_the_end_to_end_rate_spans_publishing_and_draining() -> None:
+    assert _result(end_to_end_s=4.0).end_to_end_rate == 150.0  # type: ignore[arg-type]
+    assert _result().end_to_end_rate == 0.0  # not measured

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 import pytest
 from kafka import TopicPartition
 from kafka.errors import CommitFailedError
 
 from ioc.core.schemas import reading_to_json
 from ioc.storage.influx_sink import InfluxSink, SinkFailed
-from ioc.storage.influx_writer import InfluxWriter, StorageRefused, WriteRefused
+from ioc.storage.influx_writer import InfluxWriter, StorageRefused, WriteRefused, reading_line
 from ioc.testing.factories import at, drain, drainage_device, registry
 
 TP, TP2 = TopicPartition("t", 0), TopicPartition("t", 1)
@@ -178,3 +179,17 @@ def test_persistent_errors_raise_sink_failed() -> None:
     with pytest.raises(SinkFailed, match="3 errors in a row"):
         sink.run(threading.Event())
     assert consumer.committed_offsets == {}
+
+
+def test_records_in_another_shape_are_validated_and_bad_ones_skipped() -> None:
+    reading = drain("a1", at(7), 0.4)
+    snake = orjson.dumps(reading.model_dump(mode="json"))  # field names, not the aliases
+    consumer, influx = FakeConsumer({TP: 0}), Influx()
+    consumer.logs[TP] = [SimpleNamespace(offset=i, value=v) for i, v in enumerate(
+        [reading_to_json(reading), snake, b'{"domain": []}', b"not json"])]
+    writer = InfluxWriter(influx, registry(drainage_device("a1")))
+    sink = InfluxSink(consumer, writer, telemetry="t", alerts="a", max_records=10)
+    assert sink.run_once() == 2
+    line = reading_line(reading, registry(drainage_device("a1")))
+    assert influx.lines == [line, line]
+    assert sink.counts["undecodable"] == 2 and consumer.committed_offsets == {TP: 4}

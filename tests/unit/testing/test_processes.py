@@ -75,3 +75,19 @@ def test_worker_command_line(tmp_path: Path) -> None:
     assert stored.argv[1:4] == ["-m", "cProfile", "-o"] and "--no-influx" not in stored.argv
     assert stored.env["IOC_INFLUX_BUCKET"] == "b"
     assert 0 < free_port() < 65536
+
+
+def test_worker_assignments_are_read_per_process_from_the_shared_log(tmp_path: Path) -> None:
+    w = WorkerProcess("p-", tmp_path / "devices.yaml", tmp_path / "w.log", processes=2)
+    assert w.assignments() == {} and not w.settled(4)
+    line = "[2026-12-01 17:36:26,909] [{}] [INFO] partitions of p-ioc.worker-owned: [{}]; lost\n"
+    w.log_file.write_text(line.format(11, "0, 1, 2, 3") + line.format(12, ""))
+    assert w.assignments() == {11: frozenset({0, 1, 2, 3}), 12: frozenset()}
+    assert not w.settled(4)  # one member holds nothing
+    with w.log_file.open("a") as fh:
+        fh.write(line.format(11, "1, 3") + line.format(12, "0, 2"))
+    assert w.settled(4) and not w.settled(5)
+    with w.log_file.open("a") as fh:
+        fh.write(line.format(12, "0, 2, 3"))  # 3 held twice
+    assert not w.settled(4)
+    assert WorkerProcess("p-", tmp_path / "d.yaml", tmp_path / "w.log").processes == 1
