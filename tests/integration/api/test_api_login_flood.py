@@ -17,17 +17,31 @@ from tests.integration.api.login_flood import FloodReport, run_flood
 CONCURRENCY = 80
 FLOOD_S = 12.0
 MEASURE_S = 6.0
-P99_LIMIT_S = 0.100
+P99_LIMIT_S = 0.100  # on a quiet machine; scaled by the baseline of the same run (below)
+BASELINE_FACTOR = 5.0  # a blocked event loop makes /auth/me wait for hashes: seconds, not 5x
 
 
 def _p99(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[98]
 
 
+def _timed_me(session: requests.Session, url: str, headers: dict[str, str]) -> float:
+    """Seconds one GET /auth/me took; it must answer 200."""
+    t0 = time.perf_counter()
+    resp = session.get(f"{url}/api/v1/auth/me", headers=headers, timeout=30)
+    elapsed = time.perf_counter() - t0
+    assert resp.status_code == 200, resp.text
+    return elapsed
+
+
 def test_login_flood_leaves_auth_me_fast_and_is_throttled(
         api_process: Callable[..., ApiProcess]) -> None:
     served = api_process()
     me_headers = {"Authorization": f"Bearer {login(served.url, 'view')}"}
+    session = requests.Session()
+    # the same calls without a flood, in the same run: on a loaded machine both are slower
+    baseline = [_timed_me(session, served.url, me_headers) for _ in range(100)]
+    limit = max(P99_LIMIT_S, BASELINE_FACTOR * _p99(baseline))
     ctx = multiprocessing.get_context("spawn")
     running, out = ctx.Event(), ctx.Queue()
     flood = ctx.Process(target=run_flood, daemon=True,
@@ -36,14 +50,10 @@ def test_login_flood_leaves_auth_me_fast_and_is_throttled(
     try:
         assert running.wait(60), "the flood process never got an answer"
         samples: list[float] = []
-        session = requests.Session()
         start = time.time()
         while time.time() - start < MEASURE_S or len(samples) < 50:
             assert flood.is_alive(), "the flood ended before 50 /auth/me samples"
-            t0 = time.perf_counter()
-            resp = session.get(f"{served.url}/api/v1/auth/me", headers=me_headers, timeout=30)
-            samples.append(time.perf_counter() - t0)
-            assert resp.status_code == 200, resp.text
+            samples.append(_timed_me(session, served.url, me_headers))
         measured_until = time.time()
         report: FloodReport = out.get(timeout=FLOOD_S + 60)
     finally:
@@ -51,9 +61,10 @@ def test_login_flood_leaves_auth_me_fast_and_is_throttled(
         if flood.is_alive():
             flood.kill()
     p99 = _p99(samples)
-    assert p99 < P99_LIMIT_S, (f"/auth/me p99 {p99 * 1000:.0f} ms over {len(samples)} calls "
-                               f"(median {statistics.median(samples) * 1000:.1f} ms) "
-                               f"during {dict(report.statuses)}")
+    assert p99 < limit, (f"/auth/me p99 {p99 * 1000:.0f} ms over {len(samples)} calls "
+                         f"(median {statistics.median(samples) * 1000:.1f} ms) during "
+                         f"{dict(report.statuses)}; limit {limit * 1000:.0f} ms (baseline "
+                         f"p99 {_p99(baseline) * 1000:.1f} ms)")
     # the flood covered the whole measurement, and it was a flood
     assert report.first <= start and report.last >= measured_until
     assert sum(report.statuses.values()) >= 5 * CONCURRENCY, report.statuses
