@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +15,7 @@ import requests
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from ioc.core.kafka_auth import kafka_access
+from ioc.core.ownership import OWNER_HEADER, owner_keys, owner_partition
 from ioc.core.registry import Registry, dump_registry
 from ioc.core.schemas import Alert, Reading, reading_to_json
 from ioc.core.settings import Settings
@@ -39,6 +40,11 @@ class Flood:
     def readings(self) -> list[Reading]:
         """All normalized readings, in time order."""
         return self.feed.readings
+
+    @property
+    def owners(self) -> dict[str, str]:
+        """Device id -> owner key, as the bridge places readings."""
+        return owner_keys(Registry(self.feed.catalog))
 
 
 @pytest.fixture(scope="session")
@@ -80,16 +86,28 @@ def prefix() -> str:
     return f"test-{uuid.uuid4().hex[:10]}."
 
 
-def produce(settings: Settings, topic: str, readings: Iterable[Reading], times: int = 1) -> int:
-    """Send readings keyed by device id (each `times` times in a row); returns messages sent."""
+def produce(settings: Settings, topic: str, readings: Iterable[Reading], times: int = 1, *,
+            owners: Mapping[str, str] | None = None) -> int:
+    """Send readings keyed by device id (each `times` times in a row); returns messages sent.
+
+    With `owners` (device id -> owner key) each goes to its owner's partition with the owner
+    header, as the bridge writes them; without, the worker re-keys them all through its
+    internal topic, which keeps each device's order but not a ward's (see
+    docs/architecture.md, "Ordering").
+    """
     producer = KafkaProducer(**kafka_access(settings).client_options(), acks="all",
                              linger_ms=20, batch_size=256 * 1024)
     sent = 0
     try:
         for r in readings:
-            value = reading_to_json(r)
+            value, owner = reading_to_json(r), owners[r.device_id] if owners else None
             for _ in range(times):
-                producer.send(topic, key=r.device_id.encode(), value=value)
+                if owner is None:
+                    producer.send(topic, key=r.device_id.encode(), value=value)
+                else:
+                    producer.send(topic, key=r.device_id.encode(), value=value,
+                                  partition=owner_partition(owner, settings.kafka_partitions),
+                                  headers=[(OWNER_HEADER, owner.encode())])
                 sent += 1
         producer.flush(timeout=60)
     finally:
