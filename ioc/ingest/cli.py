@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -12,12 +13,12 @@ from typing import Any
 import click
 
 from ioc.core.logging import setup_logging
+from ioc.core.process_group import Member, run_group
 from ioc.core.settings import Settings, load_settings
 from ioc.ingest.bridge import Bridge, SinkFactory
 from ioc.ingest.config import bridge_config, default_client_id, load_bridge_registry
 from ioc.ingest.kafka_sink import KafkaSink
 from ioc.ingest.members import SOLO, Membership
-from ioc.ingest.processes import MemberSpec, run_members
 from ioc.ingest.router import KafkaTopics
 
 __all__ = ["bridge", "sink_factory"]
@@ -77,9 +78,10 @@ def _run_members(count: int, o: dict[str, Any], settings: Settings, port: int) -
          "log_format": o["log_format"] or settings.log_format}
     log.info("bridge: %d member processes (%s)", count,
              f"$share group {group}" if group else "devices split between unshared sessions")
-    specs = [MemberSpec(i, _member_argv(o, Membership(i, count), client_id, group, port,
-                                        registry)) for i in range(count)]
-    raise SystemExit(run_members(specs))
+    members = [Member(i, (sys.executable, "-m", "ioc.ingest",
+                          *_member_argv(o, Membership(i, count), client_id, group, port,
+                                        registry))) for i in range(count)]
+    raise SystemExit(run_group("bridge", members))
 
 
 @click.command("bridge")

@@ -15,7 +15,7 @@ import pytest
 import requests
 import uvicorn
 from fastapi import FastAPI
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from ioc.api.context import ApiTopics
 from ioc.api.main import create_app
@@ -25,6 +25,7 @@ from ioc.core.registry import Device, Registry
 from ioc.core.schemas import Alert
 from ioc.core.settings import Settings
 from ioc.testing.influx import ScopedBucket, scoped_bucket
+from ioc.testing.kafka_topics import read_records
 from ioc.testing.processes import WorkerProcess, free_port
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -52,25 +53,9 @@ def produce_alerts(settings: Settings, topic: str, alerts: list[Alert]) -> None:
         producer.close()
 
 
-def read_topic(settings: Settings, topic: str) -> list[tuple[bytes, bytes]]:
+def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes]]:
     """Every (key, value) on a topic up to its current end."""
-    consumer = KafkaConsumer(**kafka_access(settings).client_options(), group_id=None,
-                             enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(topic, p)
-                 for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not parts:
-            return []
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        out: list[tuple[bytes, bytes]] = []
-        while any(consumer.position(tp) < end[tp] for tp in parts):
-            for records in consumer.poll(timeout_ms=500).values():
-                out.extend((r.key, r.value) for r in records)
-        return out
-    finally:
-        consumer.close()
+    return [(r.key, r.value) for r in read_records(settings, topic)]
 
 
 @dataclass

@@ -23,10 +23,10 @@ from ioc.sensors_sim.catalog import generate_catalog
 from ioc.sensors_sim.generator import generate
 from ioc.sensors_sim.scenarios import get_scenario
 from ioc.testing.influx import scoped_bucket
+from ioc.testing.kafka_topics import read_records
 from ioc.testing.mqtt_logins import run_gateway
 from ioc.testing.processes import WorkerProcess
 from tests.integration.api.api_helpers import running, seeded_users
-from tests.integration.console.kafka_records import read_records
 
 __all__ = ["FLOOD_S", "Pipeline", "running_pipeline"]
 

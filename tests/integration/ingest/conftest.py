@@ -22,11 +22,11 @@ from ioc.testing.mqtt_logins import run_gateway
 class Run:
     """One test's names: device ids, Kafka topics, MQTT share group."""
 
-    def __init__(self, settings: Settings, tmp_path: Path, devices: int = 10) -> None:
+    def __init__(self, settings: Settings, tmp_path: Path) -> None:
         self.id = uuid.uuid4().hex[:10]
         self.settings = settings
         self.tmp = tmp_path
-        self.devices: list[Device] = traffic_devices(f"it{self.id}-", devices)
+        self.devices: list[Device] = self.make_devices()
         self.registry = tmp_path / "devices.yaml"
         dump_registry(self.devices, self.registry)
         self.prefix = f"test-{self.id}-"
@@ -36,6 +36,10 @@ class Run:
         ensure_topics(kafka_access(settings), [self.topics.telemetry, self.topics.deadletter,
                                                  self.topics.device_status],
                       settings.kafka_partitions)
+
+    def make_devices(self) -> list[Device]:
+        """This run's registry: ten traffic counters (a subclass may choose others)."""
+        return traffic_devices(f"it{self.id}-", 10)
 
     def bridge_args(self, client: str, *extra: str) -> list[str]:
         """Command-line options for a bridge of this run."""

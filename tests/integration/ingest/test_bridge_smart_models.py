@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,28 +11,22 @@ import orjson
 import pytest
 
 from ioc.bench.loadgen import BridgeProcess, Collector
-from ioc.core.kafka_admin import ensure_topics
-from ioc.core.kafka_auth import kafka_access
-from ioc.core.mqtt_identities import MqttLogin
-from ioc.core.registry import Device, dump_registry
+from ioc.core.registry import Device
 from ioc.core.schemas import reading_from_json
 from ioc.core.settings import Settings
 from ioc.core.topics import telemetry_topic
-from ioc.ingest.router import KafkaTopics
 from ioc.testing.mqtt_logins import run_gateway
+from tests.integration.ingest.conftest import Run
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sdm"
-_PLACE = {"ward": "tan-phu", "lat": 11.53, "lon": 106.89, "interval_s": 60}
+_PLACE: dict[str, Any] = {"ward": "tan-phu", "lat": 11.53, "lon": 106.89, "interval_s": 60}
 
 
-class SdmRun:
-    """One test's registry (a device per model), Kafka topics and MQTT share group; the
-    attribute names match the `run` the shared bridge fixtures expect."""
+class SdmRun(Run):
+    """One test's run with a device per model (same names as the conftest's `run`)."""
 
-    def __init__(self, settings: Settings, tmp_path: Path) -> None:
-        self.id = uuid.uuid4().hex[:10]
-        self.settings = settings
-        self.tmp = tmp_path
+    def make_devices(self) -> list[Device]:
+        """A traffic counter, a streetlight, a water-level and a rain gauge."""
         p = f"sdm{self.id}-"
         self.by_model = {
             "TrafficFlowObserved": Device(id=f"{p}tr", domain="traffic", name="Đếm xe",
@@ -46,21 +39,7 @@ class SdmRun:
             "WeatherObserved": Device(id=f"{p}rg", domain="drainage", name="Mưa", basin="b1",
                                       depth_m=5, warn_m=3, critical_m=4, **_PLACE),
         }
-        self.devices = list(self.by_model.values())
-        self.registry = tmp_path / "devices.yaml"
-        dump_registry(self.devices, self.registry)
-        self.prefix = f"test-{self.id}-"
-        self.topics = KafkaTopics.prefixed(self.prefix)
-        self.group = f"g{self.id}"
-        self.gateway = MqttLogin("", "")
-        ensure_topics(kafka_access(settings), [self.topics.telemetry, self.topics.deadletter,
-                                                 self.topics.device_status],
-                      settings.kafka_partitions)
-
-    def bridge_args(self, client: str, *extra: str) -> list[str]:
-        """Command-line options for a bridge of this run."""
-        return ["--client-id", f"{self.id}-{client}", "--share-group", self.group,
-                "--registry", str(self.registry), "--topic-prefix", self.prefix, *extra]
+        return list(self.by_model.values())
 
 
 @pytest.fixture
