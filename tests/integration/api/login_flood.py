@@ -21,6 +21,8 @@ class FloodReport:
     statuses: Counter[int] = field(default_factory=Counter)
     retry_after: set[str] = field(default_factory=set)
     details: set[str] = field(default_factory=set)
+    errors: Counter[str] = field(default_factory=Counter)  # requests with no answer, by kind
+    crashed: str = ""  # why the flood stopped early, if it did
     first: float = 0.0
     last: float = 0.0
 
@@ -35,14 +37,18 @@ async def _flood(url: str, concurrency: int, duration_s: float, running: Event) 
             while time.monotonic() < until:
                 # half guess the password of a real user, half try made-up names
                 name = "oper" if i % 2 else f"bogus-{i}-{n}"
-                resp = await client.post("/api/v1/auth/token",
-                                         data={"username": name, "password": "guess-123456"})
+                n += 1
+                try:
+                    resp = await client.post("/api/v1/auth/token",
+                                             data={"username": name, "password": "guess-123456"})
+                except httpx.HTTPError as exc:  # counted: the test decides what is too many
+                    report.errors[type(exc).__name__] += 1
+                    continue
                 report.statuses[resp.status_code] += 1
                 if resp.status_code == 429:
                     report.retry_after.add(resp.headers.get("retry-after", ""))
                     report.details.add(resp.json()["detail"].split(";")[0])
                 running.set()
-                n += 1
 
         await asyncio.gather(*(attacker(i) for i in range(concurrency)))
     report.last = time.time()
@@ -51,5 +57,10 @@ async def _flood(url: str, concurrency: int, duration_s: float, running: Event) 
 
 def run_flood(url: str, concurrency: int, duration_s: float, running: Event,
               out: Queue[FloodReport]) -> None:
-    """Process target: flood for `duration_s`, then put the report on `out`."""
-    out.put(asyncio.run(_flood(url, concurrency, duration_s, running)))
+    """Process target: flood for `duration_s`, then put the report on `out` (also when the
+    flood itself fails, saying why, so the test reports that instead of an empty queue)."""
+    try:
+        report = asyncio.run(_flood(url, concurrency, duration_s, running))
+    except Exception as exc:
+        report = FloodReport(crashed=f"{type(exc).__name__}: {exc}")
+    out.put(report)

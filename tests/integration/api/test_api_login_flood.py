@@ -17,8 +17,8 @@ from tests.integration.api.login_flood import FloodReport, run_flood
 CONCURRENCY = 80
 FLOOD_S = 12.0
 MEASURE_S = 6.0
-P99_LIMIT_S = 0.100  # on a quiet machine; scaled by the baseline of the same run (below)
-BASELINE_FACTOR = 5.0  # a blocked event loop makes /auth/me wait for hashes: seconds, not 5x
+P99_LIMIT_S = 0.100  # on a quiet machine; scaled by the baselines of the same run (below)
+BASELINE_FACTOR = 20.0  # hashes on the event loop made it seconds (6,877 ms against 3.1 ms)
 
 
 def _p99(samples: list[float]) -> float:
@@ -41,7 +41,6 @@ def test_login_flood_leaves_auth_me_fast_and_is_throttled(
     session = requests.Session()
     # the same calls without a flood, in the same run: on a loaded machine both are slower
     baseline = [_timed_me(session, served.url, me_headers) for _ in range(100)]
-    limit = max(P99_LIMIT_S, BASELINE_FACTOR * _p99(baseline))
     ctx = multiprocessing.get_context("spawn")
     running, out = ctx.Event(), ctx.Queue()
     flood = ctx.Process(target=run_flood, daemon=True,
@@ -60,12 +59,22 @@ def test_login_flood_leaves_auth_me_fast_and_is_throttled(
         flood.join(30)
         if flood.is_alive():
             flood.kill()
+    assert not report.crashed, f"the flood process failed: {report.crashed}"
+    # and after it: the other processes' load changes within a minute; the worse side counts
+    after = [_timed_me(session, served.url, me_headers) for _ in range(100)]
+    base_p99 = max(_p99(baseline), _p99(after))
+    limit = max(P99_LIMIT_S, BASELINE_FACTOR * base_p99)
     p99 = _p99(samples)
     assert p99 < limit, (f"/auth/me p99 {p99 * 1000:.0f} ms over {len(samples)} calls "
                          f"(median {statistics.median(samples) * 1000:.1f} ms) during "
                          f"{dict(report.statuses)}; limit {limit * 1000:.0f} ms (baseline "
-                         f"p99 {_p99(baseline) * 1000:.1f} ms)")
+                         f"p99 before {_p99(baseline) * 1000:.1f} ms, after "
+                         f"{_p99(after) * 1000:.1f} ms)")
     # the flood covered the whole measurement, and it was a flood
+    answered = sum(report.statuses.values())
+    # a refused or reset connection now and then on a loaded machine is not the claim; an API
+    # that stops answering is
+    assert sum(report.errors.values()) <= 0.05 * answered, (report.errors, report.statuses)
     assert report.first <= start and report.last >= measured_until
     assert sum(report.statuses.values()) >= 5 * CONCURRENCY, report.statuses
     # almost every bogus login was throttled, with a reason and when to retry
