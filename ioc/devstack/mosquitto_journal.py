@@ -6,7 +6,8 @@ two saves forgot every QoS 1 message it had acknowledged but not yet handed on. 
 before the broker sends the PUBACK, and at start publishes again what the store may lack
 (at least once: duplicates of what was delivered after the last save, never a loss).
 `IOC_MOSQUITTO_JOURNAL` selects it: `on` (default; survives the death of the process),
-`fsync` (also a power cut, one fdatasync per message) or `off`.
+`fsync` (also a power cut, one fdatasync per message) or `off`;
+`IOC_MOSQUITTO_JOURNAL_PLUGIN` names a prebuilt .so instead of building one.
 
 `read_segment` parses the record format the plugin writes, for tests and inspection.
 """
