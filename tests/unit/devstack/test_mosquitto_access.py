@@ -23,6 +23,7 @@ from ioc.devstack.dynsec import (
     write_initial,
 )
 from ioc.devstack.mosquitto import MAX_PACKET_SIZE, render_config
+from ioc.devstack.mosquitto_journal import journal_mode
 from ioc.devstack.mqtt_access import _target
 
 SALT = b"0123456789ab"
@@ -146,3 +147,33 @@ def test_secret_commands_refuse_unknown_ids(tmp_path: Path) -> None:
     assert _target("gw-drainage", registry)[0].kind == "gateway"
     with pytest.raises(ConfigError, match="unknown device 'tr-9'"):
         _target("tr-9", registry)
+
+
+def test_config_loads_the_journal_after_dynamic_security_with_its_own_options(
+        tmp_path: Path) -> None:
+    text = render_config(tmp_path, 1883, plugin="/x/dynsec.so", journal="/y/journal.so")
+    lines = [line for line in text.splitlines() if line.startswith("plugin")]
+    # each plugin_opt_* belongs to the `plugin` line above it (Mosquitto 2.0's conf.c)
+    assert lines[0] == "plugin /x/dynsec.so" and lines[1].startswith("plugin_opt_config_file")
+    assert lines[2] == "plugin /y/journal.so"
+    opts = dict(line.split(" ", 1) for line in lines[3:])
+    assert opts["plugin_opt_journal_dir"] == str(tmp_path / "mosquitto" / "journal")
+    assert opts["plugin_opt_db_file"] == str(tmp_path / "mosquitto" / "data" / "mosquitto.db")
+    assert opts["plugin_opt_fsync"] == "false"
+    assert "plugin_opt_fsync true" in render_config(tmp_path, 1883, journal="/y/j.so",
+                                                    journal_fsync=True)
+    assert "plugin_opt_journal_dir" not in render_config(tmp_path, 1883)
+
+
+@pytest.mark.parametrize(("value", "mode"), [("", "on"), ("ON", "on"), ("fsync", "fsync"),
+                                             ("off", "off")])
+def test_journal_mode_from_the_environment(monkeypatch: pytest.MonkeyPatch, value: str,
+                                           mode: str) -> None:
+    monkeypatch.setenv("IOC_MOSQUITTO_JOURNAL", value)
+    assert journal_mode() == mode
+
+
+def test_unknown_journal_mode_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IOC_MOSQUITTO_JOURNAL", "maybe")
+    with pytest.raises(ConfigError, match="IOC_MOSQUITTO_JOURNAL='maybe'"):
+        journal_mode()
