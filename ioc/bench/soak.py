@@ -15,7 +15,8 @@ from pathlib import Path
 
 import orjson
 
-from ioc.bench.loadgen import BridgeProcess, Publisher
+from ioc.bench.loadgen import BridgeProcess
+from ioc.bench.publishers import PublisherPool
 from ioc.bench.rss import RssSampler, RssSummary
 from ioc.bench.soak_count import count_in_influx, count_in_kafka, drop_topics, end_offsets
 from ioc.core.kafka_admin import ensure_topics
@@ -27,7 +28,7 @@ from ioc.core.topics import telemetry_topic
 from ioc.ingest.router import KafkaTopics
 from ioc.testing.influx import ScopedBucket, scoped_bucket
 from ioc.testing.kafka_groups import GroupLag
-from ioc.testing.mqtt_logins import run_gateway
+from ioc.testing.mqtt_logins import run_gateways
 from ioc.testing.processes import WorkerProcess
 
 __all__ = ["SoakResult", "run_soak"]
@@ -102,7 +103,7 @@ class _Run:
     bucket: ScopedBucket | None = None
     bridge: BridgeProcess | None = None
     worker: WorkerProcess | None = None
-    login: MqttLogin | None = None  # the publisher's gateway
+    gateways: list[tuple[MqttLogin, list[str]]] = field(default_factory=list)
 
     @property
     def topics(self) -> KafkaTopics:
@@ -141,9 +142,9 @@ def _pipeline(settings: Settings, devices: int, say: Say, worker_processes: int 
     with ExitStack() as stack:
         stack.callback(drop_topics, settings, run.prefix)
         run.bucket = stack.enter_context(scoped_bucket(settings, "soak"))
-        # a gateway user of its own, allowed to publish for the soak's devices only
-        run.login = stack.enter_context(run_gateway(
-            settings, f"gw-soak-{run_id}", "drainage", [(d.domain, d.id) for d in run.devices]))
+        # gateway users of its own, allowed to publish for the soak's devices only
+        run.gateways = stack.enter_context(run_gateways(
+            settings, f"gw-soak-{run_id}-", "drainage", [d.id for d in run.devices]))
         say(f"bucket {run.bucket.name}; starting worker and bridge (logs in {run.tmp})…")
         run.worker = WorkerProcess(run.prefix, registry, run.tmp / "worker.log",
                                    bucket=run.bucket.name, env=run.bucket.env(),
@@ -167,7 +168,7 @@ def _payload(seq: int, at_ms: int, high: bool) -> bytes:
     return orjson.dumps({"dateObserved": at_ms, "seq": seq, "waterLevel": 1.2 if high else 0.3})
 
 
-def _stream(run: _Run, pub: Publisher, rate: int, seconds: float, say: Say) -> int:
+def _stream(run: _Run, pub: PublisherPool, rate: int, seconds: float, say: Say) -> int:
     """Publish round robin at `rate`/s for `seconds`; returns messages published.
 
     Reading `seq` of a device is observed at start + seq × its period (distinct, in order);
@@ -180,7 +181,7 @@ def _stream(run: _Run, pub: Publisher, rate: int, seconds: float, say: Say) -> i
     next_report = start + report_every
     for i in range(total):
         j, seq = i % n, i // n
-        pub.publish(topics[j], _payload(seq, start_ms + int(seq * period_ms),
+        pub.publish(devices[j].id, topics[j], _payload(seq, start_ms + int(seq * period_ms),
                                         (seq + 7 * j) % 600 < 3))
         now = time.monotonic()
         delay = start + (i + 1) / rate - now
@@ -235,8 +236,7 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
     with _pipeline(settings, n, say, worker_processes, bridge_processes) as run:
         sampler = RssSampler(_pids(run), sample_s)
         sampler.start()
-        assert run.login is not None
-        pub = Publisher(settings, run.login)
+        pub = PublisherPool(settings, run.gateways)
         try:
             say(f"publishing {rate}/s from {n} devices for {minutes:g} min…")
             started = time.monotonic()
