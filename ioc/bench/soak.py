@@ -155,7 +155,7 @@ def _pipeline(settings: Settings, devices: int, say: Say, worker_processes: int 
                                     "--registry", str(registry), "--topic-prefix", run.prefix,
                                     "--no-status"], run.tmp / "bridge.log",
                                    members=bridge_processes)
-        stack.callback(run.bridge.stop, 60)
+        stack.callback(run.bridge.stop_and_forget, settings, 60)
         run.bridge.wait_ready(120)
         worker = run.worker
         if worker_processes > 1:  # joins after the start would pause it for a rebalance
