@@ -18,7 +18,13 @@ import orjson
 from ioc.bench.loadgen import BridgeProcess
 from ioc.bench.publishers import PublisherPool
 from ioc.bench.rss import RssSampler, RssSummary
-from ioc.bench.soak_count import count_in_influx, count_in_kafka, drop_topics, end_offsets
+from ioc.bench.soak_count import (
+    alert_latencies,
+    count_in_influx,
+    count_in_kafka,
+    drop_topics,
+    end_offsets,
+)
 from ioc.core.kafka_admin import ensure_topics
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.mqtt_identities import MqttLogin
@@ -57,6 +63,8 @@ class SoakResult:
     end_to_end_s: float = 0.0  # first publish → every reading stored and judged
     worker_processes: int = 1
     bridge_processes: int = 1
+    # publish of a device's first crossing → its flood.level alert in Kafka, milliseconds
+    alert_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def end_to_end_rate(self) -> float:
@@ -168,8 +176,10 @@ def _payload(seq: int, at_ms: int, high: bool) -> bytes:
     return orjson.dumps({"dateObserved": at_ms, "seq": seq, "waterLevel": 1.2 if high else 0.3})
 
 
-def _stream(run: _Run, pub: PublisherPool, rate: int, seconds: float, say: Say) -> int:
-    """Publish round robin at `rate`/s for `seconds`; returns messages published.
+def _stream(run: _Run, pub: PublisherPool, rate: int, seconds: float, say: Say,
+            sent_at: dict[str, float]) -> int:
+    """Publish round robin at `rate`/s for `seconds`; returns messages published, and notes
+    in `sent_at` when each device's first crossing was published.
 
     Reading `seq` of a device is observed at start + seq × its period (distinct, in order);
     each device goes over its warning level for 3 readings in every 600, staggered."""
@@ -181,8 +191,11 @@ def _stream(run: _Run, pub: PublisherPool, rate: int, seconds: float, say: Say) 
     next_report = start + report_every
     for i in range(total):
         j, seq = i % n, i // n
+        high = (seq + 7 * j) % 600 < 3
+        if high and devices[j].id not in sent_at:
+            sent_at[devices[j].id] = time.time()
         pub.publish(devices[j].id, topics[j], _payload(seq, start_ms + int(seq * period_ms),
-                                        (seq + 7 * j) % 600 < 3))
+                                                       high))
         now = time.monotonic()
         delay = start + (i + 1) / rate - now
         if delay > 0:
@@ -240,7 +253,8 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
         try:
             say(f"publishing {rate}/s from {n} devices for {minutes:g} min…")
             started = time.monotonic()
-            published = _stream(run, pub, rate, minutes * 60, say)
+            sent_at: dict[str, float] = {}
+            published = _stream(run, pub, rate, minutes * 60, say, sent_at)
             achieved = published / (time.monotonic() - started)
             pub.wait_acked(300)
             acked = pub.acked
@@ -256,9 +270,20 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
         sent = {d.id: published // n + (1 if j < published % n else 0)
                 for j, d in enumerate(run.devices)}
         extra = sum(max(0, influx.get(d, 0) - c) for d, c in sent.items())
+        alerts = sorted(alert_latencies(settings, run.worker.topics.alerts, sent_at))
         return SoakResult(minutes, rate, n, published, acked, round(achieved, 1),
                           kafka.distinct, kafka.duplicates, sum(min(influx.get(d, 0), c)
                                                                 for d, c in sent.items()),
                           extra, end_offsets(settings, run.worker.topics.alerts), drain_s, rss,
-                          round(end_to_end_s, 2), worker_processes, bridge_processes)
+                          round(end_to_end_s, 2), worker_processes, bridge_processes,
+                          _summary(alerts, len(sent_at)))
+
+
+def _summary(seconds: list[float], expected: int) -> dict[str, float]:
+    """count, missing, p50/p99/max in ms of sorted latencies."""
+    if not seconds:
+        return {"count": 0, "missing": expected}
+    pick = lambda q: round(seconds[min(len(seconds) - 1, int(q * len(seconds)))] * 1000, 1)  # noqa: E731
+    return {"count": len(seconds), "missing": expected - len(seconds), "p50_ms": pick(0.5),
+            "p99_ms": pick(0.99), "max_ms": round(seconds[-1] * 1000, 1)}
 
