@@ -16,6 +16,7 @@ import orjson
 from ioc.bench.drain import count_problems
 from ioc.bench.loadgen import BridgeProcess, Collected, Collector, Publisher
 from ioc.bench.trials import PROBLEMS
+from ioc.core.heap import settle_heap
 from ioc.core.kafka_admin import ensure_topics
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import WARDS, Device, dump_registry
@@ -163,6 +164,7 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
         pub = Publisher(settings, login)
         stack.callback(pub.close)
         _warm_up(pub, devs[0], collector, topics[3], worker)
+        settle_heap(settings.gc_young_threshold)  # the measuring process pauses like the rest
         say(f"publishing {rate}/s for {seconds:.0f}s ({triggers} level crossings)…")
         sent_at, keys, took = _stream(pub, devs[1:], rate, seconds, triggers)
         collector.wait(topics[0], int(rate * seconds), 60)
