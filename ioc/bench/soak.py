@@ -25,6 +25,7 @@ from ioc.bench.soak_count import (
     drop_topics,
     end_offsets,
 )
+from ioc.core.heap import settle_heap
 from ioc.core.kafka_admin import ensure_topics
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.mqtt_identities import MqttLogin
@@ -250,6 +251,7 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
         sampler = RssSampler(_pids(run), sample_s)
         sampler.start()
         pub = PublisherPool(settings, run.gateways)
+        settle_heap(settings.gc_young_threshold)  # no 100 ms collections while publishing
         try:
             say(f"publishing {rate}/s from {n} devices for {minutes:g} min…")
             started = time.monotonic()
