@@ -34,7 +34,7 @@ def test_a_gateway_of_2000_devices_provisions_in_seconds(mqtt_service: Settings)
         took = time.monotonic() - started
         # before the role was made in parts: ~1 addRoleACL (a file rewrite) per ACL, 210 s
         # for 1,000 devices on this machine
-        assert took < 30, f"provisioning 2,000 devices took {took:.1f} s"
+        assert took < 60, f"provisioning 2,000 devices took {took:.1f} s"
         pub = Publisher(mqtt_service, login)
         try:
             for _, device in (devices[0], devices[999], devices[-1]):

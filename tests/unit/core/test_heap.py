@@ -37,7 +37,8 @@ def test_objects_alive_at_start_leave_the_collectors_sight() -> None:
     frozen = settle_heap(20_000)
     assert frozen >= len(keep)
     assert gc.get_threshold()[0] == 20_000
-    assert _full_collection_s() < slow / 2  # the pause a reading in flight would wait
+    # the pause a reading in flight would wait (best of 3: a preempted run is not the GC)
+    assert min(_full_collection_s() for _ in range(3)) < slow / 2
 
 
 def test_cycles_made_later_are_still_collected() -> None:
