@@ -232,6 +232,8 @@ def _soak_report(r: SoakResult) -> str:
              f"  InfluxDB: {r.influx_points} points, lost {r.lost_in_influx}, stored more than "
              f"once {r.influx_extra}",
              f"  alert records {r.alert_records}; drained {r.drain_s:.1f} s after publishing",
+             "  publish → flood.level alert (first crossing of each device): "
+             + ", ".join(f"{k} {v:g}" for k, v in r.alert_ms.items()),
              f"  end to end: {r.end_to_end_rate}/s (first publish → all stored and judged, "
              f"{r.end_to_end_s:.1f} s; {r.worker_processes} worker, {r.bridge_processes} "
              "bridge process(es))",

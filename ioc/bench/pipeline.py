@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import orjson
 from ioc.bench.drain import count_problems
 from ioc.bench.loadgen import BridgeProcess, Collected, Collector, Publisher
 from ioc.bench.trials import PROBLEMS
+from ioc.core.heap import settle_heap
 from ioc.core.kafka_admin import ensure_topics
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import WARDS, Device, dump_registry
@@ -94,6 +96,33 @@ def _latencies(records: list[Collected], sent_at: dict[str, tuple[float, int]],
     return list(out.values())
 
 
+def _stages(telemetry: list[Collected], alerts: list[Collected],
+            sent_at: dict[str, tuple[float, int]]) -> dict[str, list[float]]:
+    """Per crossing, seconds spent in each hop: publish → the bridge's MQTT receipt
+    (`receivedAt`), → its produce call (the record's timestamp), → the alert's timestamp."""
+    produced: dict[str, tuple[float, float]] = {}
+    for rec in telemetry:
+        doc = orjson.loads(rec.value)
+        device = doc.get("deviceId")
+        if device in sent_at and device not in produced and doc.get("seq") == sent_at[device][1]:
+            received = datetime.fromisoformat(doc["receivedAt"]).timestamp()
+            produced[device] = (received, rec.timestamp_ms / 1000)
+    alerted: dict[str, float] = {}
+    for rec in alerts:
+        doc = orjson.loads(rec.value)
+        device = doc.get("alertSource")
+        if device in produced and device not in alerted and doc.get("rule") == "flood.level":
+            alerted[device] = rec.timestamp_ms / 1000
+    out: dict[str, list[float]] = {"mqtt_to_bridge": [], "bridge_to_kafka": [],
+                                   "kafka_to_alert": []}
+    for device, (received, at) in produced.items():
+        out["mqtt_to_bridge"].append(received - sent_at[device][0])
+        out["bridge_to_kafka"].append(at - received)
+        if device in alerted:
+            out["kafka_to_alert"].append(alerted[device] - at)
+    return out
+
+
 def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20.0,
                        devices: int = 400, triggers: int = 200, linger_ms: int = 5,
                        worker_profile: Path | None = None, bridge_processes: int = 1,
@@ -119,7 +148,7 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
                                 "--registry", str(registry), "--topic-prefix", prefix,
                                 "--no-status", "--linger-ms", str(linger_ms)],
                                Path(tmp) / "bridge.log", members=bridge_processes)
-        stack.callback(bridge.stop)
+        stack.callback(bridge.stop_and_forget, settings)
         worker = WorkerProcess(prefix, registry, Path(tmp) / "worker.log",
                                profile=worker_profile, processes=worker_processes)
         worker.start()
@@ -135,6 +164,7 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
         pub = Publisher(settings, login)
         stack.callback(pub.close)
         _warm_up(pub, devs[0], collector, topics[3], worker)
+        settle_heap(settings.gc_young_threshold)  # the measuring process pauses like the rest
         say(f"publishing {rate}/s for {seconds:.0f}s ({triggers} level crossings)…")
         sent_at, keys, took = _stream(pub, devs[1:], rate, seconds, triggers)
         collector.wait(topics[0], int(rate * seconds), 60)
@@ -156,6 +186,9 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
                 "telemetry_missing": missing, "telemetry_duplicates": duplicates,
                 "baseline_publish_to_kafka": _percentiles(kafka_hop),
                 "publish_to_alert": _percentiles(alerts),
+                **{f"stage_{name}": _percentiles(v) for name, v in _stages(
+                    collector.records[topics[0]], collector.records[topics[3]],
+                    sent_at).items()},
                 "alerts_expected": len(sent_at), "alerts_missing": len(sent_at) - len(alerts),
                 PROBLEMS: problems}
 

@@ -15,9 +15,17 @@ from pathlib import Path
 
 import orjson
 
-from ioc.bench.loadgen import BridgeProcess, Publisher
+from ioc.bench.loadgen import BridgeProcess
+from ioc.bench.publishers import PublisherPool
 from ioc.bench.rss import RssSampler, RssSummary
-from ioc.bench.soak_count import count_in_influx, count_in_kafka, drop_topics, end_offsets
+from ioc.bench.soak_count import (
+    alert_latencies,
+    count_in_influx,
+    count_in_kafka,
+    drop_topics,
+    end_offsets,
+)
+from ioc.core.heap import settle_heap
 from ioc.core.kafka_admin import ensure_topics
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.mqtt_identities import MqttLogin
@@ -27,7 +35,7 @@ from ioc.core.topics import telemetry_topic
 from ioc.ingest.router import KafkaTopics
 from ioc.testing.influx import ScopedBucket, scoped_bucket
 from ioc.testing.kafka_groups import GroupLag
-from ioc.testing.mqtt_logins import run_gateway
+from ioc.testing.mqtt_logins import run_gateways
 from ioc.testing.processes import WorkerProcess
 
 __all__ = ["SoakResult", "run_soak"]
@@ -56,6 +64,8 @@ class SoakResult:
     end_to_end_s: float = 0.0  # first publish → every reading stored and judged
     worker_processes: int = 1
     bridge_processes: int = 1
+    # publish of a device's first crossing → its flood.level alert in Kafka, milliseconds
+    alert_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def end_to_end_rate(self) -> float:
@@ -102,7 +112,7 @@ class _Run:
     bucket: ScopedBucket | None = None
     bridge: BridgeProcess | None = None
     worker: WorkerProcess | None = None
-    login: MqttLogin | None = None  # the publisher's gateway
+    gateways: list[tuple[MqttLogin, list[str]]] = field(default_factory=list)
 
     @property
     def topics(self) -> KafkaTopics:
@@ -141,9 +151,9 @@ def _pipeline(settings: Settings, devices: int, say: Say, worker_processes: int 
     with ExitStack() as stack:
         stack.callback(drop_topics, settings, run.prefix)
         run.bucket = stack.enter_context(scoped_bucket(settings, "soak"))
-        # a gateway user of its own, allowed to publish for the soak's devices only
-        run.login = stack.enter_context(run_gateway(
-            settings, f"gw-soak-{run_id}", "drainage", [(d.domain, d.id) for d in run.devices]))
+        # gateway users of its own, allowed to publish for the soak's devices only
+        run.gateways = stack.enter_context(run_gateways(
+            settings, f"gw-soak-{run_id}-", "drainage", [d.id for d in run.devices]))
         say(f"bucket {run.bucket.name}; starting worker and bridge (logs in {run.tmp})…")
         run.worker = WorkerProcess(run.prefix, registry, run.tmp / "worker.log",
                                    bucket=run.bucket.name, env=run.bucket.env(),
@@ -154,12 +164,14 @@ def _pipeline(settings: Settings, devices: int, say: Say, worker_processes: int 
                                     "--registry", str(registry), "--topic-prefix", run.prefix,
                                     "--no-status"], run.tmp / "bridge.log",
                                    members=bridge_processes)
-        stack.callback(run.bridge.stop, 60)
+        stack.callback(run.bridge.stop_and_forget, settings, 60)
         run.bridge.wait_ready(120)
         worker = run.worker
-        if worker_processes > 1:  # joins after the start would pause it for a rebalance
-            worker.wait_until(lambda: worker.settled(settings.kafka_partitions), 120,
-                              "every worker process holding partitions", interval=0.5)
+        # publishing before the worker holds its partitions counted its start-up in the lag
+        # and the alert latency (12,000 readings behind after 10 s at 2,500/s); a later join
+        # would pause it for a rebalance
+        worker.wait_until(lambda: worker.settled(settings.kafka_partitions), 120,
+                          "every worker process holding partitions", interval=0.5)
         yield run
 
 
@@ -167,8 +179,10 @@ def _payload(seq: int, at_ms: int, high: bool) -> bytes:
     return orjson.dumps({"dateObserved": at_ms, "seq": seq, "waterLevel": 1.2 if high else 0.3})
 
 
-def _stream(run: _Run, pub: Publisher, rate: int, seconds: float, say: Say) -> int:
-    """Publish round robin at `rate`/s for `seconds`; returns messages published.
+def _stream(run: _Run, pub: PublisherPool, rate: int, seconds: float, say: Say,
+            sent_at: dict[str, float]) -> int:
+    """Publish round robin at `rate`/s for `seconds`; returns messages published, and notes
+    in `sent_at` when each device's first crossing was published.
 
     Reading `seq` of a device is observed at start + seq × its period (distinct, in order);
     each device goes over its warning level for 3 readings in every 600, staggered."""
@@ -180,8 +194,11 @@ def _stream(run: _Run, pub: Publisher, rate: int, seconds: float, say: Say) -> i
     next_report = start + report_every
     for i in range(total):
         j, seq = i % n, i // n
-        pub.publish(topics[j], _payload(seq, start_ms + int(seq * period_ms),
-                                        (seq + 7 * j) % 600 < 3))
+        high = (seq + 7 * j) % 600 < 3
+        if high and devices[j].id not in sent_at:
+            sent_at[devices[j].id] = time.time()
+        pub.publish(devices[j].id, topics[j], _payload(seq, start_ms + int(seq * period_ms),
+                                                       high))
         now = time.monotonic()
         delay = start + (i + 1) / rate - now
         if delay > 0:
@@ -235,12 +252,13 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
     with _pipeline(settings, n, say, worker_processes, bridge_processes) as run:
         sampler = RssSampler(_pids(run), sample_s)
         sampler.start()
-        assert run.login is not None
-        pub = Publisher(settings, run.login)
+        pub = PublisherPool(settings, run.gateways)
+        settle_heap(settings.gc_young_threshold)  # no 100 ms collections while publishing
         try:
             say(f"publishing {rate}/s from {n} devices for {minutes:g} min…")
             started = time.monotonic()
-            published = _stream(run, pub, rate, minutes * 60, say)
+            sent_at: dict[str, float] = {}
+            published = _stream(run, pub, rate, minutes * 60, say, sent_at)
             achieved = published / (time.monotonic() - started)
             pub.wait_acked(300)
             acked = pub.acked
@@ -256,9 +274,20 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
         sent = {d.id: published // n + (1 if j < published % n else 0)
                 for j, d in enumerate(run.devices)}
         extra = sum(max(0, influx.get(d, 0) - c) for d, c in sent.items())
+        alerts = sorted(alert_latencies(settings, run.worker.topics.alerts, sent_at))
         return SoakResult(minutes, rate, n, published, acked, round(achieved, 1),
                           kafka.distinct, kafka.duplicates, sum(min(influx.get(d, 0), c)
                                                                 for d, c in sent.items()),
                           extra, end_offsets(settings, run.worker.topics.alerts), drain_s, rss,
-                          round(end_to_end_s, 2), worker_processes, bridge_processes)
+                          round(end_to_end_s, 2), worker_processes, bridge_processes,
+                          _summary(alerts, len(sent_at)))
+
+
+def _summary(seconds: list[float], expected: int) -> dict[str, float]:
+    """count, missing, p50/p99/max in ms of sorted latencies."""
+    if not seconds:
+        return {"count": 0, "missing": expected}
+    pick = lambda q: round(seconds[min(len(seconds) - 1, int(q * len(seconds)))] * 1000, 1)  # noqa: E731
+    return {"count": len(seconds), "missing": expected - len(seconds), "p50_ms": pick(0.5),
+            "p99_ms": pick(0.99), "max_ms": round(seconds[-1] * 1000, 1)}
 

@@ -15,7 +15,8 @@ from ioc.core.kafka_admin import kafka_admin
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.settings import Settings
 
-__all__ = ["KafkaCount", "count_in_influx", "count_in_kafka", "drop_topics", "end_offsets"]
+__all__ = ["KafkaCount", "alert_latencies", "count_in_influx", "count_in_kafka", "drop_topics",
+           "end_offsets"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +88,27 @@ def drop_topics(settings: Settings, prefix: str) -> None:
         names = [t for t in admin.list_topics() if t.startswith(prefix)]
         if names:
             admin.delete_topics(names)
+
+
+def alert_latencies(settings: Settings, topic: str, sent_at: dict[str, float],
+                    rule: str = "flood.level") -> list[float]:
+    """Seconds from publishing each device's crossing (`sent_at`, epoch seconds) to its
+    first `rule` alert's Kafka timestamp, read from the whole alerts topic."""
+    first: dict[str, float] = {}
+    consumer = _consumer(settings)
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        while any(consumer.position(tp) < ends[tp] for tp in parts):
+            for records in consumer.poll(timeout_ms=1000).values():
+                for rec in records:
+                    doc = orjson.loads(rec.value)
+                    source = doc.get("alertSource")
+                    if doc.get("rule") == rule and source in sent_at:
+                        at = rec.timestamp / 1000
+                        first[source] = min(first.get(source, at), at)
+    finally:
+        consumer.close()
+    return [at - sent_at[d] for d, at in first.items()]

@@ -31,6 +31,7 @@ __all__ = [
     "create_client",
     "create_role",
     "remove_acl",
+    "role_parts",
 ]
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,29 @@ def create_role(role: Role, inline: int = 96) -> list[Command]:
     return [{"command": "createRole", "rolename": role.name,
              "acls": [acl.as_json() for acl in acls[:inline]]},
             *(add_acl(role.name, acl) for acl in acls[inline:])]
+
+
+def role_parts(role: Role, limit: int = MAX_BATCH_BYTES - 512) -> tuple[list[str], list[Command]]:
+    """A role too big for one packet as roles `<name>.<k>`, each created whole by one
+    createRole of at most `limit` bytes; returns (their names, the commands).
+
+    The plugin rewrites its whole file after every command, so a role of thousands of ACLs
+    made with one addRoleACL each took minutes; as parts it takes one command per part.
+    A client holding every part may do what the role allows.
+    """
+    names: list[str] = []
+    commands: list[Command] = []
+    size = limit
+    for acl in sorted(role.acls):
+        entry = acl.as_json()
+        length = len(json.dumps(entry)) + 2
+        if size + length > limit:
+            names.append(f"{role.name}.{len(names)}")
+            commands.append({"command": "createRole", "rolename": names[-1], "acls": []})
+            size = len(json.dumps(commands[-1])) + 64  # room for the batch's correlation tag
+        commands[-1]["acls"].append(entry)
+        size += length
+    return names, commands
 
 
 def add_acl(role: str, acl: Acl) -> Command:
@@ -73,12 +97,14 @@ def create_client(identity: Identity, password: str) -> Command:
     return command
 
 
-def batches(commands: Sequence[Command], limit: int = MAX_BATCH_BYTES) -> list[list[Command]]:
-    """Consecutive commands grouped so each batch's JSON stays under `limit` bytes."""
+def batches(commands: Sequence[Command], limit: int = MAX_BATCH_BYTES,
+            extra: int = 0) -> list[list[Command]]:
+    """Consecutive commands grouped so each batch's JSON stays under `limit` bytes, with
+    `extra` bytes more per command (the correlation tag `run` adds)."""
     out: list[list[Command]] = []
     size = limit
     for command in commands:
-        length = len(json.dumps(command)) + 2
+        length = len(json.dumps(command)) + 2 + extra
         if size + length > limit:
             out.append([])
             size = len('{"commands": []}')
@@ -159,7 +185,10 @@ class DynsecAdmin:
     def run(self, commands: Iterable[Command]) -> list[dict[str, Any]]:
         """Send the commands in batches; every answer, in order."""
         answers: list[dict[str, Any]] = []
-        for n, batch in enumerate(batches(list(commands))):
+        # the tag grows each command; without counting it a batch of many small commands
+        # went over max_packet_size and the broker dropped the connection
+        extra = len(', "correlationData": ""') + len(self._id) + 8
+        for n, batch in enumerate(batches(list(commands), extra=extra)):
             tag = f"{self._id}-{n}"
             tagged = [{**command, "correlationData": tag} for command in batch]
             self._pending, self._responses = tag, []

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     bridge_metrics_port: int = Field(default=9108, ge=-1, le=65535)
     bridge_session_expiry: int = Field(default=7 * 24 * 3600, ge=0)
 
+    # bridge and worker: allocations between two young-generation collections, after the
+    # objects made at start are frozen out of the collector (ioc.core.heap); 0 = Python's
+    # defaults (700, nothing frozen)
+    gc_young_threshold: int = Field(default=20_000, ge=0)
+
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = Field(default=4, ge=1)
     # SASL/SCRAM login of every Kafka client (ioc.core.kafka_auth); PLAINTEXT only in dev,

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ioc.core.heap import settle_heap
 from ioc.core.logging import setup_logging
 from ioc.core.process_group import Member, run_group
 from ioc.core.settings import Settings, load_settings
@@ -154,4 +155,6 @@ def bridge(**o: Any) -> None:
     signal.signal(signal.SIGINT, on_signal)
     log.info("bridge %s: %d devices in %s%s", config.bridge_id, len(devices), registry,
              "" if member.solo else f" (member {member.index}/{member.count})")
-    Bridge(config, devices, sink_factory=sink_factory(o["kafka_client"])).run(stop)
+    bridge = Bridge(config, devices, sink_factory=sink_factory(o["kafka_client"]))
+    settle_heap(settings.gc_young_threshold)  # the registry and clients live as long as we do
+    bridge.run(stop)

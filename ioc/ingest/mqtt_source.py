@@ -63,6 +63,21 @@ class MqttConfig:
             subs.append((self.status_filter, SubscribeOptions(qos=1, retainHandling=1)))
         return subs
 
+    def subscribe_packets(self, limit: int = 12 * 1024) -> list[list[tuple[str, SubscribeOptions]]]:
+        """The subscriptions in SUBSCRIBE packets of about `limit` bytes at most: a member's
+        exact topics of 2,500 devices in one packet went over the broker's max_packet_size,
+        which disconnected it on every attempt."""
+        out: list[list[tuple[str, SubscribeOptions]]] = []
+        size = limit
+        for sub in self.subscriptions():
+            length = len(sub[0].encode()) + 3  # length prefix + options byte
+            if size + length > limit:
+                out.append([])
+                size = 0
+            out[-1].append(sub)
+            size += length
+        return out
+
 
 class ReadAhead:
     """A socket whose recv() fetches up to 64 KiB at once and serves paho's many small reads
@@ -202,6 +217,7 @@ class MqttSource:
         self._deliver = on_message
         self._lost = on_connection_lost
         self._subscribed = threading.Event()
+        self._awaiting: set[int | None] = set()  # SUBSCRIBE packet ids not acknowledged yet
         self._client = self._make_client()
 
     @property
@@ -258,10 +274,9 @@ class MqttSource:
             return
         log.info("mqtt: connected as %s (session present: %s)", self._config.client_id,
                  flags.session_present)
-        subs = self._config.subscriptions()
-        if subs:
-            client.subscribe(subs)
-        else:
+        packets = self._config.subscribe_packets()
+        self._awaiting = {client.subscribe(p)[1] for p in packets}
+        if not packets:
             self._subscribed.set()  # a member that owns no device: nothing to receive
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int,
@@ -270,6 +285,9 @@ class MqttSource:
         if failed:
             log.error("mqtt: subscription refused: %s (check the ACL)", ", ".join(failed))
             return
+        self._awaiting.discard(mid)
+        if self._awaiting:
+            return  # more SUBACKs to come
         subs = [t for t, _ in self._config.subscriptions()]
         log.info("mqtt: subscribed to %s", subs if len(subs) < 5 else f"{len(subs)} topics")
         self._subscribed.set()

@@ -14,6 +14,7 @@ import click
 import orjson
 
 from ioc.core.feed import open_feed
+from ioc.core.heap import settle_heap
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import load_registry
 from ioc.core.schemas import Alert
@@ -130,8 +131,10 @@ def _run_worker(web_port: int | None, influx: bool, topic_prefix: str, state: bo
         threading.Thread(target=_run_influx_sink,
                          args=(settings, registry, topics, stop, topic_prefix, failed),
                          name="influx-sink", daemon=True).start()
+    worker = faust.Worker(built.app, loglevel=settings.log_level.upper())
+    settle_heap(settings.gc_young_threshold)  # registry, rules and Faust live as long as we do
     try:
-        faust.Worker(built.app, loglevel=settings.log_level.upper()).execute_from_commandline()
+        worker.execute_from_commandline()
     finally:
         stop.set()
         if failed.is_set():  # the storage writer died: exit non-zero so a supervisor restarts

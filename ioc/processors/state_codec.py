@@ -46,6 +46,9 @@ def _check(hint: Any, value: Any) -> bool:
         return value in args
     if origin in (Union, UnionType):
         return any(_check(a, value) for a in args)
+    if origin is dict:
+        return isinstance(value, dict) and all(isinstance(k, str) and _check(args[1], v)
+                                               for k, v in value.items())
     if origin is tuple:
         if not isinstance(value, tuple):
             return False
@@ -63,6 +66,15 @@ def _deep_tuple(value: Any) -> Any:
     return tuple(_deep_tuple(v) for v in value) if isinstance(value, list) else value
 
 
+def _window(value: Any) -> Any:
+    """A group window keyed by device; a list of [device, *entry] is the older form."""
+    if isinstance(value, list):
+        pairs = [(e[0], e[1:] if len(e) > 2 else e[1]) for e in value
+                 if isinstance(e, list) and len(e) >= 2]
+        value = dict(pairs) if len(pairs) == len(value) else value
+    return {k: _deep_tuple(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+
 def _hold(value: Any) -> Hold:
     if not isinstance(value, dict):
         raise ValueError("hold: not an object")
@@ -76,7 +88,9 @@ def _fields(cls: type) -> dict[str, tuple[Any, Callable[[Any], Any] | None]]:
     out: dict[str, tuple[Any, Callable[[Any], Any] | None]] = {}
     for f in fields(cls):
         hint = hints[f.name]
-        conv = _hold if hint is Hold else _deep_tuple if get_origin(hint) is tuple else None
+        origin = get_origin(hint)
+        conv = (_hold if hint is Hold else _deep_tuple if origin is tuple
+                else _window if origin is dict else None)
         out[f.name] = (hint, conv)  # JSON arrays come back as lists: tuples again
     return out
 

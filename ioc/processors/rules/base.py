@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -10,7 +11,7 @@ from ioc.core.schemas import SEVERITY_RANK, Severity
 __all__ = ["ACTIVE", "IDLE", "AlertChange", "Hold", "RuleSettings", "hold_step", "point", "rank",
            "renew"]
 
-Entry = TypeVar("Entry", bound=tuple[Any, ...])
+Entry = TypeVar("Entry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +99,19 @@ def hold_step(h: Hold, now: float, on: bool, off: bool,
     return Hold(active=h.active, since=since), None
 
 
-def renew(entries: tuple[Entry, ...], device_id: str,
-          entry: Entry | None) -> tuple[Entry, ...]:
-    """A group window (ward, circuit) with one device's entry replaced, or dropped if None;
-    each entry starts with its device id."""
-    kept = tuple(e for e in entries if e[0] != device_id)
-    return kept if entry is None else (*kept, entry)
+def renew(entries: Mapping[str, Entry], device_id: str,
+          entry: Entry | None) -> dict[str, Entry]:
+    """A copy of a group window (ward, circuit) keyed by device, with one device's entry
+    moved last (renewal order, as the windows always kept) or dropped if None.
+
+    A copy, not an update: rule states are values. Copying a dict is one C-level pass; the
+    tuple of entries this replaced was rebuilt in Python on every reading of the group.
+    """
+    out = dict(entries)
+    out.pop(device_id, None)
+    if entry is not None:
+        out[device_id] = entry
+    return out
 
 
 def point(lat: float, lon: float) -> dict[str, Any]:

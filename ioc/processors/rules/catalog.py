@@ -94,9 +94,8 @@ def _seed_rising(state: RiseState, alert: Alert) -> RiseState:
 
 def _seed_localized(state: LocalizedState, alert: Alert) -> LocalizedState:
     at = alert.date_modified.timestamp()
-    members = tuple((str(d), at, alert.severity == "critical")
-                    for d in alert.data.get("sensors", ()))
-    return LocalizedState(members, ACTIVE, alert.severity)
+    members = {str(d): (at, alert.severity == "critical") for d in alert.data.get("sensors", ())}
+    return LocalizedState(members, ACTIVE, alert.severity, at)
 
 
 def _seed_traffic(state: TrafficState, alert: Alert) -> TrafficState:
@@ -115,7 +114,7 @@ def _failing_lamps(alert: Alert) -> tuple[str, ...]:
 
 def _seed_circuit(state: CircuitState, alert: Alert) -> CircuitState:
     at = alert.date_modified.timestamp()
-    return CircuitState(tuple((d, at) for d in _failing_lamps(alert)), ACTIVE)
+    return CircuitState(dict.fromkeys(_failing_lamps(alert), at), ACTIVE, at)
 
 
 def _seed_silent(state: SilentState, alert: Alert) -> SilentState:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
+from operator import itemgetter
 from typing import Any
 
 from ioc.core.registry import WARDS, Device
@@ -168,29 +169,39 @@ class WardSignal:
 class LocalizedState:
     """flood.localized state of one ward: sensors in warning and when last seen so."""
 
-    members: tuple[tuple[str, float, bool], ...] = ()  # (device, last warning time, critical)
+    # device -> (last warning time, critical), in renewal order
+    members: dict[str, tuple[float, bool]] = field(default_factory=dict)
     hold: Hold = IDLE
     severity: Severity | None = None
+    oldest: float = 0.0  # no member's time is older: until the window passes it, none expires
+
+
+_CRITICAL = itemgetter(1)
 
 
 def localized_step(state: LocalizedState, signal: WardSignal | float, ward: str,
                    settings: RuleSettings) -> tuple[LocalizedState, list[AlertChange]]:
     """flood.localized: two or more sensors of a ward in warning within the window."""
+    recent, oldest = state.members, state.oldest
     if isinstance(signal, WardSignal):
         now = signal.at
-        members = renew(state.members, signal.device_id, (
-            signal.device_id, signal.at, signal.critical) if signal.warning else None)
+        recent = renew(recent, signal.device_id,
+                       (signal.at, signal.critical) if signal.warning else None)
+        oldest = min(oldest, now) if signal.warning else oldest
     else:
-        members, now = state.members, signal
-    recent = [m for m in members if m[1] >= now - settings.localized_window_s]
+        now = signal
+    cutoff = now - settings.localized_window_s
+    if oldest < cutoff:  # some member may have left the window: look at each (rarely)
+        recent = {d: m for d, m in recent.items() if m[0] >= cutoff}
+        oldest = min((m[0] for m in recent.values()), default=now)
     count = len(recent)
     on = count >= settings.localized_min_sensors
     hold, edge = hold_step(state.hold, now, on, not on, 0.0, settings.localized_hold_s)
     severity: Severity | None = None
     if hold.active:
-        severity = ("critical" if any(m[2] for m in recent) else "high") if on \
+        severity = ("critical" if any(map(_CRITICAL, recent.values())) else "high") if on \
             else state.severity
-    new = replace(state, members=tuple(recent), hold=hold, severity=severity)
+    new = replace(state, members=recent, hold=hold, severity=severity, oldest=oldest)
     if edge is None and severity == state.severity:
         return new, []
     w = WARDS.get(ward)
@@ -199,5 +210,5 @@ def localized_step(state: LocalizedState, signal: WardSignal | float, ward: str,
     return new, [AlertChange(
         rule="flood.localized", subject=ward, active=severity is not None, at=now,
         severity=severity or "high", ward=ward, source=f"ward:{ward}", description=text,
-        data={"sensors": sorted(m[0] for m in recent), "count": count},
+        data={"sensors": sorted(recent), "count": count},
         location=point(w.lat, w.lon) if w else None)]

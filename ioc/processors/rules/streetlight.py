@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ioc.core.ownership import circuit_wards
@@ -101,8 +101,9 @@ class LampSignal:
 class CircuitState:
     """streetlight.circuit_outage state: failing lamps of one circuit and when last seen so."""
 
-    failing: tuple[tuple[str, float], ...] = ()
+    failing: dict[str, float] = field(default_factory=dict)  # lamp -> last seen failing
     hold: Hold = IDLE
+    oldest: float = 0.0  # no entry's time is older (see flood.LocalizedState)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,18 +119,22 @@ class CircuitInfo:
 def circuit_step(state: CircuitState, signal: LampSignal | float, info: CircuitInfo,
                  settings: RuleSettings) -> tuple[CircuitState, list[AlertChange]]:
     """streetlight.circuit_outage: most lamps of one circuit failing within the window."""
+    failing, oldest = state.failing, state.oldest
     if isinstance(signal, LampSignal):
         now = signal.at
-        failing = renew(state.failing, signal.device_id,
-                        (signal.device_id, signal.at) if signal.failing else None)
+        failing = renew(failing, signal.device_id, signal.at if signal.failing else None)
+        oldest = min(oldest, now) if signal.failing else oldest
     else:
-        failing, now = state.failing, signal
-    failing = tuple(f for f in failing if f[1] >= now - settings.circuit_window_s)
+        now = signal
+    cutoff = now - settings.circuit_window_s
+    if oldest < cutoff:  # some entry may have left the window
+        failing = {d: t for d, t in failing.items() if t >= cutoff}
+        oldest = min(failing.values(), default=now)
     fraction = len(failing) / max(info.lamps, 1)
     on = fraction >= settings.circuit_fraction and len(failing) >= settings.circuit_min_lamps
     off = fraction < settings.circuit_fraction - settings.circuit_margin
     hold, edge = hold_step(state.hold, now, on, off, 0.0, settings.circuit_hold_s)
-    new = replace(state, failing=failing, hold=hold)
+    new = replace(state, failing=failing, hold=hold, oldest=oldest)
     if edge is None:
         return new, []
     text = (f"Mất điện tủ/mạch đèn {info.circuit}: {len(failing)}/{info.lamps} đèn không sáng"
@@ -137,7 +142,7 @@ def circuit_step(state: CircuitState, signal: LampSignal | float, info: CircuitI
     return new, [AlertChange(
         rule="streetlight.circuit_outage", subject=info.circuit, active=edge == "open", at=now,
         severity="high", ward=info.ward, source=f"circuit:{info.circuit}", description=text,
-        data={"circuit": info.circuit, "failingLamps": sorted(f[0] for f in failing),
+        data={"circuit": info.circuit, "failingLamps": sorted(failing),
               "lamps": info.lamps, "fraction": round(fraction, 3)},
         location=info.location)]
 

@@ -3,6 +3,7 @@ Kafka and InfluxDB, the RSS of each process sampled and printed."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -25,5 +26,9 @@ def test_soak_smoke_loses_nothing_and_reports_rss(
     assert "Kafka: 6000 distinct readings" in out and "lost 0" in out, out
     assert "InfluxDB: 6000 points, lost 0, stored more than once 0" in out, out
     assert "LOST: 0" in out, out
+    # every device whose first crossing was published got its alert, and it was timed
+    latency = re.search(r"flood.level alert \(first crossing of each device\): count (\d+), "
+                        r"missing 0, p50_ms [\d.]+, p99_ms [\d.]+", out)
+    assert latency is not None and int(latency.group(1)) > 0, out
     for process in ("publisher", "bridge", "worker"):
         assert any(line.startswith(process) for line in out.splitlines()), out

@@ -72,8 +72,8 @@ def start_bridge(run: Run) -> Iterator[Callable[..., BridgeProcess]]:
         return proc
 
     yield start
-    for proc in started:
-        proc.stop(30)
+    for proc in started:  # ended sessions: offline, they would queue later tests' messages
+        proc.stop_and_forget(run.settings, 30)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def two_members(run: Any) -> Iterator[BridgeProcess]:
         bridge.wait_ready(90)
         yield bridge
     finally:
-        bridge.stop(60)
+        bridge.stop_and_forget(run.settings, 60)
 
 
 def test_two_members_forward_every_reading_once_and_dead_letter_unknown_devices(

@@ -8,7 +8,13 @@ import json
 import pytest
 
 from ioc.core.errors import ConfigError
-from ioc.core.mqtt_admin import MAX_BATCH_BYTES, batches, create_client, create_role
+from ioc.core.mqtt_admin import (
+    MAX_BATCH_BYTES,
+    batches,
+    create_client,
+    create_role,
+    role_parts,
+)
 from ioc.core.mqtt_identities import (
     PUBLISH,
     RECEIVE,
@@ -16,6 +22,7 @@ from ioc.core.mqtt_identities import (
     Acl,
     admin_role,
     device_access,
+    gateway_access,
     registry_access,
 )
 from ioc.core.registry import Device
@@ -88,6 +95,28 @@ def test_big_roles_are_split_into_batches_under_the_packet_limit() -> None:
     assert [c for batch in grouped for c in batch] == commands  # all of them, in order
     assert len(grouped) > 1
     assert all(len(json.dumps({"commands": b})) <= MAX_BATCH_BYTES for b in grouped)
+
+
+def test_batches_count_the_correlation_tag_of_each_command() -> None:
+    commands = [{"command": "deleteRole", "rolename": f"r{i}"} for i in range(600)]
+    tag = "x" * 60
+    grouped = batches(commands, extra=len(', "correlationData": ""') + len(tag))
+    assert [c for batch in grouped for c in batch] == commands
+    tagged = [[{**c, "correlationData": tag} for c in b] for b in grouped]
+    assert all(len(json.dumps({"commands": b})) <= MAX_BATCH_BYTES for b in tagged)
+
+
+def test_a_big_role_is_made_in_parts_of_one_command_each() -> None:
+    _, role = gateway_access("gw-x", "drainage",
+                             [("drainage", f"dr-{i:05d}") for i in range(3000)])
+    names, commands = role_parts(role)
+    assert [c["command"] for c in commands] == ["createRole"] * len(names)
+    assert [c["rolename"] for c in commands] == names == [f"ioc-gw-x.{k}"
+                                                          for k in range(len(names))]
+    assert len(names) < len(role.acls) / 50  # ~10,000 one-ACL commands before
+    got = [Acl(a["acltype"], a["topic"], a["allow"]) for c in commands for a in c["acls"]]
+    assert sorted(got) == sorted(role.acls)  # every ACL once, nothing more
+    assert all(len(json.dumps(c)) + 200 <= MAX_BATCH_BYTES for c in commands)
 
 
 def test_create_client_binds_the_client_id_only_when_the_identity_is_bound() -> None:

@@ -59,6 +59,16 @@ def test_exact_topics_replace_the_wildcard_subscription() -> None:
     assert [t for t, _ in wildcard] == [MQTT_TELEMETRY_FILTER]
 
 
+def test_thousands_of_exact_topics_go_in_several_subscribe_packets() -> None:
+    topics = tuple(telemetry_topic("drainage", f"sk12345678-{i:05d}") for i in range(2500))
+    config = MqttConfig("h", 1, None, None, "c", None, telemetry_topics=topics)
+    packets = config.subscribe_packets()
+    assert len(packets) > 1
+    assert [t for p in packets for t, _ in p] == [t for t, _ in config.subscriptions()]
+    # the broker's max_packet_size is 17,408 bytes (ioc.devstack.mosquitto)
+    assert all(sum(len(t) + 3 for t, _ in p) <= 12 * 1024 for p in packets)
+
+
 def test_readings_of_skipped_devices_are_acked_in_order_and_not_forwarded() -> None:
     other = "ioc/v1/traffic/cam-9/telemetry"
     with running_bridge(skip_devices=frozenset({"cam-9"})) as (bridge, source, sink, _):

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from ioc.processors.detector import Detector
 from ioc.processors.rules.base import RuleSettings, renew
-from ioc.processors.rules.flood import LevelState, level_step
+from ioc.processors.rules.flood import (
+    LevelState,
+    LocalizedState,
+    WardSignal,
+    level_step,
+    localized_step,
+)
 from ioc.testing.factories import at, drain, drainage_device, registry
 
 S = RuleSettings()
@@ -125,7 +131,24 @@ def test_localized_clears_after_window_and_hold_on_ticks() -> None:
 
 
 def test_renew_replaces_or_drops_only_that_devices_entry() -> None:
-    window = (("a", 1.0), ("b", 2.0))
-    assert renew(window, "a", ("a", 5.0)) == (("b", 2.0), ("a", 5.0))
-    assert renew(window, "b", None) == (("a", 1.0),)
+    window = {"a": 1.0, "b": 2.0}
+    renewed = renew(window, "a", 5.0)
+    assert list(renewed.items()) == [("b", 2.0), ("a", 5.0)]  # the renewed entry moves last
+    assert renew(window, "b", None) == {"a": 1.0}
     assert renew(window, "c", None) == window
+    assert window == {"a": 1.0, "b": 2.0}  # a copy: states are values
+
+
+def test_a_member_renewed_out_of_order_still_leaves_the_window_on_time() -> None:
+    # readings of different sensors arrive out of event-time order: the window must drop
+    # exactly the members older than its span, whatever order they came in
+    state = LocalizedState()
+    for device, t in (("a", 1000.0), ("b", 400.0), ("c", 1100.0)):
+        state, _ = localized_step(state, WardSignal(device, "tan-phu", t, True), "tan-phu", S)
+    assert set(state.members) == {"a", "b", "c"}
+    state, _ = localized_step(state, 400.0 + S.localized_window_s + 1, "tan-phu", S)
+    assert set(state.members) == {"a", "c"}
+    state, _ = localized_step(state, 1000.0 + S.localized_window_s + 1, "tan-phu", S)
+    assert set(state.members) == {"c"}
+    state, _ = localized_step(state, WardSignal("c", "tan-phu", 1200.0, False), "tan-phu", S)
+    assert state.members == {}

@@ -24,10 +24,10 @@ from ioc.testing.factories import registry as make_registry
 STATES: list[Any] = [
     LevelState("critical", 12.5, 3, True),
     RiseState(((1.0, 0.5), (61.0, 0.62), (121.0, 0.7)), Hold(True, 30.0), "high"),
-    LocalizedState((("d1", 5.0, True), ("d2", 6.5, False)), Hold(False, 9.0), "critical"),
+    LocalizedState({"d1": (5.0, True), "d2": (6.5, False)}, Hold(False, 9.0), "critical", 5.0),
     TrafficState(Hold(True, 17.25)),
     LampState(Hold(True, None), Hold(False, 7.0), ACTIVE),
-    CircuitState((("l1", 3.0), ("l2", 4.5)), Hold(True, 4.0)),
+    CircuitState({"l1": 3.0, "l2": 4.5}, Hold(True, 4.0), 3.0),
     SilentState(5.0, 1.0, True),
 ]
 
@@ -41,6 +41,18 @@ def test_rule_state_round_trips(state: Any) -> None:
     back = decode_state(type(state), orjson.loads(encode_state(state)))
     assert back == state and type(back) is type(state)
     assert decode_state(type(state), orjson.loads(encode_state(type(state)()))) == type(state)()
+
+
+def test_windows_checkpointed_as_lists_before_they_were_keyed_by_device_still_load() -> None:
+    old = {"members": [["d1", 5.0, True], ["d2", 6.5, False]], "hold": {"active": True,
+                                                                         "since": None}}
+    back = decode_state(LocalizedState, old)
+    assert list(back.members.items()) == [("d1", (5.0, True)), ("d2", (6.5, False))]
+    assert back.oldest == 0.0  # unknown: the next step looks at every member once
+    circuit = decode_state(CircuitState, {"failing": [["l1", 3.0], ["l2", 4.5]]})
+    assert circuit.failing == {"l1": 3.0, "l2": 4.5}
+    with pytest.raises(ValueError, match="members"):
+        decode_state(LocalizedState, {"members": {"d1": [5.0, "yes"]}})
 
 
 def test_decode_rejects_what_is_not_the_type() -> None:
