@@ -50,7 +50,9 @@ def test_every_panel_and_variable_query_runs_and_returns_data(
     unexplained = [(r.query.dashboard, r.query.source) for r in empty
                    if not _nothing_to_show(r.rendered, scenario_bucket.data)]
     assert unexplained == []
-    assert len(empty) <= 4, [r.query.source for r in empty]
+    # four alert panels of domains the scenarios never alert on, and lamps lit now at night only
+    lit = _lamps_lit_at_end(scenario_bucket.data.readings, timedelta(minutes=15))
+    assert len(empty) <= (4 if lit else 5), [r.query.source for r in empty]
 
 
 def _nothing_to_show(query: str, data: ScenarioData) -> bool:
