@@ -4,6 +4,7 @@ When InfluxDB is away the sink holds the one batch it has, pauses its partitions
 more is fetched or committed) and keeps polling to stay in its consumer group; it tries the
 batch again with a capped backoff, for as long as the outage lasts, and resumes once it is
 stored. Memory stays at one batch whatever the outage's length; the backlog waits in Kafka.
+Kafka being away (a restart, a broker recovering its logs) is waited out the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from ioc.core.errors import IocError
@@ -30,9 +32,15 @@ from ioc.storage.influx_writer import (
 )
 from ioc.storage.reading_lines import ReadingLines
 
-__all__ = ["HoldState", "InfluxSink", "SinkFailed"]
+__all__ = ["HoldState", "InfluxSink", "SinkFailed", "kafka_away"]
 
 log = logging.getLogger(__name__)
+
+
+def kafka_away(exc: BaseException) -> bool:
+    """Whether a kafka-python error says the broker is unreachable or not ready (retriable),
+    rather than that we are wrong (authentication, authorization, a bad request)."""
+    return isinstance(exc, KafkaError) and bool(exc.retriable)
 
 
 class SinkFailed(IocError):
@@ -194,14 +202,14 @@ class InfluxSink:
         self._consumer.resume(*self._consumer.paused())
 
     def run(self, stop: threading.Event) -> None:
-        """Loop until `stop` is set; InfluxDB outages are held through (see run_once).
+        """Loop until `stop` is set; InfluxDB and Kafka outages are held through.
 
-        Any other error (a poll, or a commit failing during a rebalance) is logged; the loop
+        Any other error (a commit failing during a rebalance, a bug) is logged; the loop
         backs off, re-reads from the last committed offsets (writes are idempotent) and goes
         on. After `max_errors` such errors in a row it raises SinkFailed. StorageRefused is
         raised at once.
         """
-        errors = 0
+        errors = away = 0
         while not stop.is_set():
             try:
                 if self._rewind:
@@ -210,17 +218,26 @@ class InfluxSink:
             except StorageRefused:
                 raise  # our token or bucket is wrong: stopping loudly beats retrying forever
             except Exception as exc:  # anything from kafka-python: recover or give up
-                errors += 1
                 self.counts["errors"] += 1
                 self._rewind = True
-                if errors >= self._max_errors:
-                    raise SinkFailed(f"{errors} errors in a row, last: {exc!r}") from exc
-                pause = min(self._pause_s * 2 ** (errors - 1), self._max_pause_s)
-                log.exception("storage loop error %d/%d, retrying in %.1f s",
-                              errors, self._max_errors, pause)
+                if kafka_away(exc):  # a restart would not bring Kafka back sooner
+                    away += 1
+                    self.counts["kafka_away"] += 1
+                    pause = self._backoff(away)
+                    log.warning("Kafka unavailable (%r); retrying in %.1f s", exc, pause)
+                else:
+                    errors += 1
+                    if errors >= self._max_errors:
+                        raise SinkFailed(f"{errors} errors in a row, last: {exc!r}") from exc
+                    pause = self._backoff(errors)
+                    log.exception("storage loop error %d/%d, retrying in %.1f s",
+                                  errors, self._max_errors, pause)
                 stop.wait(pause)
                 continue
-            errors = 0
+            errors = away = 0
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(self._pause_s * 2 ** (attempt - 1), self._max_pause_s))
 
     def _rewind_to_committed(self) -> None:
         """Seek every assigned partition back to its committed offset (records polled but not

@@ -48,6 +48,10 @@ def _bindable(port: int) -> bool:
         return True
 
 
+_NOTABLE = re.compile(r"CRITICAL|Crashed|Traceback|Signal received|SinkFailed|Got exception|"
+                      r"raised exception|storage loop error|^\w*(Error|Exception)\b")
+
+
 class ChildProcess:
     """One child process with its output (stdout and stderr) appended to a log file."""
 
@@ -87,6 +91,18 @@ class ChildProcess:
         if not self.log_file.exists():
             return ""
         return self.log_file.read_text(errors="replace")[-tail:]
+
+    def highlights(self, limit: int = 30) -> str:
+        """The log's first lines that say why a process stopped (for failure messages): the
+        tail alone is often a Kafka client's reconnect noise."""
+        if not self.log_file.exists():
+            return ""
+        lines = self.log_file.read_text(errors="replace").splitlines()
+        return "\n".join([line for line in lines if _NOTABLE.search(line)][:limit])
+
+    def exit_code(self) -> int | None:
+        """The exit code, or None while running (or never started)."""
+        return None if self._proc is None else self._proc.poll()
 
     def wait_until(self, condition: Callable[[], bool], timeout: float, what: str,
                    interval: float = 0.1) -> None:

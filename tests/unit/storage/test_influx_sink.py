@@ -11,10 +11,15 @@ from typing import Any
 import orjson
 import pytest
 from kafka import TopicPartition
-from kafka.errors import CommitFailedError
+from kafka.errors import (
+    CommitFailedError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    TopicAuthorizationFailedError,
+)
 
 from ioc.core.schemas import reading_to_json
-from ioc.storage.influx_sink import InfluxSink, SinkFailed
+from ioc.storage.influx_sink import InfluxSink, SinkFailed, kafka_away
 from ioc.storage.influx_writer import InfluxWriter, StorageRefused, WriteRefused, reading_line
 from ioc.testing.factories import at, drain, drainage_device, registry
 
@@ -179,6 +184,44 @@ def test_persistent_errors_raise_sink_failed() -> None:
     with pytest.raises(SinkFailed, match="3 errors in a row"):
         sink.run(threading.Event())
     assert consumer.committed_offsets == {}
+
+
+class AwayConsumer(FakeConsumer):
+    """Kafka gone for `outage` calls (commit timing out, then polls finding no broker)."""
+
+    def __init__(self, records: dict[TopicPartition, int], outage: int) -> None:
+        super().__init__(records)
+        self.outage = outage
+
+    def _away(self) -> None:
+        if self.outage:
+            self.outage -= 1
+            raise KafkaTimeoutError("Timeout waiting for commit") if self.outage % 2 \
+                else KafkaConnectionError("111 ECONNREFUSED")
+
+    def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
+        self._away()
+        return super().poll(timeout_ms, max_records)
+
+    def commit(self, offsets: dict[TopicPartition, Any]) -> None:
+        self._away()
+        super().commit(offsets)
+
+
+def test_kafka_away_longer_than_the_error_budget_is_waited_out() -> None:
+    consumer, influx, stop = AwayConsumer({TP: 1}, outage=40), Influx(), threading.Event()
+    consumer.on_commit = stop.set
+    sink = InfluxSink(consumer, InfluxWriter(influx, registry(drainage_device("a1"))),
+                      telemetry="t", alerts="a", pause_s=0.0, max_errors=3)
+    sink.run(stop)  # returns once a commit succeeded; SinkFailed after 3 were it counted
+    assert consumer.committed_offsets == {TP: 1} and sink.counts["kafka_away"] == 40
+    assert len(influx.lines) >= 1
+
+
+def test_kafka_errors_that_say_we_are_wrong_still_count() -> None:
+    assert kafka_away(KafkaTimeoutError()) and kafka_away(KafkaConnectionError("111 ECONNREFUSED"))
+    assert not kafka_away(CommitFailedError("rebalanced"))
+    assert not kafka_away(TopicAuthorizationFailedError()) and not kafka_away(ValueError())
 
 
 def test_records_in_another_shape_are_validated_and_bad_ones_skipped() -> None:
