@@ -146,22 +146,21 @@ def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: threading.
     from kafka import KafkaConsumer
 
     from ioc.storage.influx_client import InfluxLineSink
-    from ioc.storage.influx_sink import InfluxSink
+    from ioc.storage.influx_sink import InfluxSink, keep_storing
     from ioc.storage.influx_writer import InfluxWriter, StorageRefused
 
-    try:
+    def make() -> InfluxSink:
         consumer = KafkaConsumer(**kafka_access(settings).client_options(),
                                  group_id=f"{prefix}ioc-influx-writer",
                                  enable_auto_commit=False, auto_offset_reset="earliest")
-        sink = InfluxSink(consumer, InfluxWriter(InfluxLineSink.from_settings(settings),
+        return InfluxSink(consumer, InfluxWriter(InfluxLineSink.from_settings(settings),
                                                  registry),
                           telemetry=topics.telemetry, alerts=topics.alerts)
-        try:
-            # holds through InfluxDB outages; raises StorageRefused (token/bucket wrong) or
-            # SinkFailed (errors it cannot recover from)
-            sink.run(stop)
-        finally:
-            sink.close()
+
+    try:
+        # holds through InfluxDB and Kafka outages, replaces a failed consumer; raises only
+        # StorageRefused (token or bucket wrong)
+        keep_storing(make, stop)
     except StorageRefused as exc:  # a configuration error: say what to fix, no traceback
         log.critical("InfluxDB storage stopped, shutting the worker down: %s", exc)
         _fail(failed)

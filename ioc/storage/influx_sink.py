@@ -32,7 +32,7 @@ from ioc.storage.influx_writer import (
 )
 from ioc.storage.reading_lines import ReadingLines
 
-__all__ = ["HoldState", "InfluxSink", "SinkFailed", "kafka_away"]
+__all__ = ["HoldState", "InfluxSink", "SinkFailed", "kafka_away", "keep_storing"]
 
 log = logging.getLogger(__name__)
 
@@ -255,3 +255,39 @@ class InfluxSink:
     def close(self) -> None:
         """Close the consumer (uncommitted records will be re-read by the next owner)."""
         self._consumer.close()
+
+
+def keep_storing(make: Callable[[], InfluxSink], stop: threading.Event, *,
+                 pause_s: float = 5.0, max_pause_s: float = 60.0) -> int:
+    """Run sinks from `make` until `stop`; returns how many were replaced.
+
+    A sink that fails (SinkFailed, or an error no one foresaw) is closed and a new one, with
+    a new consumer, takes over after a backoff: the worker beside it goes on detecting, and
+    nothing is lost (the new consumer re-reads from the committed offsets). StorageRefused
+    propagates: a new sink would be refused the same way.
+    """
+    failures = 0
+    while not stop.is_set():
+        sink: InfluxSink | None = None
+        try:
+            sink = make()
+            sink.run(stop)
+        except StorageRefused:
+            raise
+        except Exception as exc:
+            failures += 1
+            pause = min(pause_s * 2 ** min(failures - 1, 10), max_pause_s)
+            log.critical("InfluxDB storage failed (%r); a new consumer takes over in %.0f s",
+                         exc, pause, exc_info=True)
+            stop.wait(pause)
+        finally:
+            if sink is not None:
+                _close_quietly(sink)
+    return failures
+
+
+def _close_quietly(sink: InfluxSink) -> None:
+    try:
+        sink.close()
+    except Exception as exc:  # a consumer that cannot leave its group must not stop the next
+        log.warning("closing the failed storage consumer: %r", exc)

@@ -19,7 +19,7 @@ from kafka.errors import (
 )
 
 from ioc.core.schemas import reading_to_json
-from ioc.storage.influx_sink import InfluxSink, SinkFailed, kafka_away
+from ioc.storage.influx_sink import InfluxSink, SinkFailed, kafka_away, keep_storing
 from ioc.storage.influx_writer import InfluxWriter, StorageRefused, WriteRefused, reading_line
 from ioc.testing.factories import at, drain, drainage_device, registry
 
@@ -236,3 +236,41 @@ def test_records_in_another_shape_are_validated_and_bad_ones_skipped() -> None:
     line = reading_line(reading, registry(drainage_device("a1")))
     assert influx.lines == [line, line]
     assert sink.counts["undecodable"] == 2 and consumer.committed_offsets == {TP: 4}
+
+
+class Scripted:
+    """Sinks for keep_storing: each `run` does what its script says, then the loop goes on."""
+
+    def __init__(self, stop: threading.Event, *outcomes: Exception | None) -> None:
+        self.stop, self.outcomes, self.made, self.closed = stop, list(outcomes), 0, 0
+
+    def make(self) -> Any:
+        self.made += 1
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, ConnectionError):  # the consumer cannot even be built
+            raise outcome
+        return SimpleNamespace(run=lambda stop: self._run(outcome), close=self._close)
+
+    def _run(self, outcome: Exception | None) -> None:
+        if outcome is not None:
+            raise outcome
+        self.stop.set()  # a healthy sink runs until it is stopped
+
+    def _close(self) -> None:
+        self.closed += 1
+
+
+def test_a_failed_sink_is_replaced_by_a_new_one_until_stopped() -> None:
+    stop = threading.Event()
+    script = Scripted(stop, SinkFailed("10 errors in a row"), ConnectionError("no broker"),
+                      RuntimeError("unforeseen"), None)
+    assert keep_storing(script.make, stop, pause_s=0.0) == 3
+    assert script.made == 4 and script.closed == 3  # the one never built is not closed
+
+
+def test_a_refused_write_is_not_retried_by_a_new_sink() -> None:
+    stop = threading.Event()
+    script = Scripted(stop, StorageRefused("HTTP 403"), None)
+    with pytest.raises(StorageRefused):
+        keep_storing(script.make, stop, pause_s=0.0)
+    assert script.made == 1 and script.closed == 1
