@@ -23,6 +23,7 @@ from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.mqtt_identities import MqttLogin
 from ioc.core.registry import Device
 from ioc.core.settings import Settings
+from ioc.core.topic_reader import assign_at
 from ioc.core.topics import telemetry_topic
 from ioc.testing.processes import ChildProcess, free_port
 
@@ -167,8 +168,7 @@ class Collector:
                                        enable_auto_commit=False, fetch_max_wait_ms=100,
                                        max_poll_records=5000, client_id=group or None)
         parts = [TopicPartition(t, p) for t in topics for p in self._partitions(t)]
-        self._consumer.assign(parts)
-        self._consumer.seek_to_beginning(*parts)
+        assign_at(self._consumer, parts)
         self.records: dict[str, list[Collected]] = {t: [] for t in topics}
         self.last_at = 0.0
         self._stop = threading.Event()

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 import orjson
 import requests
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_admin import kafka_admin
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.settings import Settings
+from ioc.core.topic_reader import read_topic, topic_partitions
 
 __all__ = ["KafkaCount", "alert_latencies", "count_in_influx", "count_in_kafka", "drop_topics",
            "end_offsets"]
@@ -36,7 +37,7 @@ def end_offsets(settings: Settings, topic: str) -> int:
     """Records on a topic (the sum of its partitions' end offsets)."""
     consumer = _consumer(settings)
     try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        parts = topic_partitions(consumer, topic)
         return sum(consumer.end_offsets(parts).values()) if parts else 0
     finally:
         consumer.close()
@@ -46,27 +47,17 @@ def count_in_kafka(settings: Settings, topic: str, devices: Sequence[str]) -> Ka
     """Read the whole topic once: one bit per (device, seq) seen."""
     seen = {d.encode(): bytearray() for d in devices}
     distinct = duplicates = 0
-    consumer = _consumer(settings)
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        ends = consumer.end_offsets(parts)
-        while any(consumer.position(tp) < ends[tp] for tp in parts):
-            for records in consumer.poll(timeout_ms=1000).values():
-                for rec in records:
-                    bits = seen.get(rec.key or b"")
-                    if bits is None:
-                        continue  # not a soak device
-                    seq = int(orjson.loads(rec.value)["seq"])
-                    if seq >= len(bits):
-                        bits.extend(bytes(seq + 1 - len(bits)))
-                    duplicates += bits[seq]
-                    distinct += 1 - bits[seq]
-                    bits[seq] = 1
-        return KafkaCount(distinct, duplicates)
-    finally:
-        consumer.close()
+    for rec in read_topic(lambda: _consumer(settings), topic, poll_ms=1000):
+        bits = seen.get(rec.key or b"")
+        if bits is None or rec.value is None:
+            continue  # not a soak device
+        seq = int(orjson.loads(rec.value)["seq"])
+        if seq >= len(bits):
+            bits.extend(bytes(seq + 1 - len(bits)))
+        duplicates += bits[seq]
+        distinct += 1 - bits[seq]
+        bits[seq] = 1
+    return KafkaCount(distinct, duplicates)
 
 
 def count_in_influx(settings: Settings, database: str, measurement: str) -> dict[str, int]:
@@ -95,20 +86,10 @@ def alert_latencies(settings: Settings, topic: str, sent_at: dict[str, float],
     """Seconds from publishing each device's crossing (`sent_at`, epoch seconds) to its
     first `rule` alert's Kafka timestamp, read from the whole alerts topic."""
     first: dict[str, float] = {}
-    consumer = _consumer(settings)
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        ends = consumer.end_offsets(parts)
-        while any(consumer.position(tp) < ends[tp] for tp in parts):
-            for records in consumer.poll(timeout_ms=1000).values():
-                for rec in records:
-                    doc = orjson.loads(rec.value)
-                    source = doc.get("alertSource")
-                    if doc.get("rule") == rule and source in sent_at:
-                        at = rec.timestamp / 1000
-                        first[source] = min(first.get(source, at), at)
-    finally:
-        consumer.close()
+    for rec in read_topic(lambda: _consumer(settings), topic, poll_ms=1000):
+        doc = orjson.loads(rec.value or b"{}")
+        source = doc.get("alertSource")
+        if doc.get("rule") == rule and source in sent_at:
+            at = rec.timestamp / 1000
+            first[source] = min(first.get(source, at), at)
     return [at - sent_at[d] for d, at in first.items()]

@@ -21,6 +21,13 @@ from ioc.core.city import TZ
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.schemas import Alert
+from ioc.core.topic_reader import (
+    ConsumedRecord,
+    TopicConsumer,
+    assign_at,
+    read_to_end,
+    topic_partitions,
+)
 
 __all__ = ["AlertFold", "AlertsTopicReader", "Change", "Record", "Removed", "decode_record",
            "format_row", "load_alerts"]
@@ -132,58 +139,45 @@ class AlertsTopicReader:
         finally:
             consumer.close()
 
-    def _partitions(self, consumer: Any) -> list[TopicPartition]:
-        found = consumer.partitions_for_topic(self.topic) or ()
-        return [TopicPartition(self.topic, p) for p in sorted(found)]
-
-    def _assign(self, consumer: Any, parts: list[TopicPartition]) -> None:
-        consumer.assign(parts)
-        for tp in parts:
-            if tp in self._positions:
-                consumer.seek(tp, self._positions[tp])
-            else:
-                consumer.seek_to_beginning(tp)
-
-    def _session(self, consumer: Any, follow: bool,
+    def _session(self, consumer: TopicConsumer, follow: bool,
                  stop: threading.Event) -> Iterator[Record | None]:
-        parts = self._partitions(consumer)
+        parts = topic_partitions(consumer, self.topic)
         self.partitions_seen = len(parts)
-        caught_up = not parts
-        if caught_up:
-            yield None  # no topic yet means no alerts yet
-            if not follow:
-                return
+        yield from self._handed(read_to_end(consumer, parts, start=self._positions,
+                                            poll_ms=self._poll_ms, stop=stop))
+        if stop.is_set():
+            return
+        yield None  # caught up (no topic yet means no alerts yet)
+        if not follow:
+            return
         while not parts:  # waiting for the worker to create the topic
             if stop.wait(self._poll_ms / 1000):
                 return
-            parts = self._partitions(consumer)
-        self._assign(consumer, parts)
-        end: dict[TopicPartition, int] = consumer.end_offsets(parts)
+            parts = topic_partitions(consumer, self.topic)
+            if parts:
+                assign_at(consumer, parts, self._positions)
         tick = 0
         while not stop.is_set():
-            if not caught_up and all(consumer.position(tp) >= n for tp, n in end.items()):
-                caught_up = True
-                yield None
-                if not follow:
-                    return
-            yield from self._poll(consumer)
+            polled = consumer.poll(timeout_ms=self._poll_ms).values()
+            yield from self._handed(rec for batch in polled for rec in batch)
             tick += 1
-            if follow and tick % self._ticks_per_refresh == 0:
+            if tick % self._ticks_per_refresh == 0:
                 parts = self._refresh(consumer, parts)
 
-    def _poll(self, consumer: Any) -> Iterator[Record]:
-        for tp, batch in consumer.poll(timeout_ms=self._poll_ms).items():
-            for rec in batch:
-                yield Record(rec.key, rec.value, tp.partition, rec.offset)
-                self._positions[tp] = rec.offset + 1
+    def _handed(self, records: Iterable[ConsumedRecord]) -> Iterator[Record]:
+        for rec in records:
+            yield Record(rec.key, rec.value, rec.partition, rec.offset)
+            # read once the caller is done with it: a new session goes on from the next one
+            self._positions[TopicPartition(self.topic, rec.partition)] = rec.offset + 1
 
-    def _refresh(self, consumer: Any, parts: list[TopicPartition]) -> list[TopicPartition]:
+    def _refresh(self, consumer: TopicConsumer,
+                 parts: list[TopicPartition]) -> list[TopicPartition]:
         # manual assignment does not notice partitions added to the topic: look now and then
-        found = self._partitions(consumer)
+        found = topic_partitions(consumer, self.topic)
         if found and found != parts:
             log.info("partitions of %s changed to %d; reading the new ones", self.topic,
                      len(found))
-            self._assign(consumer, found)
+            assign_at(consumer, found, self._positions)
             return found
         return parts
 

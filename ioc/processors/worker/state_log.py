@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Collection, Sequence
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 
-from ioc.core.errors import ServiceError
 from ioc.core.kafka_auth import KafkaAccess
+from ioc.core.topic_reader import read_topic
 
 __all__ = ["MAX_CHECKPOINT_BYTES", "STATE_TOPIC_CONFIG", "KafkaStateLog"]
 
@@ -75,28 +73,22 @@ class KafkaStateLog:
         """The latest value of each key of these partitions (a tombstone deletes it);
         ServiceError if they cannot be read to their end within `timeout_s`."""
         out: dict[int, dict[bytes, bytes]] = {p: {} for p in partitions}
-        consumer = KafkaConsumer(**self._kafka.client_options(), group_id=None,
+
+        def consumer() -> KafkaConsumer:
+            return KafkaConsumer(**self._kafka.client_options(), group_id=None,
                                  enable_auto_commit=False, allow_auto_create_topics=False,
                                  client_id=f"{self._client_id}-restore",
                                  max_partition_fetch_bytes=MAX_CHECKPOINT_BYTES + 64 * 1024)
-        try:
-            parts = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-            consumer.assign(parts)
-            consumer.seek_to_beginning(*parts)
-            ends: dict[Any, int] = consumer.end_offsets(parts)
-            deadline = time.monotonic() + timeout_s
-            while any(consumer.position(tp) < end for tp, end in ends.items()):
-                if time.monotonic() > deadline:  # no state, no processing: better to restart
-                    raise ServiceError(f"cannot read {self.topic} to its end")
-                for tp, batch in consumer.poll(timeout_ms=500).items():
-                    folded = out[tp.partition]
-                    for rec in batch:
-                        if rec.value is None:
-                            folded.pop(rec.key, None)
-                        elif rec.key is not None:
-                            folded[rec.key] = rec.value
-        finally:
-            consumer.close()
+
+        # no state, no processing: past the timeout a ServiceError, and better to restart
+        for rec in read_topic(consumer, self.topic, partitions, timeout_s=timeout_s):
+            folded = out[rec.partition]
+            if rec.key is None:
+                continue  # not a state record
+            if rec.value is None:
+                folded.pop(rec.key, None)
+            else:
+                folded[rec.key] = rec.value
         return out
 
     async def close(self) -> None:

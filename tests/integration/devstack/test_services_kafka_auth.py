@@ -6,15 +6,15 @@ topic (read back with the project's login), the secret record never reaches the 
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
 from ioc.core.kafka_auth import KafkaAccess, kafka_access
 from ioc.core.settings import Settings
+from ioc.core.topic_reader import read_topic
 from ioc.core.topics import ALERT_COMMANDS
 
 REFUSED_WITHIN_MS = 4000  # a refused client gives up bootstrapping after this long
@@ -38,26 +38,14 @@ def _produce(kafka: KafkaAccess, topic: str, value: bytes, within_ms: int) -> Ka
         producer.close(timeout=2)
 
 
-def _values(kafka: KafkaAccess, topic: str, within_ms: int) -> list[bytes]:
+def _values(kafka: KafkaAccess, topic: str, within_ms: int) -> list[bytes | None]:
     """Every value on `topic` up to its current end; KafkaError if the broker refuses."""
-    consumer = KafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False,
+    def consumer() -> KafkaConsumer:
+        return KafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False,
                              bootstrap_timeout_ms=within_ms, request_timeout_ms=within_ms)
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not parts:
-            return []
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        values: list[bytes] = []
-        deadline = time.monotonic() + within_ms / 1000
-        while any(consumer.position(tp) < offset for tp, offset in end.items()):
-            assert time.monotonic() < deadline, f"{topic} not read to its end in time"
-            for batch in consumer.poll(timeout_ms=200).values():
-                values += [record.value for record in batch]
-        return values
-    finally:
-        consumer.close()
+
+    return [r.value for r in read_topic(consumer, topic, timeout_s=within_ms / 1000,
+                                        poll_ms=200)]
 
 
 def _anonymous(kafka: KafkaAccess) -> KafkaAccess:

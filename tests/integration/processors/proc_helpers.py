@@ -19,6 +19,7 @@ from ioc.core.ownership import OWNER_HEADER, owner_keys, owner_partition
 from ioc.core.registry import Registry, dump_registry
 from ioc.core.schemas import Alert, Reading, reading_to_json
 from ioc.core.settings import Settings
+from ioc.core.topic_reader import read_to_end, topic_partitions
 from ioc.processors.backtest import run_backtest
 from ioc.processors.detector import Detector
 from ioc.testing import kafka_groups, processes
@@ -163,21 +164,18 @@ class AlertLog:
                                        group_id=None, enable_auto_commit=False,
                                        allow_auto_create_topics=False)
         self._topic, self._parts = topic, list[TopicPartition]()
+        self._read: dict[TopicPartition, int] = {}  # the next offset of each partition
         self.versions: list[Alert] = []
 
     def poll(self) -> list[Alert]:
         """Read everything published so far; returns all versions seen."""
         if not self._parts:
-            self._parts = [TopicPartition(self._topic, p)
-                           for p in self._consumer.partitions_for_topic(self._topic) or ()]
+            self._parts = topic_partitions(self._consumer, self._topic)
             if not self._parts:
                 return self.versions  # the worker has not created the topic yet
-            self._consumer.assign(self._parts)
-            self._consumer.seek_to_beginning(*self._parts)
-        ends = self._consumer.end_offsets(self._parts)
-        while any(self._consumer.position(tp) < ends[tp] for tp in self._parts):
-            for records in self._consumer.poll(timeout_ms=200).values():
-                self.versions += [Alert.from_json(rec.value) for rec in records]
+        for rec in read_to_end(self._consumer, self._parts, start=self._read, poll_ms=200):
+            self.versions.append(Alert.from_json(rec.value or b""))
+            self._read[TopicPartition(self._topic, rec.partition)] = rec.offset + 1
         return self.versions
 
     def latest(self) -> dict[str, Alert]:

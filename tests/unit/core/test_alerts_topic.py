@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +24,7 @@ from ioc.core.alerts_topic import (
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.schemas import Alert
+from tests.unit.core.kafka_fake import FakeConsumer
 
 T0 = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
 TOPIC = "ioc.alerts"
@@ -98,57 +98,6 @@ def test_decode_record() -> None:
 
 
 # --- the reader --------------------------------------------------------------------------
-
-@dataclass
-class _Msg:
-    key: bytes | None
-    value: bytes | None
-    offset: int
-
-
-@dataclass
-class FakeConsumer:
-    """The part of kafka-python's KafkaConsumer the reader uses; offsets are list indexes."""
-
-    log: dict[int, list[Record]] | None  # None: the topic does not exist
-    on_poll: Callable[[FakeConsumer], None] = lambda c: None
-    pos: dict[TopicPartition, int] = field(default_factory=dict)
-    config: dict[str, Any] = field(default_factory=dict)
-    closed: bool = False
-
-    def partitions_for_topic(self, topic: str) -> set[int] | None:
-        return None if self.log is None else set(self.log)
-
-    def assign(self, parts: list[TopicPartition]) -> None:
-        self.pos = {tp: self.pos.get(tp, 0) for tp in parts}
-
-    def seek(self, tp: TopicPartition, offset: int) -> None:
-        self.pos[tp] = offset
-
-    def seek_to_beginning(self, *parts: TopicPartition) -> None:
-        for tp in parts:
-            self.pos[tp] = 0
-
-    def end_offsets(self, parts: list[TopicPartition]) -> dict[TopicPartition, int]:
-        assert self.log is not None
-        return {tp: len(self.log[tp.partition]) for tp in parts}
-
-    def position(self, tp: TopicPartition) -> int:
-        return self.pos[tp]
-
-    def poll(self, timeout_ms: int) -> dict[TopicPartition, list[_Msg]]:
-        self.on_poll(self)
-        assert self.log is not None
-        out: dict[TopicPartition, list[_Msg]] = {}
-        for tp, at in self.pos.items():
-            msgs = [_Msg(r.key, r.value, i) for i, r in enumerate(self.log[tp.partition])][at:]
-            if msgs:
-                out[tp], self.pos[tp] = msgs, at + len(msgs)
-        return out
-
-    def close(self) -> None:
-        self.closed = True
-
 
 def reader_over(*consumers: FakeConsumer, refresh_s: float = 30.0) -> AlertsTopicReader:
     """A reader that gets the given consumers, one per records() call."""
