@@ -238,6 +238,7 @@ def _soak_report(r: SoakResult) -> str:
              f"{r.end_to_end_s:.1f} s; {r.worker_processes} worker, {r.bridge_processes} "
              "bridge process(es))",
              f"  LOST: {r.lost}" + ("" if r.ok else "  (FAILED)"), "",
-             "RSS per process (sampled; slope after the first fifth of the run):",
-             format_table(r.rss)]
+             "RSS and CPU per process (sampled; slope after the first fifth of the run; CPU "
+             "per 10k readings published):",
+             format_table(r.rss, r.published)]
     return "\n".join(lines)

@@ -1,15 +1,20 @@
-"""Resident memory of running processes, sampled on an interval, summarised per process."""
+"""Resident memory and CPU time of running processes, sampled on an interval, summarised
+per process."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-__all__ = ["RssSampler", "RssSummary", "format_table", "read_rss_kib", "summarise"]
+__all__ = ["RssSampler", "RssSummary", "format_table", "read_cpu_s", "read_rss_kib",
+           "summarise"]
+
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def read_rss_kib(pid: int) -> int | None:
@@ -23,6 +28,17 @@ def read_rss_kib(pid: int) -> int | None:
     return None
 
 
+def read_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds `pid` has used, from /proc, or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        # fields after the command name, which may hold spaces: utime, stime are 14th, 15th
+        fields = stat[stat.rindex(")") + 2:].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class RssSummary:
     """One process's RSS over the run (MiB) and its trend after the warm-up."""
@@ -34,6 +50,7 @@ class RssSummary:
     max_mib: float
     slope_mib_per_10min: float  # least squares over the samples after the warm-up
     last_mib: float
+    cpu_s: float = 0.0  # CPU time used between its first and last sample
 
 
 def _slope(points: list[tuple[float, float]]) -> float:
@@ -57,15 +74,19 @@ def summarise(name: str, samples: list[tuple[float, int]], warm_up: float = 0.2)
                       _slope(steady) * 600, values[-1])
 
 
-def format_table(rows: list[RssSummary]) -> str:
-    """The RSS table the soak prints."""
+def format_table(rows: list[RssSummary], readings: int = 0) -> str:
+    """The RSS and CPU table the soak prints; with `readings`, CPU-s per 10k of them too."""
     head = (f"{'process':<12} {'samples':>7} {'min MiB':>9} {'median':>9} {'max':>9} "
-            f"{'last':>9} {'slope MiB/10min':>16}")
+            f"{'last':>9} {'slope MiB/10min':>16} {'CPU-s':>8} {'CPU-s/10k':>10}")
     lines = [head, "-" * len(head)]
     lines += [f"{r.name:<12} {r.samples:>7} {r.min_mib:>9.1f} {r.median_mib:>9.1f} "
-              f"{r.max_mib:>9.1f} {r.last_mib:>9.1f} {r.slope_mib_per_10min:>+16.2f}"
-              for r in rows]
+              f"{r.max_mib:>9.1f} {r.last_mib:>9.1f} {r.slope_mib_per_10min:>+16.2f} "
+              f"{r.cpu_s:>8.1f} {_per_10k(r.cpu_s, readings):>10}" for r in rows]
     return "\n".join(lines)
+
+
+def _per_10k(cpu_s: float, readings: int) -> str:
+    return f"{cpu_s / readings * 10_000:.3f}" if readings else "-"
 
 
 class RssSampler:
@@ -74,6 +95,8 @@ class RssSampler:
     def __init__(self, pids: Mapping[str, Callable[[], int | None]], every_s: float) -> None:
         self._pids, self._every = dict(pids), every_s
         self.samples: dict[str, list[tuple[float, int]]] = {name: [] for name in pids}
+        # per process name, per pid (a restarted process counts on): first and last CPU-s
+        self.cpu: dict[str, dict[int, tuple[float, float]]] = {name: {} for name in pids}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
@@ -89,6 +112,10 @@ class RssSampler:
                 kib = read_rss_kib(pid) if pid is not None else None
                 if kib is not None:
                     self.samples[name].append((now, kib))
+                cpu = read_cpu_s(pid) if pid is not None else None
+                if pid is not None and cpu is not None:
+                    first = self.cpu[name].get(pid, (cpu, cpu))[0]
+                    self.cpu[name][pid] = (first, cpu)
             if self._stop.wait(self._every):
                 return
 
@@ -96,4 +123,6 @@ class RssSampler:
         """Stop sampling; one summary per process that was seen at least once."""
         self._stop.set()
         self._thread.join(10)
-        return [summarise(name, s) for name, s in self.samples.items() if s]
+        return [replace(summarise(name, s), cpu_s=sum(last - first for first, last in
+                                                      self.cpu[name].values()))
+                for name, s in self.samples.items() if s]

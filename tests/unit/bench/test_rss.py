@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ioc.bench.rss import RssSampler, format_table, read_rss_kib, summarise
+from ioc.bench.rss import RssSampler, format_table, read_cpu_s, read_rss_kib, summarise
 from ioc.bench.soak import SoakResult
 
 
@@ -48,3 +48,16 @@ def test_loss_anywhere_or_a_point_stored_twice_fails_the_soak() -> None:
 def test_the_end_to_end_rate_spans_publishing_and_draining() -> None:
     assert _result(end_to_end_s=4.0).end_to_end_rate == 150.0  # type: ignore[arg-type]
     assert _result().end_to_end_rate == 0.0  # not measured
+
+
+def test_cpu_time_is_counted_between_the_first_and_last_sample() -> None:
+    before = read_cpu_s(os.getpid()) or 0.0
+    sampler = RssSampler({"me": os.getpid}, every_s=0.01)
+    sampler.start()
+    deadline = (read_cpu_s(os.getpid()) or 0.0) + 0.3
+    while (read_cpu_s(os.getpid()) or 0.0) < deadline:  # burn 0.3 CPU-s while it samples
+        sum(i * i for i in range(10_000))
+    rows = sampler.stop()
+    assert before > 0 and 0.1 < rows[0].cpu_s < 5
+    assert "CPU-s/10k" in format_table(rows, 1000) and f"{rows[0].cpu_s * 10:.3f}" in \
+        format_table(rows, 1000)
