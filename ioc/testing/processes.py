@@ -100,10 +100,6 @@ class ChildProcess:
         lines = self.log_file.read_text(errors="replace").splitlines()
         return "\n".join([line for line in lines if _NOTABLE.search(line)][:limit])
 
-    def exit_code(self) -> int | None:
-        """The exit code, or None while running (or never started)."""
-        return None if self._proc is None else self._proc.poll()
-
     def wait_until(self, condition: Callable[[], bool], timeout: float, what: str,
                    interval: float = 0.1) -> None:
         """Poll `condition` until true; ServiceError if the process exits or time runs out."""

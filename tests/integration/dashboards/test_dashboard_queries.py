@@ -15,9 +15,16 @@ import pytest
 
 from ioc.core.schemas import SEVERITY_RANK, Alert, Reading, StreetlightReading
 from ioc.dashboards.catalog import all_dashboards
+from ioc.dashboards.queries import NOW_WINDOW
 from ioc.dashboards.query_check import CheckResult, check_dashboards, iter_queries, render
 from tests.integration.dashboards.dash_city import CityBucket
 from tests.integration.dashboards.dash_scenarios import ScenarioBucket, ScenarioData
+
+NOW_SPAN = timedelta(minutes=15)  # NOW_WINDOW's span ("now" panels), checked below
+
+
+def test_now_span_is_the_dashboards_now_window() -> None:
+    assert f"time > now() - {int(NOW_SPAN.total_seconds() // 60)}m" == NOW_WINDOW
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +58,7 @@ def test_every_panel_and_variable_query_runs_and_returns_data(
                    if not _nothing_to_show(r.rendered, scenario_bucket.data)]
     assert unexplained == []
     # four alert panels of domains the scenarios never alert on, and lamps lit now at night only
-    lit = _lamps_lit_at_end(scenario_bucket.data.readings, timedelta(minutes=15))
+    lit = _lamps_lit_at_end(scenario_bucket.data.readings, NOW_SPAN)
     assert len(empty) <= (4 if lit else 5), [r.query.source for r in empty]
 
 
@@ -60,8 +67,8 @@ def _nothing_to_show(query: str, data: ScenarioData) -> bool:
     raise (normal-day and flash-flood have no traffic or lighting faults), a severity
     band no alert ends up open in, or lamps lit now when the feed ends in daylight."""
     alerts = data.alerts
-    if '"on" = true' in query and "now() - 15m" in query:
-        return not _lamps_lit_at_end(data.readings, timedelta(minutes=15))
+    if '"on" = true' in query and NOW_WINDOW in query:
+        return not _lamps_lit_at_end(data.readings, NOW_SPAN)
     rule = re.search(r'"rule" =~ /\^(\w+)\\\./', query)
     if rule:
         return not any(a.rule.startswith(f"{rule.group(1)}.") for a in alerts)

@@ -166,7 +166,7 @@ def _all_alive(stack: Stack) -> str:
     """'' when bridge and worker run, else which died (with the end of its log)."""
     for proc in (stack.bridge, stack.worker):
         if not proc.alive():
-            return (f"{proc.name} died (exit code {proc.exit_code()}); why, from its log:\n"
+            return (f"{proc.name} died (exit code {proc.proc.poll()}); why, from its log:\n"
                     f"{proc.highlights()}\n... its log's end:\n{proc.log()}")
     return ""
 
