@@ -96,10 +96,31 @@ _RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "storage": _storage, "pipeline": _pipeline, "peer": _peer}
 # parts that repeat themselves (interleaving their variants) instead of being repeated
 _SELF_REPEATING = frozenset({"worker-state", "peer"})
+# parts that run on the services, and the topic prefixes of what they create there
+_ON_SERVICES = frozenset({"worker", "worker-state", "bridge", "storage", "pipeline", "peer"})
+_TOPIC_PREFIXES = ("bench-", "wbench-", "peer-")
 
 
 def _run_part(part: str, quick: bool, runs: int) -> PartResult | str:
-    """The part's result over its runs, or why it was skipped."""
+    """The part's result over its runs, or why it was skipped; the topics a part on the
+    services created are deleted after it (else each run leaves Kafka more partitions)."""
+    if part not in _ON_SERVICES:
+        return _measure_part(part, quick, runs)
+    from ioc.core.kafka_admin import drop_new_topics
+    from ioc.core.kafka_auth import kafka_access
+
+    try:
+        kafka = kafka_access(load_admin_settings())
+    except IocError:  # the part itself reports it
+        return _measure_part(part, quick, runs)
+    with drop_new_topics(kafka, _TOPIC_PREFIXES, client_id="ioc-bench") as dropped:
+        result = _measure_part(part, quick, runs)
+    if dropped:
+        _say(f"deleted the {len(dropped)} topic(s) it created")
+    return result
+
+
+def _measure_part(part: str, quick: bool, runs: int) -> PartResult | str:
     from ioc.bench.trials import run_trials
 
     try:

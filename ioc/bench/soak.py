@@ -22,11 +22,10 @@ from ioc.bench.soak_count import (
     alert_latencies,
     count_in_influx,
     count_in_kafka,
-    drop_topics,
     end_offsets,
 )
 from ioc.core.heap import settle_heap
-from ioc.core.kafka_admin import ensure_topics
+from ioc.core.kafka_admin import drop_topics, ensure_topics
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.mqtt_identities import MqttLogin
 from ioc.core.registry import WARDS, Device, dump_registry
@@ -149,7 +148,7 @@ def _pipeline(settings: Settings, devices: int, say: Say, worker_processes: int 
     ensure_topics(kafka_access(settings), [topics.telemetry, topics.deadletter,
                                            topics.device_status], settings.kafka_partitions)
     with ExitStack() as stack:
-        stack.callback(drop_topics, settings, run.prefix)
+        stack.callback(drop_topics, kafka_access(settings), [run.prefix])
         run.bucket = stack.enter_context(scoped_bucket(settings, "soak"))
         # gateway users of its own, allowed to publish for the soak's devices only
         run.gateways = stack.enter_context(run_gateways(

@@ -11,12 +11,11 @@ import requests
 from kafka import KafkaConsumer
 
 from ioc.core.errors import ServiceError
-from ioc.core.kafka_admin import kafka_admin
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.settings import Settings
 from ioc.core.topic_reader import read_topic, topic_partitions
 
-__all__ = ["KafkaCount", "alert_latencies", "count_in_influx", "count_in_kafka", "drop_topics",
+__all__ = ["KafkaCount", "alert_latencies", "count_in_influx", "count_in_kafka",
            "end_offsets"]
 
 
@@ -71,14 +70,6 @@ def count_in_influx(settings: Settings, database: str, measurement: str) -> dict
     if "error" in result:
         raise ServiceError(f"InfluxDB count failed: {result['error']}")
     return {s["tags"]["device"]: int(s["values"][0][1]) for s in result.get("series", [])}
-
-
-def drop_topics(settings: Settings, prefix: str) -> None:
-    """Delete every topic whose name starts with `prefix` (the soak's, afterwards)."""
-    with kafka_admin(kafka_access(settings), "ioc-bench-soak") as admin:
-        names = [t for t in admin.list_topics() if t.startswith(prefix)]
-        if names:
-            admin.delete_topics(names)
 
 
 def alert_latencies(settings: Settings, topic: str, sent_at: dict[str, float],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from kafka import KafkaAdminClient
@@ -14,7 +14,8 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_auth import KafkaAccess
 
-__all__ = ["create_topics", "ensure_topics", "kafka_admin", "partition_counts"]
+__all__ = ["create_topics", "drop_new_topics", "drop_topics", "ensure_topics", "kafka_admin",
+           "partition_counts"]
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +77,41 @@ def ensure_topics(kafka: KafkaAccess, names: Sequence[str], partitions: int, *,
     if created:
         log.info("created topics %s", ", ".join(created))
     return created
+
+
+def drop_topics(kafka: KafkaAccess, prefixes: Sequence[str], *, keep: Collection[str] = (),
+                client_id: str = "ioc-admin") -> list[str]:
+    """Delete the topics whose name starts with one of `prefixes`, except those in `keep`;
+    returns their names. Every partition a broker holds costs it CPU and file handles even
+    when idle, so what a run created for itself is removed after it."""
+    with kafka_admin(kafka, client_id) as admin:
+        names = sorted(t for t in admin.list_topics()
+                       if t.startswith(tuple(prefixes)) and t not in keep)
+        if names:
+            admin.delete_topics(names)
+    if names:
+        log.info("deleted %d topic(s) starting with %s", len(names), ", ".join(prefixes))
+    return names
+
+
+@contextmanager
+def drop_new_topics(kafka: KafkaAccess, prefixes: Sequence[str], *,
+                    client_id: str = "ioc-admin") -> Iterator[list[str]]:
+    """Delete, after the block, the topics starting with one of `prefixes` that it created;
+    the list yielded holds their names afterwards. Best effort: a Kafka that cannot be
+    reached only skips the clean-up (with a warning), the block's own errors stand."""
+    dropped: list[str] = []
+    try:
+        with kafka_admin(kafka, client_id) as admin:
+            before = frozenset(admin.list_topics())
+    except (ServiceError, KafkaError) as exc:
+        log.warning("not cleaning up topics: %s", exc)
+        yield dropped
+        return
+    try:
+        yield dropped
+    finally:
+        try:
+            dropped += drop_topics(kafka, prefixes, keep=before, client_id=client_id)
+        except (ServiceError, KafkaError) as exc:
+            log.warning("could not delete the topics of this run: %s", exc)
