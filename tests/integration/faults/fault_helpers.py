@@ -87,7 +87,7 @@ class TrackingPublisher(Publisher):
         self._keys[info.mid] = (device, seq)
         self.sent += 1
 
-    def acked(self) -> set[tuple[str, int]]:
+    def acked_keys(self) -> set[tuple[str, int]]:
         """(device, seq) of every message the broker has acknowledged so far."""
         return {self._keys[mid] for mid in list(self._acked_mids) if mid in self._keys}
 

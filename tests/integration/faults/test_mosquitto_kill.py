@@ -68,11 +68,11 @@ def test_mosquitto_kill_9_loses_no_acknowledged_message(
                    what="stream under way")
         pause = _paused(bridge, pub, eventually) if bridge_paused else contextlib.nullcontext()
         with pause, killed("mosquitto") as outage:
-            acked_at_kill = pub.acked()
+            acked_at_kill = pub.acked_keys()
             kafka_at_kill = _in_kafka(collector, topic)  # bridge stopped: Kafka is still
             outage.restart()
         feed.join(120)
-        eventually(lambda: len(pub.acked()) == total, timeout=120, interval=0.5,
+        eventually(lambda: len(pub.acked_keys()) == total, timeout=120, interval=0.5,
                    what="the broker to acknowledge every message after the restart")
     finally:
         stop.set()
@@ -93,10 +93,10 @@ def _paused(bridge: BridgeProcess, pub: TrackingPublisher,
             eventually: Callable[..., None]) -> Iterator[None]:
     """Stop the bridge (SIGSTOP) until the broker has acknowledged BACKLOG more messages,
     keep it stopped through the block, then let it go on."""
-    before = len(pub.acked())
+    before = len(pub.acked_keys())
     os.kill(bridge.pid, signal.SIGSTOP)
     try:
-        eventually(lambda: len(pub.acked()) >= before + BACKLOG, timeout=60, interval=0.1,
+        eventually(lambda: len(pub.acked_keys()) >= before + BACKLOG, timeout=60, interval=0.1,
                    what=f"{BACKLOG} acknowledgements while the bridge is stopped")
         yield
     finally:
@@ -106,7 +106,7 @@ def _paused(bridge: BridgeProcess, pub: TrackingPublisher,
 def _assert_all_in_kafka(pub: TrackingPublisher, collector: Collector, topic: str,
                          outage: Outage, eventually: Callable[..., None],
                          record_property: Callable[[str, object], None]) -> None:
-    acked = pub.acked()
+    acked = pub.acked_keys()
     with contextlib.suppress(pytest.fail.Exception):  # the assert below says what is missing
         eventually(lambda: acked <= _in_kafka(collector, topic), timeout=120, interval=0.5,
                    what="every acknowledged message in Kafka")
