@@ -25,7 +25,7 @@ READINGS = "/api/v1/devices/dr-001/readings"
                                    b"Bearer \xff\xfe", "Bearer ioc1.é.sig".encode(),
                                    "Bearer ioc1.eyJ9.✓".encode()])
 def test_non_ascii_authorization_header_is_401(api: Api, value: bytes) -> None:
-    resp = api.client.get("/api/v1/auth/me", headers={"Authorization": value})  # type: ignore[dict-item]
+    resp = api.client.get("/api/v1/auth/me", headers={"Authorization": value})
     assert resp.status_code == 401 and "malformed token" in resp.json()["detail"]
 
 

@@ -15,8 +15,8 @@ def test_a_flat_process_has_no_slope_and_a_leaking_one_has_its_rate() -> None:
     assert (flat.min_mib, flat.median_mib, flat.max_mib) == (100, 100, 100)
     assert flat.slope_mib_per_10min == 0
     # +1 MiB a minute after a warm-up jump: the jump is left out of the slope
-    leak = summarise("leak", [(0, 50 * 1024)] + [(t, 100 * 1024 + t // 60 * 1024)
-                                                  for t in range(60, 1200, 10)])
+    leak = summarise("leak", [(0, 50 * 1024), *((t, 100 * 1024 + t // 60 * 1024)
+                                                 for t in range(60, 1200, 10))])
     assert leak.slope_mib_per_10min == pytest.approx(10, rel=0.05)
     assert leak.min_mib == 50 and leak.max_mib == pytest.approx(119)
     assert "leak" in format_table([flat, leak]) and "+9.96" in format_table([leak])

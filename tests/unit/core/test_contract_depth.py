@@ -9,6 +9,7 @@ import pytest
 
 from ioc.core.contract import MAX_JSON_DEPTH, RejectReason, TelemetryRejected, parse_telemetry
 from ioc.core.registry import Registry
+from ioc.core.schemas import DrainageReading
 from ioc.core.topics import telemetry_topic
 from ioc.processors.backtest import run_backtest
 from ioc.testing.factories import drainage_device
@@ -39,6 +40,7 @@ def test_deep_nesting_is_bad_json(payload: bytes) -> None:
 def test_nesting_at_the_limit_and_brackets_in_strings_are_fine() -> None:
     inner = b"[" * (MAX_JSON_DEPTH - 1) + b"]" * (MAX_JSON_DEPTH - 1)
     reading = parse_telemetry(DR, GOOD + b', "x": ' + inner + b"}", NOW)
+    assert isinstance(reading, DrainageReading)
     assert reading.water_level_m == 0.3 and reading.ignored == 1
     quoted = orjson.dumps("[" * 5_000 + '\\"{' * 100)
     reading = parse_telemetry(DR, GOOD + b', "note": ' + quoted + b"}", NOW)

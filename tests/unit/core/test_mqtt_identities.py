@@ -25,15 +25,16 @@ from ioc.core.mqtt_identities import (
     gateway_access,
     registry_access,
 )
-from ioc.core.registry import Device
+from ioc.core.registry import Device, Domain
 
 
-def _device(device_id: str, domain: str) -> Device:
+def _device(device_id: str, domain: Domain) -> Device:
     facts = {"traffic": {"road": "r", "direction": "N", "free_flow_kmh": 50},
              "streetlight": {"circuit": "c", "rated_w": 100},
              "drainage": {"basin": "b", "depth_m": 2, "warn_m": 1, "critical_m": 1.5}}
-    return Device(id=device_id, domain=domain, name=device_id, ward="tan-phu", lat=11.5,
-                  lon=106.9, interval_s=60, **facts[domain])  # type: ignore[arg-type]
+    return Device.model_validate({"id": device_id, "domain": domain, "name": device_id,
+                                  "ward": "tan-phu", "lat": 11.5, "lon": 106.9,
+                                  "interval_s": 60, **facts[domain]})
 
 
 REGISTRY = [_device("tr-1", "traffic"), _device("tr-2", "traffic"),

@@ -33,8 +33,9 @@ def _rejected(topic: str, fields: dict[str, Any]) -> TelemetryRejected:
     return info.value
 
 
-def _utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+         microsecond: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("value", "expected"), [

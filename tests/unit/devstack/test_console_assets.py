@@ -48,8 +48,12 @@ def test_the_pin_is_a_registry_tarball_with_sha512() -> None:
 def test_a_download_is_verified_cached_and_unpacked(cache: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     fetched: list[str] = []
-    monkeypatch.setattr(console_assets, "_download",
-                        lambda asset, timeout: fetched.append(asset.url) or GOOD)
+
+    def download(asset: NpmAsset, timeout_s: float) -> bytes:
+        fetched.append(asset.url)
+        return GOOD
+
+    monkeypatch.setattr(console_assets, "_download", download)
     target = ensure_assets(lambda _: None, tmp_path / "vendor", ASSET)
     assert (target / "lib.js").read_bytes() == FILES["dist/lib.js"]
     assert (cache / "lib-1.0.0.tgz").read_bytes() == GOOD

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -101,10 +102,6 @@ def _commands(current: Current, passwords: dict[str, str | None] = PASSWORDS) ->
             for c in plan(current, ACCESS, passwords)]
 
 
-def _fields(client: CurrentClient) -> dict[str, object]:
-    return {name: getattr(client, name) for name in CurrentClient.__slots__}
-
-
 def test_plan_from_nothing_creates_every_role_and_user() -> None:
     commands = _commands(Current({}, {}, {}))
     assert commands[0] == "setDefaultACLAccess"
@@ -123,7 +120,7 @@ def test_plan_changes_only_what_drifted() -> None:
     roles = dict(current.roles)
     roles["ioc-device-tr-2"] = roles["ioc-device-tr-2"] | {Acl("publishClientSend", "#")}
     clients = dict(current.clients)
-    clients["tr-2"] = CurrentClient(**{**_fields(clients["tr-2"]), "clientid": None})
+    clients["tr-2"] = replace(clients["tr-2"], clientid=None)
     clients["old-dev"] = CurrentClient("old-dev", "old-dev", frozenset({"ioc-device-old-dev"}),
                                        False, "ioc:device", "", "", 101)
     clients["someone"] = CurrentClient("someone", None, frozenset(), False, "", "", "", 101)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ioc.devstack.supervisor import ProcessSpec, Supervisor
@@ -12,7 +13,7 @@ SLEEPER = (sys.executable, "-c", "import time; time.sleep(120)")
 QUITTER = (sys.executable, "-c", "print('bye')")
 
 
-def _until(condition, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+def _until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

@@ -12,6 +12,7 @@ import orjson
 import pytest
 from aiokafka.partitioner import DefaultPartitioner as AioDefaultPartitioner
 from faust.assignor.client_assignment import ClientAssignment, ClientMetadata
+from faust.assignor.partition_assignor import PartitionAssignor
 from kafka.partitioner import DefaultPartitioner
 from pydantic import SecretStr
 
@@ -169,7 +170,9 @@ def test_faust_assigns_copartitioned_topics_together() -> None:
                                                         user_data=meta.dumps())
                                for i in range(3)}
     cluster = SimpleNamespace(partitions_for_topic=lambda t: set(range(4)))
-    result = app.assignor._perform_assignment(cluster, members)
+    assignor = app.assignor  # typed as the protocol; the real class has the method
+    assert isinstance(assignor, PartitionAssignor)
+    result = assignor._perform_assignment(cluster, members)
     owners: dict[int, set[str]] = {}
     for member, assignment in result.items():
         for _topic, parts in assignment.assignment:

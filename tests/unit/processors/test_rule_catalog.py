@@ -67,9 +67,10 @@ def _every_rule_firing() -> list[Alert]:
         out += det.process(traffic("t1", at(s), 2.0, 0.9))
     for s in (0, 700):  # lit at 10:00 and drawing twice its rated power
         out += det.process(lamp("day", at(s), "on", 200.0))
-    for s in (NIGHT, NIGHT + 700):
-        out += det.process(lamp("n1", at(s), "off", 0.0)) + det.process(
-            lamp("n2", at(s), "off", 0.0)) + det.process(lamp("dark", at(s), "off", 0.0))
+    for night_s in (NIGHT, NIGHT + 700):  # float seconds, unlike `s` above
+        out += det.process(lamp("n1", at(night_s), "off", 0.0)) + det.process(
+            lamp("n2", at(night_s), "off", 0.0)) + det.process(
+            lamp("dark", at(night_s), "off", 0.0))
     return out + det.tick(at(NIGHT + 800).timestamp())
 
 
