@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -64,11 +65,11 @@ def console_api(influx_bucket: ScopedBucket, kafka_service: Settings,
         yield url, now
 
 
-def _get(url: str, path: str, **params: str) -> dict:  # type: ignore[type-arg]
+def _get(url: str, path: str, **params: str) -> dict[str, Any]:
     resp = requests.get(f"{url}/api/v1{path}", params=params, timeout=20,
                         headers={"Authorization": f"Bearer {login(url, 'view')}"})
     assert resp.status_code == 200, resp.text
-    return resp.json()  # type: ignore[no-any-return]
+    return resp.json()
 
 
 def test_states_and_panels_from_real_influxdb(console_api: tuple[str, int]) -> None:

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
+from schemathesis.core.result import Err, Ok
 from schemathesis.schemas import APIOperation
 from schemathesis.transport import requests as st_requests
 
@@ -102,7 +103,10 @@ def test_api_fuzz(api_url: str, operator_headers: dict[str, str],
     # keep-alive connection was dropped
     monkeypatch.setattr(st_requests, "_count_opened_connections", lambda session: 0)
     schema = schemathesis.openapi.from_url(f"{api_url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    results = list(schema.get_all_operations())
+    invalid = [result.err() for result in results if isinstance(result, Err)]
+    assert not invalid, f"schemathesis could not read operations: {invalid}"
+    operations = [result.ok() for result in results if isinstance(result, Ok)]
     runs = [run for operation in operations for run in _runs(operation)]
     failures: list[str] = []
     start = time.monotonic()

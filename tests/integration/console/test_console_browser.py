@@ -3,6 +3,7 @@ a flash-flood replay turning its wards critical, an operator acknowledging, a vi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -145,9 +146,7 @@ def _call(page: Page, method: str, path: str) -> dict[str, Any]:
     return result
 
 
-def _has(cls: str) -> object:
-    import re
-
+def _has(cls: str) -> re.Pattern[str]:
     return re.compile(rf"(^|\s){re.escape(cls)}(\s|$)")
 
 

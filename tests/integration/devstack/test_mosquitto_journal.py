@@ -94,8 +94,13 @@ class Subscriber:
         ready = threading.Event()
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="journal-sub",
                              clean_session=False, protocol=mqtt.MQTTv311)
-        client.on_connect = lambda c, *_: (c.subscribe("j/#", qos=1), ready.set())
-        client.on_message = lambda c, u, m: self._add(m.payload)
+
+        def on_connect(c: mqtt.Client, *_: object) -> None:
+            c.subscribe("j/#", qos=1)
+            ready.set()
+
+        client.on_connect = on_connect
+        client.on_message = lambda c, u, m: self._add(bytes(m.payload))  # paho: bytes | bytearray
         client.connect("127.0.0.1", self.port)
         client.loop_start()
         wait(ready.is_set, timeout=20, what="subscriber connected")
