@@ -46,9 +46,9 @@ $(STAMP): pyproject.toml
 assets: venv  ## the console's map library from the npm registry (pinned version, sha512-checked)
 	$(IOC) assets
 
-lint: venv  ## ruff, mypy and the import-linter layer contracts (docs/architecture.md)
+lint: venv  ## ruff, mypy (library and tests) and the import-linter layer contracts (docs/architecture.md)
 	$(VENV)/bin/ruff check ioc tests
-	$(VENV)/bin/mypy ioc
+	$(VENV)/bin/mypy ioc tests
 	$(VENV)/bin/lint-imports
 
 bench: deps venv services
