@@ -7,11 +7,11 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-__all__ = ["RssSampler", "RssSummary", "format_table", "read_cpu_s", "read_rss_kib",
+__all__ = ["PidSource", "RssSampler", "RssSummary", "format_table", "read_cpu_s", "read_rss_kib",
            "summarise"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -89,10 +89,15 @@ def _per_10k(cpu_s: float, readings: int) -> str:
     return f"{cpu_s / readings * 10_000:.3f}" if readings else "-"
 
 
-class RssSampler:
-    """Samples the RSS of named processes every `every_s` seconds in a thread."""
+# a process's pid, or a group's (a parent and its `--processes N` members), or None if gone
+PidSource = Callable[[], int | Sequence[int] | None]
 
-    def __init__(self, pids: Mapping[str, Callable[[], int | None]], every_s: float) -> None:
+
+class RssSampler:
+    """Samples the RSS and CPU time of named processes (or groups of processes: the sum of
+    their members) every `every_s` seconds in a thread."""
+
+    def __init__(self, pids: Mapping[str, PidSource], every_s: float) -> None:
         self._pids, self._every = dict(pids), every_s
         self.samples: dict[str, list[tuple[float, int]]] = {name: [] for name in pids}
         # per process name, per pid (a restarted process counts on): first and last CPU-s
@@ -108,16 +113,21 @@ class RssSampler:
         while True:
             now = time.monotonic()
             for name, pid_of in self._pids.items():
-                pid = pid_of()
-                kib = read_rss_kib(pid) if pid is not None else None
-                if kib is not None:
-                    self.samples[name].append((now, kib))
-                cpu = read_cpu_s(pid) if pid is not None else None
-                if pid is not None and cpu is not None:
-                    first = self.cpu[name].get(pid, (cpu, cpu))[0]
-                    self.cpu[name][pid] = (first, cpu)
+                self._sample(name, pid_of(), now)
             if self._stop.wait(self._every):
                 return
+
+    def _sample(self, name: str, found: int | Sequence[int] | None, now: float) -> None:
+        """One sample of a process, or of a group (its RSS summed, its CPU per pid)."""
+        pids = [] if found is None else [found] if isinstance(found, int) else list(found)
+        sizes = [kib for kib in map(read_rss_kib, pids) if kib is not None]
+        if sizes:
+            self.samples[name].append((now, sum(sizes)))
+        for pid in pids:
+            cpu = read_cpu_s(pid)
+            if cpu is not None:
+                first = self.cpu[name].get(pid, (cpu, cpu))[0]
+                self.cpu[name][pid] = (first, cpu)
 
     def stop(self) -> list[RssSummary]:
         """Stop sampling; one summary per process that was seen at least once."""

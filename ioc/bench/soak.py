@@ -17,7 +17,7 @@ import orjson
 
 from ioc.bench.loadgen import BridgeProcess
 from ioc.bench.publishers import PublisherPool
-from ioc.bench.rss import RssSampler, RssSummary
+from ioc.bench.rss import PidSource, RssSampler, RssSummary
 from ioc.bench.soak_count import (
     alert_latencies,
     count_in_influx,
@@ -224,7 +224,7 @@ def _drain(run: _Run, say: Say, timeout_s: float) -> float:
     return time.monotonic() - start
 
 
-def _pids(run: _Run) -> dict[str, Callable[[], int | None]]:
+def _pids(run: _Run) -> dict[str, PidSource]:
     run_dir = state_dir() / "run"
 
     def from_file(name: str) -> Callable[[], int | None]:
@@ -237,8 +237,9 @@ def _pids(run: _Run) -> dict[str, Callable[[], int | None]]:
 
     assert run.bridge is not None and run.worker is not None
     bridge, worker = run.bridge, run.worker
-    pids: dict[str, Callable[[], int | None]] = {
-        "publisher": os.getpid, "bridge": lambda: bridge.pid, "worker": lambda: worker.pid}
+    # with --processes N a parent supervises N members: the group counts, not the parent
+    pids: dict[str, PidSource] = {
+        "publisher": os.getpid, "bridge": bridge.pids, "worker": worker.pids}
     pids.update({name: from_file(file) for name, file in _SERVICES.items()})
     return pids
 

@@ -82,6 +82,15 @@ class ChildProcess:
         """The process id."""
         return self.proc.pid
 
+    def pids(self) -> list[int]:
+        """The process and its children (the members of `--processes N`), Linux only."""
+        pid = self.pid
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            kids = []
+        return [pid, *(int(k) for k in kids)]
+
     def alive(self) -> bool:
         """Whether the process has been started and is still running."""
         return self._proc is not None and self._proc.poll() is None
@@ -175,11 +184,3 @@ class WorkerProcess(ChildProcess):
             sum(map(len, held)) == partitions and \
             frozenset().union(*held) == frozenset(range(partitions))
 
-    def pids(self) -> list[int]:
-        """The process and its children (the members of `--processes N`), Linux only."""
-        pid = self.pid
-        try:
-            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            kids = []
-        return [pid, *(int(k) for k in kids)]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -61,3 +64,25 @@ def test_cpu_time_is_counted_between_the_first_and_last_sample() -> None:
     assert before > 0 and 0.1 < rows[0].cpu_s < 5
     assert "CPU-s/10k" in format_table(rows, 1000) and f"{rows[0].cpu_s * 10:.3f}" in \
         format_table(rows, 1000)
+
+
+def test_a_group_counts_the_memory_and_cpu_of_every_member() -> None:
+    # a parent that only supervises (`--processes N`) and a member doing the work
+    member = subprocess.Popen([sys.executable, "-c",
+                               "import time\nend = time.process_time() + 0.6\n"
+                               "while time.process_time() < end: pass\n"
+                               "time.sleep(30)"])
+    try:
+        sampler = RssSampler({"group": lambda: [os.getpid(), member.pid],
+                              "parent": os.getpid}, every_s=0.01)
+        sampler.start()
+        deadline = time.monotonic() + 20
+        while (read_cpu_s(member.pid) or 0.0) < 0.6 and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling the member's CPU clock, with a deadline
+        rows = {r.name: r for r in sampler.stop()}
+    finally:
+        member.kill()
+        member.wait()
+    assert rows["group"].cpu_s >= 0.3 > rows["parent"].cpu_s
+    # the member's interpreter adds megabytes on top of this process
+    assert rows["group"].max_mib > rows["parent"].max_mib + 2
