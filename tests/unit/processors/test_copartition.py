@@ -147,8 +147,8 @@ def test_detect_readings_agent_runs_rules_on_owned_partitions() -> None:
         async with agent.test_context() as ctx:
             for i, dev in enumerate(("a1", "a1")):
                 await ctx.put(_value(dev, i, 0.7), key=dev.encode(), partition=own,
-                              headers={OWNER_HEADER: b"tan-phu"})
-            # the batch is handed over within `batch_within_s`; poll, not sleep blindly
+                              headers={OWNER_HEADER: b"tan-phu"}, wait=False)
+            # the agent takes what has queued; poll, not sleep blindly
             for _ in range(200):
                 if worker.counts["readings"] >= 2:
                     break

@@ -121,7 +121,7 @@ def test_detect_readings_agent_survives_a_rule_error(monkeypatch: pytest.MonkeyP
         async with agent.test_context() as ctx:
             for i in range(3):
                 await ctx.put(reading_to_json(drain("a1", at(60 * i), 0.9)), key=b"a1",
-                              partition=own, headers={"ioc-owner": b"tan-phu"})
+                              partition=own, headers={"ioc-owner": b"tan-phu"}, wait=False)
             for _ in range(200):  # poll the condition, with a deadline
                 if worker.counts["readings"] >= 3 and worker.counts["deadletter"]:
                     break

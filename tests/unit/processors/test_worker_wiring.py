@@ -127,8 +127,9 @@ def test_rerouted_readings_leave_before_the_checkpoint_that_skips_them(
             # one reading placed by its owner (judged here), one without the owner header
             # (sent on through the internal topic), in one batch of the same partition
             await agent.put(reading_to_json(drain("a1", T0, 0.3)), key=b"a1", partition=own,
-                            headers={"ioc-owner": b"tan-phu"})
-            await agent.put(reading_to_json(drain("a2", T0, 0.3)), key=b"a2", partition=own)
+                            headers={"ioc-owner": b"tan-phu"}, wait=False)
+            await agent.put(reading_to_json(drain("a2", T0, 0.3)), key=b"a2", partition=own,
+                            wait=False)
             for _ in range(200):  # poll the condition, with a deadline
                 if any(t == "<state>" for t, _ in captured_sends):
                     break
@@ -138,3 +139,42 @@ def test_rerouted_readings_leave_before_the_checkpoint_that_skips_them(
     order = [topic for topic, _ in captured_sends]
     assert "t-ioc.worker-owned" in order and "<state>" in order, order
     assert order.index("t-ioc.worker-owned") < order.index("<state>")
+
+
+def test_a_failed_checkpoint_keeps_the_agent_and_holds_the_acks_until_one_succeeds(
+        captured_sends: list[tuple[str, dict]]) -> None:
+    writes: list[int] = []
+
+    class FlakyLog:
+        async def write(self, partition: int, records: Sequence[tuple[bytes, bytes]]) -> None:
+            writes.append(partition)
+            if len(writes) == 1:
+                raise ConnectionError("kafka away")
+
+        def read(self, partitions: Collection[int]) -> dict[int, dict[bytes, bytes]]:
+            return {p: {} for p in partitions}
+
+    parts = 4
+    worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-flaky",
+                        partitions=parts, state_log=FlakyLog())
+    own = Router(REG).partition_of("tan-phu", parts)
+    acked: list[tuple[bool, bool]] = []
+
+    async def run() -> None:
+        async with worker.app.agents["detect_readings"].test_context() as agent:
+            first = await agent.put(reading_to_json(drain("a1", T0, 0.3)), key=b"a1",
+                                    partition=own, headers={"ioc-owner": b"tan-phu"},
+                                    wait=False)
+            await _until(lambda: worker.counts["commit_errors"] == 1)
+            acked.append((first.message.acked, False))
+            second = await agent.put(reading_to_json(drain("a1", T0.replace(minute=1), 0.3)),
+                                     key=b"a1", partition=own,
+                                     headers={"ioc-owner": b"tan-phu"}, wait=False)
+            await _until(lambda: first.message.acked and second.message.acked)
+            acked.append((first.message.acked, second.message.acked))
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+    assert worker.counts["commit_errors"] == 1 and worker.counts["readings"] == 2
+    assert len(writes) == 2
+    # not acked while its checkpoint failed; acked with the next batch's checkpoint
+    assert acked == [(False, False), (True, True)]
