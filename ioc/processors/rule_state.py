@@ -135,6 +135,15 @@ class RuleState:
         d.commands -= set(owners)
         return len(dropped)
 
+    def keep_dirty(self, taken: Dirty) -> None:
+        """Mark keys taken for a checkpoint that was not written as changed again."""
+        d = self.dirty
+        d.devices |= taken.devices
+        d.wards |= taken.wards
+        d.circuits |= taken.circuits
+        d.clocks |= taken.clocks
+        d.commands |= taken.commands
+
     def take_dirty(self) -> Dirty:
         """The keys changed since the last call; the live sets start empty again."""
         d = self.dirty

@@ -189,7 +189,7 @@ class Worker:
 
     async def try_commit(self, batch: Batch) -> bool:
         """`commit`, logging a failure (Kafka away past its timeouts) instead of raising: the
-        batch's effect stays in memory and its alerts staged for the next commit."""
+        batch's state changes and alerts go out with the next commit that succeeds."""
         try:
             await self.commit(batch)
         except Exception:  # the agent must outlive Kafka outages, as Faust's restart did

@@ -26,6 +26,7 @@ import orjson
 
 from ioc.core.schemas import Alert
 from ioc.processors.detector import Detector
+from ioc.processors.rule_state import Dirty
 from ioc.processors.state_codec import load_records, records_of
 from ioc.processors.worker.routing import Router
 
@@ -140,9 +141,15 @@ class Checkpoints:
         what was processed, and no alert may be published before its checkpoint.
         """
         staged = list(self._staged)
-        batches = self._batches(staged)
+        state = self._detector.state
+        dirty = state.take_dirty()
+        batches = self._batches(staged, dirty)
         if self._log is not None and batches:
-            await asyncio.gather(*(self._log.write(p, recs) for p, recs in batches.items()))
+            try:
+                await asyncio.gather(*(self._log.write(p, recs) for p, recs in batches.items()))
+            except BaseException:
+                state.keep_dirty(dirty)  # the next checkpoint writes them (a rewrite is harmless)
+                raise
             self.counts["checkpoints"] += len(batches)
             self.counts["state_records"] += sum(len(r) for r in batches.values())
         await publish(staged)
@@ -152,9 +159,9 @@ class Checkpoints:
     def _partition(self, owner: str | None) -> int | None:
         return None if owner is None else self._router.partition_of(owner, self._partitions)
 
-    def _batches(self, staged: Sequence[Alert]) -> dict[int, list[tuple[bytes, bytes]]]:
+    def _batches(self, staged: Sequence[Alert],
+                 dirty: Dirty) -> dict[int, list[tuple[bytes, bytes]]]:
         state = self._detector.state
-        dirty = state.take_dirty()
         if self._log is None:
             return {}
         out: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)

@@ -234,3 +234,36 @@ def test_outbox_over_budget_keeps_latest_versions_newest_first_and_fits() -> Non
     assert sum(len(a.to_json()) for a in kept) <= 7000
     roomier = bounded_outbox(alerts, 12_000)
     assert [(a.id, a.version) for a in roomier] == [("a", 3), ("b", 1), ("c", 1)]
+
+
+def test_state_of_a_checkpoint_that_failed_is_written_by_the_next() -> None:
+    reg = make_registry(drainage_device("a1"))
+    part = owner_partition("tan-phu", P)
+
+    class FailOnce(FakeLog):
+        calls = 0
+
+        async def write(self, partition: int, records: Sequence[tuple[bytes, bytes]]) -> None:
+            self.calls += 1
+            if self.calls == 1:
+                raise ConnectionError("kafka away")
+            await super().write(partition, records)
+
+    log = FailOnce()
+
+    async def no_output(alerts: list[Alert]) -> None:
+        return None
+
+    async def run() -> None:
+        det = Detector(reg, RuleSettings(silent_unseen=False), owner_tick_s=30.0)
+        cp = Checkpoints(det, Router(reg), P, log)
+        assert cp.fresh(TELEMETRY, part, 0)
+        cp.stage(det.process(drain("a1", at(60), 0.3)))
+        with pytest.raises(ConnectionError):
+            await cp.commit(no_output)
+        await cp.commit(no_output)  # nothing new processed in between
+
+    asyncio.run(run())
+    written = log.read([part])[part]
+    assert written.pop(MARKER) and written, "the device state of the failed checkpoint"
+    assert Marker.decode(log.batches[part][0][-1][1]).positions[TELEMETRY] == 1
