@@ -32,6 +32,7 @@ from ioc.processors.worker.parts import (
     LeanMonitor,
     Outbox,
     Ownership,
+    retrying,
     route_agents,
     to_envelope,
 )
@@ -76,6 +77,7 @@ class Tuning:
     # behind, the next fetch holds only idle partitions (commands, statuses) and the
     # broker parks it for the full wait while telemetry piles up: 1.5 s stalls.
     fetch_max_wait_ms: int = 50
+    commit_retry_s: float = 0.5  # first wait before a failed telemetry commit is retried
 
 
 class ReadingHandler:
@@ -170,33 +172,24 @@ class Worker:
                  len(restored), checkpointed, len(self.detector.open_alerts()))
         return dropped, len(restored)
 
-    async def commit(self, batch: Batch) -> None:
+    async def commit(self, batch: Batch, retry_s: float | None = None) -> None:
         """Send the batch's re-keyed readings and dead letters, checkpoint what it changed,
-        then publish its alerts (hold `turn`).
+        then publish its alerts (hold `turn`); with `retry_s`, a step that fails (Kafka away
+        past aiokafka's timeouts) is retried until it succeeds instead of raising.
 
         Re-keyed and dead-lettered records leave before the checkpoint: its offsets skip
         them after a restart, so they must be out by then (a resend is harmless).
         """
         assert self.outbox is not None
-        outbox = self.outbox
-        await outbox.publish(Batch(reroute=batch.reroute, dead=batch.dead))
+        outbox, step = self.outbox, retrying(self.counts, retry_s)
+        await step(lambda: outbox.publish(Batch(reroute=batch.reroute, dead=batch.dead)))
         self.checkpoints.stage(batch.alerts)
 
         async def publish(alerts: list[Alert]) -> None:
             await outbox.publish(Batch(alerts=alerts))
 
-        await self.checkpoints.commit(publish)
-
-    async def try_commit(self, batch: Batch) -> bool:
-        """`commit`, logging a failure (Kafka away past its timeouts) instead of raising: the
-        batch's state changes and alerts go out with the next commit that succeeds."""
-        try:
-            await self.commit(batch)
-        except Exception:  # the agent must outlive Kafka outages, as Faust's restart did
-            self.counts["commit_errors"] += 1
-            log.exception("checkpoint or output of a batch failed; retried with the next")
-            return False
-        return True
+        # retryable: a failed checkpoint keeps its changes dirty and its alerts staged
+        await step(lambda: self.checkpoints.commit(publish))
 
     def tick_quiet(self, wall: float) -> list[Alert]:
         """Tick the owners whose readings stopped: their event clock run on by wall time."""
@@ -247,10 +240,9 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
 
     @app.agent(app.topic(tp.telemetry), name="detect_readings")
     async def detect_readings(stream: Any) -> None:
-        telemetry, unacked = queued_events(stream), []
+        telemetry = queued_events(stream)
         while True:
             events = await take_queued(telemetry, tune.batch_max)
-            unacked += events
             async with worker.turn:
                 batch = Batch()
                 for event in events:
@@ -259,11 +251,11 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
                         readings.apply(msg.partition, msg.key, msg.value, batch,
                                        header(msg.headers, OWNER_HEADER))
                 worker.counts["readings"] += len(events)
-                if not await worker.try_commit(batch):
-                    continue  # their offsets wait for the next checkpoint that covers them
-            for event in unacked:
+                # acked only once checkpointed; a Kafka outage is waited out here, never
+                # left to a later batch (a rebalance waits for these acks)
+                await worker.commit(batch, retry_s=tune.commit_retry_s)
+            for event in events:
                 event.ack()
-            unacked.clear()
 
     route_agents(app, router, (tp.device_status, tp.commands), tune.batch_max,
                  tune.batch_within_s, worker.outbox.publish)
