@@ -32,7 +32,7 @@ from ioc.processors.worker.parts import (
     LeanMonitor,
     Outbox,
     Ownership,
-    retrying,
+    retried,
     route_agents,
     to_envelope,
 )
@@ -181,15 +181,16 @@ class Worker:
         them after a restart, so they must be out by then (a resend is harmless).
         """
         assert self.outbox is not None
-        outbox, step = self.outbox, retrying(self.counts, retry_s)
-        await step(lambda: outbox.publish(Batch(reroute=batch.reroute, dead=batch.dead)))
+        outbox = self.outbox
+        await retried(lambda: outbox.publish(Batch(reroute=batch.reroute, dead=batch.dead)),
+                      self.counts, retry_s)
         self.checkpoints.stage(batch.alerts)
 
         async def publish(alerts: list[Alert]) -> None:
             await outbox.publish(Batch(alerts=alerts))
 
         # retryable: a failed checkpoint keeps its changes dirty and its alerts staged
-        await step(lambda: self.checkpoints.commit(publish))
+        await retried(lambda: self.checkpoints.commit(publish), self.counts, retry_s)
 
     def tick_quiet(self, wall: float) -> list[Alert]:
         """Tick the owners whose readings stopped: their event clock run on by wall time."""

@@ -22,7 +22,7 @@ from ioc.core.registry import Registry
 from ioc.core.schemas import Alert
 from ioc.processors.worker.routing import Router
 
-__all__ = ["Batch", "LeanMonitor", "Outbox", "Ownership", "Step", "retrying", "route_agents",
+__all__ = ["Batch", "LeanMonitor", "Outbox", "Ownership", "Step", "retried", "route_agents",
            "to_envelope"]
 
 log = logging.getLogger(__name__)
@@ -123,22 +123,20 @@ class Outbox:
 Step = Callable[[], Awaitable[None]]
 
 
-def retrying(counts: Counter[str], first_s: float | None) -> Callable[[Step], Awaitable[None]]:
+async def retried(step: Step, counts: Counter[str], first_s: float | None) -> None:
     """Run a step once (`first_s` None: a failure raises) or until it succeeds, backing off
     from `first_s` to 10 s, each failure logged and counted as `commit_errors`."""
-    async def run(step: Step) -> None:
-        delay = first_s
-        while True:
-            try:
-                return await step()
-            except Exception:
-                if delay is None:
-                    raise
-                counts["commit_errors"] += 1
-                log.exception("checkpoint or output of a batch failed; retry in %.1f s", delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
-    return run
+    delay = first_s
+    while True:
+        try:
+            return await step()
+        except Exception:
+            if delay is None:
+                raise
+            counts["commit_errors"] += 1
+            log.exception("checkpoint or output of a batch failed; retry in %.1f s", delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 10.0)
 
 
 def route_agents(app: faust.App, router: Router, topics: tuple[str, str], batch_max: int,
