@@ -215,9 +215,14 @@ def bench(ctx: click.Context, only: str, quick: bool, runs: int, bridge_processe
               help="`ioc worker --processes` of the worker.")
 @click.option("--bridge-processes", type=click.IntRange(min=1), default=1, show_default=True,
               help="`ioc bridge --processes` of the bridge.")
+@click.option("--warmup-s", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Seconds of load before any device crosses its level: the alert latency "
+                   "is that of a running pipeline, not of every device's first message "
+                   "through freshly started processes. The readings count all the same.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
 def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
-         worker_processes: int, bridge_processes: int, as_json: bool) -> None:
+         worker_processes: int, bridge_processes: int, warmup_s: float,
+         as_json: bool) -> None:
     """Publisher → Mosquitto → bridge → Kafka → worker + storage → InfluxDB at a steady rate.
 
     Afterwards every reading is counted in Kafka and in InfluxDB, and the RSS of each
@@ -229,7 +234,8 @@ def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
 
     result = run_soak(load_admin_settings(), minutes, rate, devices, sample_s,
                       say=lambda text: click.echo(f"  {text}", err=True),
-                      worker_processes=worker_processes, bridge_processes=bridge_processes)
+                      worker_processes=worker_processes, bridge_processes=bridge_processes,
+                      warmup_s=warmup_s)
     if as_json:
         doc = dataclasses.asdict(result)
         doc.update(lost=result.lost, lost_in_kafka=result.lost_in_kafka,
@@ -253,7 +259,8 @@ def _soak_report(r: SoakResult) -> str:
              f"  InfluxDB: {r.influx_points} points, lost {r.lost_in_influx}, stored more than "
              f"once {r.influx_extra}",
              f"  alert records {r.alert_records}; drained {r.drain_s:.1f} s after publishing",
-             "  publish → flood.level alert (first crossing of each device): "
+             "  publish → flood.level alert (first crossing of each device, after "
+             f"{r.warmup_s:g} s of warm-up): "
              + ", ".join(f"{k} {v:g}" for k, v in r.alert_ms.items()),
              f"  end to end: {r.end_to_end_rate}/s (first publish → all stored and judged, "
              f"{r.end_to_end_s:.1f} s; {r.worker_processes} worker, {r.bridge_processes} "

@@ -4,6 +4,7 @@ each process's RSS over the run is summarised (min/median/max and its slope)."""
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import orjson
 
+from ioc.bench.lag_watch import GroupLags, LagWatch
 from ioc.bench.loadgen import BridgeProcess
 from ioc.bench.publishers import PublisherPool
 from ioc.bench.rss import PidSource, RssSampler, RssSummary
@@ -33,11 +35,10 @@ from ioc.core.settings import Settings, state_dir
 from ioc.core.topics import telemetry_topic
 from ioc.ingest.router import KafkaTopics
 from ioc.testing.influx import ScopedBucket, scoped_bucket
-from ioc.testing.kafka_groups import GroupLag
 from ioc.testing.mqtt_logins import run_gateways
 from ioc.testing.processes import WorkerProcess
 
-__all__ = ["SoakResult", "run_soak"]
+__all__ = ["SoakResult", "crossing", "run_soak"]
 
 Say = Callable[[str], None]
 _SERVICES = {"mosquitto": "mosquitto.pid", "kafka": "kafka.pid", "influxd": "influxd.pid"}
@@ -65,6 +66,7 @@ class SoakResult:
     bridge_processes: int = 1
     # publish of a device's first crossing → its flood.level alert in Kafka, milliseconds
     alert_ms: dict[str, float] = field(default_factory=dict)
+    warmup_s: float = 0.0  # load before the first crossing
 
     @property
     def end_to_end_rate(self) -> float:
@@ -117,21 +119,13 @@ class _Run:
     def topics(self) -> KafkaTopics:
         return KafkaTopics.prefixed(self.prefix)
 
-    def lag(self) -> tuple[int | None, int | None]:
-        """Records the worker and the storage consumer have not committed yet."""
+    def group_lags(self) -> GroupLags:
+        """The worker's and the storage consumer's lag, in that order."""
         assert self.worker is not None
         w = self.worker
-        kafka = kafka_access(self.settings)
-        out = []
-        for group, topics in ((w.group, [w.topics.telemetry, w.topics.owned]),
-                              (f"{w.prefix}ioc-influx-writer",
-                               [w.topics.telemetry, w.topics.alerts])):
-            lag = GroupLag(kafka, group, topics)
-            try:
-                out.append(lag.lag())
-            finally:
-                lag.close()
-        return out[0], out[1]
+        return GroupLags(kafka_access(self.settings), [
+            (w.group, [w.topics.telemetry, w.topics.owned]),
+            (f"{w.prefix}ioc-influx-writer", [w.topics.telemetry, w.topics.alerts])])
 
 
 @contextmanager
@@ -178,43 +172,57 @@ def _payload(seq: int, at_ms: int, high: bool) -> bytes:
     return orjson.dumps({"dateObserved": at_ms, "seq": seq, "waterLevel": 1.2 if high else 0.3})
 
 
+def crossing(seq: int, device: int, warm_seq: int) -> bool:
+    """Whether reading `seq` of device number `device` is over the warning level: 3 readings
+    in every 600, staggered by device, none of them before reading `warm_seq`."""
+    k = (seq + 7 * device) % 600  # the k-th reading of this device's crossing
+    return k < 3 and seq - k >= warm_seq
+
+
 def _stream(run: _Run, pub: PublisherPool, rate: int, seconds: float, say: Say,
-            sent_at: dict[str, float]) -> int:
+            sent_at: dict[str, float], lags: GroupLags, warmup_s: float) -> int:
     """Publish round robin at `rate`/s for `seconds`; returns messages published, and notes
     in `sent_at` when each device's first crossing was published.
 
     Reading `seq` of a device is observed at start + seq × its period (distinct, in order);
-    each device goes over its warning level for 3 readings in every 600, staggered."""
+    it crosses its warning level as `crossing` says, none of them within the first
+    `warmup_s`."""
     devices, n = run.devices, len(run.devices)
+    warm_seq = math.ceil(warmup_s * rate / n)
     topics = [telemetry_topic("drainage", d.id) for d in devices]
     period_ms = n * 1000 / rate
     start, start_ms = time.monotonic(), int(time.time() * 1000) - 1000
     total, report_every = int(rate * seconds), max(10.0, min(60.0, seconds / 5))
     next_report = start + report_every
-    for i in range(total):
-        j, seq = i % n, i // n
-        high = (seq + 7 * j) % 600 < 3
-        if high and devices[j].id not in sent_at:
-            sent_at[devices[j].id] = time.time()
-        pub.publish(devices[j].id, topics[j], _payload(seq, start_ms + int(seq * period_ms),
-                                                       high))
-        now = time.monotonic()
-        delay = start + (i + 1) / rate - now
-        if delay > 0:
-            time.sleep(delay)  # pacing the load, not synchronization
-        if now >= next_report:
-            next_report += report_every
-            worker, storage = run.lag()
-            say(f"{now - start:6.0f} s: published {i + 1}, acked {pub.acked}, "
-                f"worker lag {worker}, storage lag {storage}")
+    watch = LagWatch(lags, report_every / 2)
+    watch.start()
+    try:
+        for i in range(total):
+            j, seq = i % n, i // n
+            high = crossing(seq, j, warm_seq)
+            if high and devices[j].id not in sent_at:
+                sent_at[devices[j].id] = time.time()
+            pub.publish(devices[j].id, topics[j],
+                        _payload(seq, start_ms + int(seq * period_ms), high))
+            now = time.monotonic()
+            delay = start + (i + 1) / rate - now
+            if delay > 0:
+                time.sleep(delay)  # pacing the load, not synchronization
+            if now >= next_report:
+                next_report += report_every
+                worker, storage = watch.latest or (None, None)
+                say(f"{now - start:6.0f} s: published {i + 1}, acked {pub.acked}, "
+                    f"worker lag {worker}, storage lag {storage}")
+    finally:
+        watch.stop()
     return total
 
 
-def _drain(run: _Run, say: Say, timeout_s: float) -> float:
+def _drain(lags: GroupLags, say: Say, timeout_s: float) -> float:
     """Wait until the worker and the storage consumer committed everything; seconds taken."""
     start = next_say = time.monotonic()
     while time.monotonic() - start < timeout_s:
-        worker, storage = run.lag()
+        worker, storage = lags.read()
         if worker == 0 and storage == 0:
             return time.monotonic() - start
         if time.monotonic() >= next_say:
@@ -246,25 +254,31 @@ def _pids(run: _Run) -> dict[str, PidSource]:
 
 def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None = None,
              sample_s: float = 10.0, say: Say = lambda text: None, *,
-             worker_processes: int = 1, bridge_processes: int = 1) -> SoakResult:
+             worker_processes: int = 1, bridge_processes: int = 1,
+             warmup_s: float = 0.0) -> SoakResult:
     """Run the soak and count; see the module docstring."""
     n = devices or max(1, min(rate, 5000))
     with _pipeline(settings, n, say, worker_processes, bridge_processes) as run:
         sampler = RssSampler(_pids(run), sample_s)
         sampler.start()
         pub = PublisherPool(settings, run.gateways)
+        lags = run.group_lags()
         settle_heap(settings.gc_young_threshold)  # no 100 ms collections while publishing
         try:
             say(f"publishing {rate}/s from {n} devices for {minutes:g} min…")
             started = time.monotonic()
             sent_at: dict[str, float] = {}
-            published = _stream(run, pub, rate, minutes * 60, say, sent_at)
+            published = _stream(run, pub, rate, minutes * 60, say, sent_at, lags,
+                                warmup_s)
             achieved = published / (time.monotonic() - started)
             pub.wait_acked(300)
             acked = pub.acked
         finally:
             pub.close()
-        drain_s = _drain(run, say, 900.0)
+        try:
+            drain_s = _drain(lags, say, 900.0)
+        finally:
+            lags.close()
         end_to_end_s = time.monotonic() - started
         rss = sampler.stop()
         say("counting what Kafka and InfluxDB hold…")
@@ -280,7 +294,7 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
                                                                 for d, c in sent.items()),
                           extra, end_offsets(settings, run.worker.topics.alerts), drain_s, rss,
                           round(end_to_end_s, 2), worker_processes, bridge_processes,
-                          _summary(alerts, len(sent_at)))
+                          _summary(alerts, len(sent_at)), warmup_s)
 
 
 def _summary(seconds: list[float], expected: int) -> dict[str, float]:
