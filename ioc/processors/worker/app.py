@@ -26,10 +26,9 @@ from ioc.processors.clock import TickClock
 from ioc.processors.detector import Detector
 from ioc.processors.rules.base import RuleSettings
 from ioc.processors.worker.checkpoint import OWNED, TELEMETRY, Checkpoints, StateLog
-from ioc.processors.worker.faust_app import faust_app, header, queued_events, take_queued
+from ioc.processors.worker.faust_app import LeanMonitor, faust_app, header, queued_batches
 from ioc.processors.worker.parts import (
     Batch,
-    LeanMonitor,
     Outbox,
     Ownership,
     retried,
@@ -65,19 +64,17 @@ class WorkerTopics:
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
-    """Throughput/latency knobs: readings are taken in batches of up to `batch_max` of what
-    queued while the previous batch ran (faust_app.take_queued); the internal topic's and
-    the routing agents' batches close after `batch_within_s`."""
+    """Throughput/latency knobs: each agent takes batches of up to `batch_max` of what
+    queued while its previous batch ran (faust_app.take_queued)."""
 
     batch_max: int = 500
-    batch_within_s: float = 0.005
     producer_linger_s: float = 0.0
     # Faust hard-codes 1,500 ms. aiokafka keeps one fetch per broker in flight and leaves
     # partitions with unread buffered records out of it, so when the worker is briefly
     # behind, the next fetch holds only idle partitions (commands, statuses) and the
     # broker parks it for the full wait while telemetry piles up: 1.5 s stalls.
     fetch_max_wait_ms: int = 50
-    commit_retry_s: float = 0.5  # first wait before a failed telemetry commit is retried
+    commit_retry_s: float = 0.5  # first wait before an agent's failed commit is retried
 
 
 class ReadingHandler:
@@ -241,9 +238,7 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
 
     @app.agent(app.topic(tp.telemetry), name="detect_readings")
     async def detect_readings(stream: Any) -> None:
-        telemetry = queued_events(stream)
-        while True:
-            events = await take_queued(telemetry, tune.batch_max)
+        async for events in queued_batches(stream, tune.batch_max):
             async with worker.turn:
                 batch = Batch()
                 for event in events:
@@ -259,7 +254,7 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
                 event.ack()
 
     route_agents(app, router, (tp.device_status, tp.commands), tune.batch_max,
-                 tune.batch_within_s, worker.outbox.publish)
+                 worker.outbox, tune.commit_retry_s)
     _detect_agent(app, worker, owned, tune)
 
     @app.timer(tick_s)
@@ -295,7 +290,7 @@ def _detect_agent(app: faust.App, worker: Worker, owned: Any, tune: Tuning) -> N
 
     @app.agent(owned, name="detect")
     async def detect(stream: Any) -> None:
-        async for events in stream.take_events(tune.batch_max, within=tune.batch_within_s):
+        async for events in queued_batches(stream, tune.batch_max):
             async with worker.turn:
                 batch = Batch()
                 for event in events:
@@ -307,4 +302,7 @@ def _detect_agent(app: faust.App, worker: Worker, owned: Any, tune: Tuning) -> N
                     except Exception as exc:  # a bad message must never stop the worker
                         worker.counts["detect_errors"] += 1
                         log.exception("cannot apply message: %s", exc)
-                await worker.commit(batch)
+                # as for telemetry: acked only once checkpointed, a failure retried here
+                await worker.commit(batch, retry_s=tune.commit_retry_s)
+            for event in events:
+                event.ack()

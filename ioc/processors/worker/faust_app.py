@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,8 @@ from ioc.core.kafka_auth import kafka_access
 from ioc.core.settings import Settings
 from ioc.processors.worker.faust_auth import faust_broker, faust_credentials
 from ioc.processors.worker.faust_drain import install_drain
-from ioc.processors.worker.parts import LeanMonitor
 
-__all__ = ["faust_app", "header", "queued_events", "take_queued"]
+__all__ = ["LeanMonitor", "faust_app", "header", "queued_batches", "take_queued"]
 
 _FETCH_WAIT_ATTR = "_ioc_fetch_max_wait_ms"
 
@@ -78,11 +77,6 @@ def header(headers: Any, name: str) -> bytes | None:
     return None
 
 
-def queued_events(stream: Any) -> Any:
-    """An agent's input channel, iterated as its stream would be (subscribed on first use)."""
-    return aiter(stream.channel)
-
-
 async def take_queued(channel: Any, most: int) -> list[Any]:
     """The channel's next event and every event already queued behind it, up to `most`.
 
@@ -100,3 +94,37 @@ async def take_queued(channel: Any, most: int) -> list[Any]:
         except asyncio.QueueEmpty:
             break
     return events
+
+
+async def queued_batches(stream: Any, most: int) -> AsyncIterator[list[Any]]:
+    """An agent's input in batches (`take_queued`), ending when Faust stops the agent.
+
+    Faust stops an agent by throwing StopAsyncIteration into its channel's queue: that ends
+    an `async for` over a stream, but crashes an agent that awaits the queue itself, and
+    its supervisor may then restart the agent in the middle of the worker's shutdown.
+    """
+    channel = aiter(stream.channel)  # subscribes the agent's topic, as its stream would
+    while True:
+        try:
+            events = await take_queued(channel, most)
+        except StopAsyncIteration:
+            return
+        yield events
+
+
+class LeanMonitor(Monitor):
+    """Faust's monitor without its per-message bookkeeping (nobody reads those figures here:
+    the web server is off by default), which costs several calls per reading."""
+
+    def on_message_in(self, *args: Any, **kwargs: Any) -> None:
+        """Skip per-message stats."""
+
+    def on_stream_event_in(self, *args: Any, **kwargs: Any) -> None:
+        """Skip per-event stats."""
+        return None
+
+    def on_stream_event_out(self, *args: Any, **kwargs: Any) -> None:
+        """Skip per-event stats."""
+
+    def on_message_out(self, *args: Any, **kwargs: Any) -> None:
+        """Skip per-message stats."""

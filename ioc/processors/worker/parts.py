@@ -1,5 +1,5 @@
-"""Parts of the Faust worker: its output batch and outbox, the re-keying agents, partition
-ownership (which wards this worker holds), and a leaner monitor."""
+"""Parts of the Faust worker: its output batch and outbox, the re-keying agents, and partition
+ownership (which wards this worker holds)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,21 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import faust
 import orjson
-from faust.sensors.monitor import Monitor
 
 from ioc.core import envelope
 from ioc.core.envelope import Kind
 from ioc.core.ownership import owner_keys
 from ioc.core.registry import Registry
 from ioc.core.schemas import Alert
+from ioc.processors.worker.faust_app import queued_batches
 from ioc.processors.worker.routing import Router
 
-__all__ = ["Batch", "LeanMonitor", "Outbox", "Ownership", "Step", "retried", "route_agents",
+__all__ = ["Batch", "Outbox", "Ownership", "Step", "retried", "route_agents",
            "to_envelope"]
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,11 @@ class Outbox:
         # Kafka in the order the detector made them even when two agents change it
         self._turn = asyncio.Lock()
 
+    @property
+    def counts(self) -> Counter[str]:
+        """The worker's counters, which the outbox adds to."""
+        return self._counts
+
     async def publish(self, batch: Batch) -> None:
         """Send a batch's output; return once Kafka has it, so its offsets may be committed."""
         if not (batch.alerts or batch.reroute or batch.dead):
@@ -140,11 +146,12 @@ async def retried(step: Step, counts: Counter[str], first_s: float | None) -> No
 
 
 def route_agents(app: faust.App, router: Router, topics: tuple[str, str], batch_max: int,
-                 within_s: float, publish: Any) -> None:
-    """Statuses and commands (low volume) are re-keyed by owner into the internal topic."""
+                 outbox: Outbox, retry_s: float) -> None:
+    """Statuses and commands (low volume) are re-keyed by owner into the internal topic;
+    each record is acked once its envelope (or dead letter) is in Kafka."""
     def reroute(source: str) -> Any:
         async def agent(stream: Any) -> None:
-            async for events in stream.take_events(batch_max, within=within_s):
+            async for events in queued_batches(stream, batch_max):
                 batch = Batch()
                 for event in events:
                     key, value = event.message.key, event.message.value
@@ -153,28 +160,14 @@ def route_agents(app: faust.App, router: Router, topics: tuple[str, str], batch_
                     except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
                         log.warning("unroutable %s message: %s", source, exc)
                         batch.dead.append((key, value, f"worker:{exc}"))
-                await publish(batch)
+                # a resend after a failure is harmless: a status is idempotent, and the
+                # detector applies a command once per command id
+                await retried(partial(outbox.publish, batch), outbox.counts, retry_s)
+                for event in events:
+                    event.ack()
         agent.__name__ = f"route_{source}"
         return agent
 
     status, commands = topics
     app.agent(app.topic(status), name="route_status")(reroute("status"))
     app.agent(app.topic(commands), name="route_commands")(reroute("command"))
-
-
-class LeanMonitor(Monitor):
-    """Faust's monitor without its per-message bookkeeping (nobody reads those figures here:
-    the web server is off by default), which costs several calls per reading."""
-
-    def on_message_in(self, *args: Any, **kwargs: Any) -> None:
-        """Skip per-message stats."""
-
-    def on_stream_event_in(self, *args: Any, **kwargs: Any) -> None:
-        """Skip per-event stats."""
-        return None
-
-    def on_stream_event_out(self, *args: Any, **kwargs: Any) -> None:
-        """Skip per-event stats."""
-
-    def on_message_out(self, *args: Any, **kwargs: Any) -> None:
-        """Skip per-message stats."""
