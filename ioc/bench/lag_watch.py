@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Sequence
 
+from ioc.bench.periodic import Periodic
 from ioc.core.kafka_auth import KafkaAccess
 from ioc.testing.kafka_groups import GroupLag
 
@@ -45,34 +46,28 @@ class GroupLags:
             self._open = None
 
 
-class LagWatch:
-    """Reads `lags` every `interval_s` on a daemon thread; `latest` never blocks."""
+class LagWatch(Periodic):
+    """Reads `lags` at start, then every `every_s` from `lead_s` before the first interval
+    ends: a line printed every `every_s` shows a value at most `lead_s` old, read once.
+    `latest` never blocks."""
 
-    def __init__(self, lags: GroupLags, interval_s: float) -> None:
-        self._lags, self._interval_s = lags, interval_s
+    def __init__(self, lags: GroupLags, every_s: float, lead_s: float = 1.0) -> None:
+        super().__init__("lag-watch", every_s, first_s=max(0.0, every_s - lead_s))
+        self._lags = lags
         self._latest: Lags | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lag-watch", daemon=True)
 
     @property
     def latest(self) -> Lags | None:
         """The last lags read (None before the first read)."""
         return self._latest
 
-    def start(self) -> None:
-        """Start reading."""
-        self._thread.start()
-
     def stop(self) -> None:
-        """Stop reading and wait for the thread."""
-        self._stop.set()
-        self._thread.join()
+        """Stop reading and wait for a read in progress."""
+        self.halt()
 
-    def _run(self) -> None:
-        while True:
-            try:
-                self._latest = self._lags.read()
-            except Exception:  # a progress line must not end the run
-                log.warning("reading the consumer groups' lag failed", exc_info=True)
-            if self._stop.wait(self._interval_s):
-                return
+    def poll(self) -> None:
+        """Read the lags once."""
+        try:
+            self._latest = self._lags.read()
+        except Exception:  # a progress line must not end the run
+            log.warning("reading the consumer groups' lag failed", exc_info=True)

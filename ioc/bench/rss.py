@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from ioc.bench.periodic import Periodic
 
 __all__ = ["PidSource", "RssSampler", "RssSummary", "format_table", "read_cpu_s", "read_rss_kib",
            "summarise"]
@@ -93,29 +94,22 @@ def _per_10k(cpu_s: float, readings: int) -> str:
 PidSource = Callable[[], int | Sequence[int] | None]
 
 
-class RssSampler:
+class RssSampler(Periodic):
     """Samples the RSS and CPU time of named processes (or groups of processes: the sum of
     their members) every `every_s` seconds in a thread."""
 
     def __init__(self, pids: Mapping[str, PidSource], every_s: float) -> None:
-        self._pids, self._every = dict(pids), every_s
+        super().__init__("rss-sampler", every_s)
+        self._pids = dict(pids)
         self.samples: dict[str, list[tuple[float, int]]] = {name: [] for name in pids}
         # per process name, per pid (a restarted process counts on): first and last CPU-s
         self.cpu: dict[str, dict[int, tuple[float, float]]] = {name: {} for name in pids}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
-    def start(self) -> None:
-        """Take a first sample now and keep sampling."""
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            now = time.monotonic()
-            for name, pid_of in self._pids.items():
-                self._sample(name, pid_of(), now)
-            if self._stop.wait(self._every):
-                return
+    def poll(self) -> None:
+        """Sample every process once."""
+        now = time.monotonic()
+        for name, pid_of in self._pids.items():
+            self._sample(name, pid_of(), now)
 
     def _sample(self, name: str, found: int | Sequence[int] | None, now: float) -> None:
         """One sample of a process, or of a group (its RSS summed, its CPU per pid)."""
@@ -131,8 +125,7 @@ class RssSampler:
 
     def stop(self) -> list[RssSummary]:
         """Stop sampling; one summary per process that was seen at least once."""
-        self._stop.set()
-        self._thread.join(10)
+        self.halt(10)
         return [replace(summarise(name, s), cpu_s=sum(last - first for first, last in
                                                       self.cpu[name].values()))
                 for name, s in self.samples.items() if s]

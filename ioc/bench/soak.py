@@ -10,7 +10,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,7 +194,7 @@ def _stream(run: _Run, pub: PublisherPool, rate: int, seconds: float, say: Say,
     start, start_ms = time.monotonic(), int(time.time() * 1000) - 1000
     total, report_every = int(rate * seconds), max(10.0, min(60.0, seconds / 5))
     next_report = start + report_every
-    watch = LagWatch(lags, report_every / 2)
+    watch = LagWatch(lags, report_every)
     watch.start()
     try:
         for i in range(total):
@@ -262,23 +262,20 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
         sampler = RssSampler(_pids(run), sample_s)
         sampler.start()
         pub = PublisherPool(settings, run.gateways)
-        lags = run.group_lags()
         settle_heap(settings.gc_young_threshold)  # no 100 ms collections while publishing
-        try:
-            say(f"publishing {rate}/s from {n} devices for {minutes:g} min…")
-            started = time.monotonic()
-            sent_at: dict[str, float] = {}
-            published = _stream(run, pub, rate, minutes * 60, say, sent_at, lags,
-                                warmup_s)
-            achieved = published / (time.monotonic() - started)
-            pub.wait_acked(300)
-            acked = pub.acked
-        finally:
-            pub.close()
-        try:
+        with closing(run.group_lags()) as lags:
+            try:
+                say(f"publishing {rate}/s from {n} devices for {minutes:g} min…")
+                started = time.monotonic()
+                sent_at: dict[str, float] = {}
+                published = _stream(run, pub, rate, minutes * 60, say, sent_at, lags,
+                                    warmup_s)
+                achieved = published / (time.monotonic() - started)
+                pub.wait_acked(300)
+                acked = pub.acked
+            finally:
+                pub.close()
             drain_s = _drain(lags, say, 900.0)
-        finally:
-            lags.close()
         end_to_end_s = time.monotonic() - started
         rss = sampler.stop()
         say("counting what Kafka and InfluxDB hold…")
