@@ -163,11 +163,13 @@ def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20
                                                 [(d.domain, d.id) for d in devs]))
         pub = Publisher(settings, login)
         stack.callback(pub.close)
-        _warm_up(pub, devs[0], collector, topics[3], worker)
+        probes = _warm_up(pub, devs[0], collector, topics[3], worker)
         settle_heap(settings.gc_young_threshold)  # the measuring process pauses like the rest
         say(f"publishing {rate}/s for {seconds:.0f}s ({triggers} level crossings)…")
         sent_at, keys, took = _stream(pub, devs[1:], rate, seconds, triggers)
-        collector.wait(topics[0], int(rate * seconds), 60)
+        # the warm-up's probes are in the topic too: waiting for the feed's count alone
+        # could stop one record short of it
+        collector.wait(topics[0], probes + len(keys), 60)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not _all_alerted(collector, topics[3], sent_at):
             time.sleep(0.1)
@@ -211,8 +213,9 @@ def _alerted(collector: Collector, topic: str) -> set[str]:
 
 
 def _warm_up(pub: Publisher, device: Device, collector: Collector, topic: str,
-             worker: WorkerProcess) -> None:
-    """Wait until one crossing has gone all the way through (worker joined its group)."""
+             worker: WorkerProcess) -> int:
+    """Wait until one crossing has gone all the way through (worker joined its group);
+    returns the probe readings published."""
     seq = 0
 
     def alerted() -> bool:
@@ -224,3 +227,4 @@ def _warm_up(pub: Publisher, device: Device, collector: Collector, topic: str,
         return False
 
     worker.wait_until(alerted, 120, "alert during warm-up", interval=0.5)
+    return seq

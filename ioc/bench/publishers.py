@@ -2,25 +2,57 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from ioc.bench.loadgen import Publisher
+from ioc.bench.wire_publisher import WirePublisher
 from ioc.core.mqtt_identities import MqttLogin
 from ioc.core.settings import Settings
 
-__all__ = ["PublisherPool"]
+__all__ = ["PUBLISHERS", "GatewayPublisher", "PublisherPool"]
+
+
+class GatewayPublisher(Protocol):
+    """One gateway's QoS 1 connection, as the pool uses it."""
+
+    sent: int
+    refused: int
+
+    @property
+    def acked(self) -> int:
+        """Messages the broker acknowledged."""
+        ...
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Send one QoS 1 message."""
+
+    def wait_acked(self, timeout: float) -> bool:
+        """Wait until the broker acknowledged everything sent."""
+        ...
+
+    def close(self) -> None:
+        """Disconnect."""
+
+
+# paho (what devices run) or hand-built packets (a fraction of paho's CPU, for loads
+# generated on the machine that is measured)
+PUBLISHERS: dict[str, Callable[[Settings, MqttLogin], GatewayPublisher]] = {
+    "paho": Publisher, "wire": WirePublisher}
 
 
 class PublisherPool:
-    """One `Publisher` (connection) per gateway; `publish` picks the device's gateway."""
+    """One publisher (connection) per gateway; `publish` picks the device's gateway.
+    `kind` is a key of PUBLISHERS."""
 
     def __init__(self, settings: Settings,
-                 gateways: Sequence[tuple[MqttLogin, Sequence[str]]]) -> None:
-        self._pubs: list[Publisher] = []
-        self._by_device: dict[str, Publisher] = {}
+                 gateways: Sequence[tuple[MqttLogin, Sequence[str]]], kind: str = "paho") -> None:
+        self._pubs: list[GatewayPublisher] = []
+        self._by_device: dict[str, GatewayPublisher] = {}
+        make = PUBLISHERS[kind]
         try:
             for login, devices in gateways:
-                pub = Publisher(settings, login)
+                pub = make(settings, login)
                 self._pubs.append(pub)
                 self._by_device.update(dict.fromkeys(devices, pub))
         except BaseException:

@@ -67,6 +67,7 @@ class SoakResult:
     # publish of a device's first crossing → its flood.level alert in Kafka, milliseconds
     alert_ms: dict[str, float] = field(default_factory=dict)
     warmup_s: float = 0.0  # load before the first crossing
+    publisher: str = "paho"  # the load generator's MQTT client (publishers.PUBLISHERS)
 
     @property
     def end_to_end_rate(self) -> float:
@@ -255,13 +256,13 @@ def _pids(run: _Run) -> dict[str, PidSource]:
 def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None = None,
              sample_s: float = 10.0, say: Say = lambda text: None, *,
              worker_processes: int = 1, bridge_processes: int = 1,
-             warmup_s: float = 0.0) -> SoakResult:
+             warmup_s: float = 0.0, publisher: str = "wire") -> SoakResult:
     """Run the soak and count; see the module docstring."""
     n = devices or max(1, min(rate, 5000))
     with _pipeline(settings, n, say, worker_processes, bridge_processes) as run:
         sampler = RssSampler(_pids(run), sample_s)
         sampler.start()
-        pub = PublisherPool(settings, run.gateways)
+        pub = PublisherPool(settings, run.gateways, publisher)
         settle_heap(settings.gc_young_threshold)  # no 100 ms collections while publishing
         with closing(run.group_lags()) as lags:
             try:
@@ -291,7 +292,7 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
                                                                 for d, c in sent.items()),
                           extra, end_offsets(settings, run.worker.topics.alerts), drain_s, rss,
                           round(end_to_end_s, 2), worker_processes, bridge_processes,
-                          _summary(alerts, len(sent_at)), warmup_s)
+                          _summary(alerts, len(sent_at)), warmup_s, publisher)
 
 
 def _summary(seconds: list[float], expected: int) -> dict[str, float]:

@@ -22,6 +22,7 @@ def test_soak_smoke_loses_nothing_and_reports_rss(
                           capture_output=True, text=True, timeout=360, check=False)
     out = done.stdout
     assert done.returncode == 0, out + done.stderr[-3000:]
+    assert "from 200 devices (wire publisher)" in out, out
     assert "published 6000, acknowledged by Mosquitto 6000" in out, out
     assert "Kafka: 6000 distinct readings" in out and "lost 0" in out, out
     assert "InfluxDB: 6000 points, lost 0, stored more than once 0" in out, out
