@@ -87,6 +87,8 @@ class WirePublisher:
 
     def publish(self, topic: str, payload: bytes) -> None:
         """Send one QoS 1 message, first waiting for acks if `window` are outstanding."""
+        if self._error is not None:  # the reader saw the connection fail
+            raise ServiceError(f"publisher: {self._error}") from self._error
         if self.sent - self._acked >= self._window:
             self._make_room()
         self._next_id = self._next_id % 65_535 + 1
