@@ -1,17 +1,20 @@
-"""Worker wiring without a broker: routing by owner ward and the detect agent's test context."""
+"""Worker wiring without a broker: routing by owner ward, the agents' test contexts, and
+acks only once a batch's output is in Kafka."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection, Sequence
+from typing import Any
 
+import faust.topics
 import orjson
 import pytest
 from pydantic import SecretStr
 
 from ioc.core.schemas import reading_to_json
 from ioc.core.settings import Settings
-from ioc.processors.worker.app import Tuning, WorkerTopics, create_app, to_envelope
+from ioc.processors.worker.app import Tuning, Worker, WorkerTopics, create_app, to_envelope
 from ioc.processors.worker.checkpoint import MARKER, Marker
 from ioc.processors.worker.routing import Router
 from ioc.testing.factories import T0, drain, drainage_device, lamp_device, registry
@@ -141,11 +144,31 @@ def test_rerouted_readings_leave_before_the_checkpoint_that_skips_them(
     assert order.index("t-ioc.worker-owned") < order.index("<state>")
 
 
+def _acks_around_a_retry(worker: Worker, agent_name: str, attempts: Callable[[], int],
+                         release: asyncio.Event, value: bytes,
+                         **put: Any) -> list[tuple[int, bool]]:
+    """Put one record into an agent whose first write fails and whose retry is held until
+    `release`: (commit errors, record acked) while the retry is held, and after."""
+    seen: list[tuple[int, bool]] = []
+
+    async def run() -> None:
+        async with worker.app.agents[agent_name].test_context() as agent:
+            event = await agent.put(value, wait=False, **put)
+            await _until(lambda: attempts() == 2)  # failed once, retrying without new input
+            seen.append((worker.counts["commit_errors"], event.message.acked))
+            release.set()
+            await _until(lambda: event.message.acked)
+            seen.append((worker.counts["commit_errors"], event.message.acked))
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+    return seen
+
+
 @pytest.mark.parametrize("agent_name", ["detect_readings", "detect"])
 def test_a_failed_checkpoint_is_retried_and_its_records_acked_only_after_it_succeeds(
-        captured_sends: list[tuple[str, dict]], agent_name: str) -> None:
+        agent_name: str) -> None:
     writes: list[int] = []
-    release = asyncio.Event()  # made in the test's loop below
+    release = asyncio.Event()  # bound to the test's loop on first use
 
     class FlakyLog:
         async def write(self, partition: int, records: Sequence[tuple[bytes, bytes]]) -> None:
@@ -161,23 +184,37 @@ def test_a_failed_checkpoint_is_retried_and_its_records_acked_only_after_it_succ
     worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-flaky",
                         partitions=parts, state_log=FlakyLog(),
                         tuning=Tuning(commit_retry_s=0.01))
-    own = Router(REG).partition_of("tan-phu", parts)
-    seen: list[tuple[int, bool]] = []
-
     value = reading_to_json(drain("a1", T0, 0.3))
     if agent_name == "detect":  # the internal topic: the reading re-keyed by its owner
         value = to_envelope(Router(REG), "reading", value)[1]
-
-    async def run() -> None:
-        async with worker.app.agents[agent_name].test_context() as agent:
-            event = await agent.put(value, key=b"a1", partition=own,
-                                    headers={"ioc-owner": b"tan-phu"}, wait=False)
-            await _until(lambda: len(writes) == 2)  # failed once, retrying without new input
-            seen.append((worker.counts["commit_errors"], event.message.acked))
-            release.set()
-            await _until(lambda: event.message.acked)
-            seen.append((worker.counts["commit_errors"], event.message.acked))
-
-    asyncio.run(asyncio.wait_for(run(), 20))
+    seen = _acks_around_a_retry(worker, agent_name, lambda: len(writes), release, value,
+                                key=b"a1", partition=Router(REG).partition_of("tan-phu", parts),
+                                headers={"ioc-owner": b"tan-phu"})
     assert seen == [(1, False), (1, True)]  # not acked until its checkpoint went through
     assert worker.detector.state.clock  # the reading reached the rules
+
+
+def test_a_status_is_acked_only_after_its_envelope_is_sent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sends: list[str] = []
+    release = asyncio.Event()  # bound to the test's loop on first use
+
+    async def send(self: faust.topics.Topic, *args: Any, **kwargs: Any) -> asyncio.Future[None]:
+        sends.append(self.get_topic_name())
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if len(sends) == 1:  # the first send fails (Kafka away); the retry waits for the test
+            done.set_exception(ConnectionError("kafka away"))
+        else:
+            asyncio.ensure_future(release.wait()).add_done_callback(
+                lambda _: done.set_result(None))
+        return done
+
+    monkeypatch.setattr(faust.topics.Topic, "send", send)  # over the captured sends
+    worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-acks",
+                        tuning=Tuning(commit_retry_s=0.01))
+    status = orjson.dumps({"deviceId": "a1", "status": "online",
+                           "at": "2025-06-02T03:00:00+00:00"})
+    seen = _acks_around_a_retry(worker, "route_status", lambda: len(sends), release, status,
+                                key=b"a1")
+    assert sends == ["t-ioc.worker-owned"] * 2
+    assert seen == [(1, False), (1, True)]
