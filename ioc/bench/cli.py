@@ -222,7 +222,7 @@ def bench(ctx: click.Context, only: str, quick: bool, runs: int, bridge_processe
 @click.option("--publisher", type=click.Choice(["wire", "paho"]), default="wire",
               show_default=True,
               help="The load generator's MQTT client: hand-built packets on one socket per "
-                   "gateway, or paho (about 1.8 CPU-s per 10k messages, taken from the "
+                   "gateway, or paho (1.2-1.8 CPU-s per 10k messages, taken from the "
                    "pipeline it measures).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
 def soak(minutes: float, rate: int, devices: int | None, sample_s: float,

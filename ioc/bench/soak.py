@@ -67,7 +67,7 @@ class SoakResult:
     # publish of a device's first crossing → its flood.level alert in Kafka, milliseconds
     alert_ms: dict[str, float] = field(default_factory=dict)
     warmup_s: float = 0.0  # load before the first crossing
-    publisher: str = "paho"  # the load generator's MQTT client (publishers.PUBLISHERS)
+    publisher: str = "wire"  # the load generator's MQTT client (publishers.PUBLISHERS)
 
     @property
     def end_to_end_rate(self) -> float:

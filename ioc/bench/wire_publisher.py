@@ -15,6 +15,7 @@ from ioc.bench.mqtt_wire import (
     MqttWireError,
     PubackReader,
     connect_packet,
+    packet_size,
     parse_connack,
     publish_packet,
 )
@@ -29,21 +30,13 @@ log = logging.getLogger(__name__)
 
 def _read_packet(sock: socket.socket) -> bytes:
     """One whole packet from a blocking socket (for the CONNACK, before the reader runs)."""
-    head = sock.recv(2)
-    if len(head) < 2:
-        raise ServiceError("the MQTT broker closed the connection during login")
-    length, shift, more = head[1] & 0x7F, 7, head[1] & 0x80
-    while more:
-        byte = sock.recv(1)[0]
-        length, shift, more = length | (byte & 0x7F) << shift, shift + 7, byte & 0x80
-        head += bytes([byte])
-    body = b""
-    while len(body) < length:
-        chunk = sock.recv(length - len(body))
+    data = b""
+    while (size := packet_size(data)) is None or len(data) < size:
+        chunk = sock.recv(1 if size is None else size - len(data))  # never past the packet
         if not chunk:
             raise ServiceError("the MQTT broker closed the connection during login")
-        body += chunk
-    return head + body
+        data += chunk
+    return data
 
 
 class WirePublisher:

@@ -11,6 +11,7 @@ from ioc.bench.mqtt_wire import (
     MqttWireError,
     PubackReader,
     connect_packet,
+    packet_size,
     parse_connack,
     publish_packet,
     varint,
@@ -103,3 +104,10 @@ def test_a_disconnect_or_a_stray_packet_is_an_error() -> None:
         PubackReader().feed(b"\x40\x02\x00\x01\xe0\x01\x97")  # quota exceeded
     with pytest.raises(MqttWireError, match="unexpected"):
         PubackReader().feed(b"\x30\x00")
+
+
+def test_packet_size_counts_the_fixed_header_and_waits_for_a_whole_length() -> None:
+    packet = publish_packet(b"t", b"x" * 200, 1)  # remaining length 206: two bytes
+    assert packet_size(packet) == len(packet)
+    assert [packet_size(packet[:cut]) for cut in range(4)] == [None, None, None, len(packet)]
+    assert packet_size(b"\x00" + packet, 1) == len(packet)
