@@ -134,6 +134,9 @@ class Publisher:
             if qos:
                 self.sent += 1
 
+    def flush(self) -> None:
+        """Nothing to send: paho's network thread writes each message as it comes."""
+
     def wait_acked(self, timeout: float) -> bool:
         """Wait until the broker acknowledged everything sent."""
         with self._cond:

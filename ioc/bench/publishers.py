@@ -25,7 +25,10 @@ class GatewayPublisher(Protocol):
         ...
 
     def publish(self, topic: str, payload: bytes) -> None:
-        """Send one QoS 1 message."""
+        """Send (or queue for `flush`) one QoS 1 message."""
+
+    def flush(self) -> None:
+        """Send what `publish` queued."""
 
     def wait_acked(self, timeout: float) -> bool:
         """Wait until the broker acknowledged everything sent."""
@@ -49,6 +52,8 @@ class PublisherPool:
                  gateways: Sequence[tuple[MqttLogin, Sequence[str]]], kind: str = "paho") -> None:
         self._pubs: list[GatewayPublisher] = []
         self._by_device: dict[str, GatewayPublisher] = {}
+        self._queued: dict[GatewayPublisher, None] = {}  # gateways with messages to flush
+        self.queued = 0  # messages published since the last flush
         make = PUBLISHERS[kind]
         try:
             for login, devices in gateways:
@@ -60,8 +65,19 @@ class PublisherPool:
             raise
 
     def publish(self, device_id: str, topic: str, payload: bytes) -> None:
-        """Queue one QoS 1 message through the device's gateway (KeyError if it has none)."""
-        self._by_device[device_id].publish(topic, payload)
+        """Queue one QoS 1 message through the device's gateway (KeyError if it has none);
+        `flush` sends it."""
+        pub = self._by_device[device_id]
+        pub.publish(topic, payload)
+        self._queued[pub] = None
+        self.queued += 1
+
+    def flush(self) -> None:
+        """Send what each gateway queued: one write per gateway, not one per message."""
+        for pub in self._queued:
+            pub.flush()
+        self._queued.clear()
+        self.queued = 0
 
     @property
     def sent(self) -> int:
@@ -79,7 +95,9 @@ class PublisherPool:
         return sum(p.refused for p in self._pubs)
 
     def wait_acked(self, timeout: float) -> bool:
-        """Wait until every gateway's messages were acknowledged (`timeout` each at most)."""
+        """Send what is queued and wait until every gateway's messages were acknowledged
+        (`timeout` each at most)."""
+        self.flush()
         return all([p.wait_acked(timeout) for p in self._pubs])
 
     def close(self) -> None:

@@ -66,6 +66,7 @@ class WirePublisher:
         self._window, self._stall_s = min(window, connack.receive_maximum), stall_s
         self._ping_s = keepalive_s / 2
         self._next_id, self._acked, self.refused, self.sent = 0, 0, 0, 0
+        self._queued: list[bytes] = []  # packets for the next flush (one write, not one each)
         self._error: BaseException | None = None
         self._last_send = time.monotonic()
         self._cond, self._send_lock = threading.Condition(), threading.Lock()
@@ -79,17 +80,26 @@ class WirePublisher:
         return self._acked
 
     def publish(self, topic: str, payload: bytes) -> None:
-        """Send one QoS 1 message, first waiting for acks if `window` are outstanding."""
+        """Queue one QoS 1 message for the next `flush`, first sending what is queued and
+        waiting for acks if `window` are outstanding."""
         if self._error is not None:  # the reader saw the connection fail
             raise ServiceError(f"publisher: {self._error}") from self._error
         if self.sent - self._acked >= self._window:
+            self.flush()
             self._make_room()
         self._next_id = self._next_id % 65_535 + 1
-        packet = publish_packet(topic.encode(), payload, self._next_id)
-        with self._send_lock:
-            self._sock.sendall(packet)
-            self._last_send = time.monotonic()
+        self._queued.append(publish_packet(topic.encode(), payload, self._next_id))
         self.sent += 1
+
+    def flush(self) -> None:
+        """Send the queued messages in one write."""
+        if not self._queued:
+            return
+        data = b"".join(self._queued)
+        self._queued.clear()
+        with self._send_lock:
+            self._sock.sendall(data)
+            self._last_send = time.monotonic()
 
     def _make_room(self) -> None:
         with self._cond:
@@ -103,8 +113,9 @@ class WirePublisher:
                                f"unacknowledged for {self._stall_s:.0f}s (is the broker up?)")
 
     def wait_acked(self, timeout: float) -> bool:
-        """Wait until the broker acknowledged everything sent (False: not in time, or the
-        connection failed)."""
+        """Send what is queued and wait until the broker acknowledged everything (False: not
+        in time, or the connection failed)."""
+        self.flush()
         with self._cond:
             return self._cond.wait_for(
                 lambda: self._error is not None or self._acked >= self.sent,
@@ -144,8 +155,8 @@ class WirePublisher:
         """Disconnect (normal disconnection: the broker sends no will)."""
         self._closing.set()
         try:
-            with self._send_lock:
-                self._sock.sendall(b"\xe0\x00")
+            with self._send_lock:  # what is queued goes first: closing loses nothing sent
+                self._sock.sendall(b"".join(self._queued) + b"\xe0\x00")
         except OSError:
             pass  # already gone: closing is all that is left
         self._reader.join(5)
