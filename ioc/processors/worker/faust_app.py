@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,8 @@ def _install_fetch_wait() -> None:
 
 
 def faust_app(settings: Settings, app_id: str, web_port: int | None, session_timeout_s: float,
-              producer_linger_s: float, fetch_max_wait_ms: int, member: int = 0) -> faust.App:
+              producer_linger_s: float, fetch_max_wait_ms: int, member: int = 0,
+              commit_interval_s: float = 2.8) -> faust.App:
     """The worker's Faust app: raw keys and values, memory store, SASL from the settings;
     `member` > 0 (of `ioc worker --processes`) gets a data dir of its own."""
     # the data dir holds nothing we need (memory store); keep it out of the working tree
@@ -58,6 +59,7 @@ def faust_app(settings: Settings, app_id: str, web_port: int | None, session_tim
                     broker_session_timeout=session_timeout_s,
                     key_serializer="raw", value_serializer="raw",
                     producer_linger=producer_linger_s,
+                    broker_commit_interval=commit_interval_s,
                     Monitor=LeanMonitor if web_port is None else Monitor,
                     web_enabled=web_port is not None, web_port=web_port or 6066,
                     topic_partitions=settings.kafka_partitions, topic_replication_factor=1,
@@ -77,8 +79,9 @@ def header(headers: Any, name: str) -> bytes | None:
     return None
 
 
-async def take_queued(channel: Any, most: int) -> list[Any]:
-    """The channel's next event and every event already queued behind it, up to `most`.
+async def take_queued(channel: Any, most: int, wait_s: float | None = None) -> list[Any]:
+    """The channel's next event and every event already queued behind it, up to `most`;
+    with `wait_s`, an empty list if nothing came within that many seconds.
 
     Instead of `Stream.take_events`, which after each batch waits out its `within` window
     and moves events one by one through the stream's processor chain: at 2,000 readings/s
@@ -87,7 +90,16 @@ async def take_queued(channel: Any, most: int) -> list[Any]:
     idle, larger under load. The caller acks the events (`event.ack()`) once handled.
     """
     queue = channel.queue
-    events = [await queue.get()]
+    if wait_s is None:
+        events = [await queue.get()]
+    else:
+        try:  # the timer only when the queue is empty: under load it rarely is
+            events = [queue.get_nowait()]
+        except asyncio.QueueEmpty:
+            try:
+                events = [await asyncio.wait_for(queue.get(), wait_s)]
+            except TimeoutError:
+                return []
     while len(events) < most:
         try:
             events.append(queue.get_nowait())
@@ -96,8 +108,11 @@ async def take_queued(channel: Any, most: int) -> list[Any]:
     return events
 
 
-async def queued_batches(stream: Any, most: int) -> AsyncIterator[list[Any]]:
-    """An agent's input in batches (`take_queued`), ending when Faust stops the agent.
+async def queued_batches(stream: Any, most: int,
+                         wait_s: Callable[[], float | None] | None = None,
+                         ) -> AsyncIterator[list[Any]]:
+    """An agent's input in batches (`take_queued`), ending when Faust stops the agent;
+    `wait_s()` (if given) bounds each wait, after which an empty batch comes.
 
     Faust stops an agent by throwing StopAsyncIteration into its channel's queue: that ends
     an `async for` over a stream, but crashes an agent that awaits the queue itself, and
@@ -106,7 +121,7 @@ async def queued_batches(stream: Any, most: int) -> AsyncIterator[list[Any]]:
     channel = aiter(stream.channel)  # subscribes the agent's topic, as its stream would
     while True:
         try:
-            events = await take_queued(channel, most)
+            events = await take_queued(channel, most, None if wait_s is None else wait_s())
         except StopAsyncIteration:
             return
         yield events

@@ -23,7 +23,7 @@ from ioc.core.schemas import Alert
 from ioc.processors.worker.faust_app import queued_batches
 from ioc.processors.worker.routing import Router
 
-__all__ = ["Batch", "Outbox", "Ownership", "Step", "retried", "route_agents",
+__all__ = ["Batch", "HeldReadings", "Outbox", "Ownership", "Step", "retried", "route_agents",
            "to_envelope"]
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,36 @@ class Batch:
     alerts: list[Alert] = field(default_factory=list)
     reroute: list[tuple[str, bytes]] = field(default_factory=list)  # (owner, envelope)
     dead: list[tuple[bytes | None, bytes, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class HeldReadings:
+    """Telemetry events handled but not yet checkpointed (so not acked): a batch that makes
+    no alert, re-key or dead letter waits, up to `every_s` or `most` events, for the batches
+    after it, and one checkpoint covers them all. Any other batch is checkpointed at once,
+    with everything held before it, so an alert waits for no timer."""
+
+    every_s: float
+    most: int
+    events: list[Any] = field(default_factory=list)
+    since: float = 0.0  # when the oldest held event was handled
+
+    def wait_s(self, now: float) -> float | None:
+        """How long the agent may wait for input before the held checkpoint is due."""
+        return None if not self.events else max(0.0, self.since + self.every_s - now)
+
+    def add(self, events: list[Any], batch: Batch, now: float) -> bool:
+        """Hold a handled batch's events; True if the checkpoint is due now."""
+        if events and not self.events:
+            self.since = now
+        self.events += events
+        return bool(batch.alerts or batch.reroute or batch.dead or not events or
+                    len(self.events) >= self.most or now - self.since >= self.every_s)
+
+    def release(self) -> list[Any]:
+        """The held events, once their checkpoint is written: the caller acks them."""
+        out, self.events = self.events, []
+        return out
 
 
 def to_envelope(router: Router, source: str, value: bytes) -> tuple[str, bytes]:

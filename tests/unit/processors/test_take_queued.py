@@ -61,3 +61,34 @@ def test_batches_end_when_faust_stops_the_agent() -> None:
         return taken
 
     assert asyncio.run(asyncio.wait_for(run(), 5)) == [[0, 1]]
+
+
+def test_with_a_wait_an_empty_queue_gives_an_empty_batch_in_time() -> None:
+    async def run() -> tuple[list[int], list[int], float]:
+        channel = SimpleNamespace(queue=asyncio.Queue())
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        empty = await take_queued(channel, 10, wait_s=0.05)
+        waited = loop.time() - started
+        channel.queue.put_nowait(1)
+        return empty, await take_queued(channel, 10, wait_s=30), waited
+
+    empty, queued, waited = asyncio.run(asyncio.wait_for(run(), 5))
+    assert empty == [] and queued == [1]
+    assert waited >= 0.05
+
+
+def test_batches_with_a_wait_yield_empty_ones_and_still_end_on_stop() -> None:
+    async def run() -> list[list[int]]:
+        channel = _Channel()
+        channel.queue.put_nowait(0)
+        taken: list[list[int]] = []
+        async for batch in queued_batches(SimpleNamespace(channel=channel), 10, lambda: 0.01):
+            taken.append(batch)
+            if len(taken) == 2:  # stopped while the next take waits with a timeout
+                asyncio.get_running_loop().call_later(
+                    0.001, channel.queue._throw, StopAsyncIteration())
+        return taken
+
+    taken = asyncio.run(asyncio.wait_for(run(), 5))
+    assert taken[:2] == [[0], []] and all(b == [] for b in taken[2:])

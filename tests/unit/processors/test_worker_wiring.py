@@ -218,3 +218,61 @@ def test_a_status_is_acked_only_after_its_envelope_is_sent(
                                 key=b"a1")
     assert sends == ["t-ioc.worker-owned"] * 2
     assert seen == [(1, False), (1, True)]
+
+
+def _held_run(tuning: Tuning, readings: list[bytes], captured_sends: list[tuple[str, dict]],
+              ) -> tuple[Worker, list[list[bool]]]:
+    """Readings (a1's, placed by its owner) into the telemetry agent with a recording state
+    log: which of them were acked when each state write happened, and at the end."""
+    acked_at_write: list[list[bool]] = []
+    events: list[Any] = []
+
+    class Log:
+        async def write(self, partition: int, records: Sequence[tuple[bytes, bytes]]) -> None:
+            acked_at_write.append([e.message.acked for e in events])
+            captured_sends.append(("<state>", {"partition": partition}))
+
+        def read(self, partitions: Collection[int]) -> dict[int, dict[bytes, bytes]]:
+            return {p: {} for p in partitions}
+
+    parts = 4
+    worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-held",
+                        partitions=parts, state_log=Log(), tuning=tuning)
+    own = Router(REG).partition_of("tan-phu", parts)
+
+    async def run() -> None:
+        async with worker.app.agents["detect_readings"].test_context() as agent:
+            for value in readings:
+                events.append(await agent.put(value, key=b"a1", partition=own, wait=False,
+                                              headers={"ioc-owner": b"tan-phu"}))
+                await _until(lambda: worker.counts["readings"] == len(events))
+            await _until(lambda: all(e.message.acked for e in events))
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+    return worker, [*acked_at_write, [e.message.acked for e in events]]
+
+
+def test_readings_without_alerts_share_one_checkpoint_and_wait_for_it(
+        captured_sends: list[tuple[str, dict]]) -> None:
+    low = [reading_to_json(drain("a1", T0.replace(second=i), 0.3)) for i in range(3)]
+    _, seen = _held_run(Tuning(checkpoint_every_s=30.0, held_max=3), low, captured_sends)
+    # the third reading made the checkpoint due: one write, none acked before it
+    assert seen == [[False, False, False], [True, True, True]]
+
+
+def test_an_alert_checkpoints_what_was_held_at_once(
+        captured_sends: list[tuple[str, dict]]) -> None:
+    values = [reading_to_json(drain("a1", T0, 0.3)),
+              reading_to_json(drain("a1", T0.replace(second=1), 0.7))]  # over warn_m
+    worker, seen = _held_run(Tuning(checkpoint_every_s=30.0), values, captured_sends)
+    assert seen == [[False, False], [True, True]]  # no 30 s wait: the alert could not
+    order = [topic for topic, _ in captured_sends]
+    assert worker.detector.open_alerts() and "t-ioc.alerts" in order
+    assert order.index("<state>") < order.index("t-ioc.alerts")
+
+
+def test_a_quiet_stream_checkpoints_what_it_holds_after_the_wait(
+        captured_sends: list[tuple[str, dict]]) -> None:
+    low = [reading_to_json(drain("a1", T0, 0.3))]
+    _, seen = _held_run(Tuning(checkpoint_every_s=0.05), low, captured_sends)
+    assert seen == [[False], [True]]  # written by the timeout, with no input after it
