@@ -111,17 +111,16 @@ def decode_state(cls: type[S], data: dict[str, Any]) -> S:
     return cls(**values)
 
 
-def _device_value(state: RuleState, device: str) -> bytes:
-    return orjson.dumps([state.last.get(device), device in state.signalling,
-                         *(state.stores[s].get(device) for s in DEVICE_STORES)])
-
-
 def records_of(state: RuleState, dirty: Dirty) -> list[Record]:
     """The records of every changed key, each with its owner."""
     out: list[Record] = []
     owner_of, wards, circuits = state.owner_of, state.stores[LOCALIZED], state.stores[CIRCUIT]
+    # a device record per reading under load: its lookups bound once per checkpoint
+    last, signalling, dumps = state.last.get, state.signalling, orjson.dumps
+    stores = [state.stores[s].get for s in DEVICE_STORES]
     for device in dirty.devices:
-        out.append((owner_of[device], b"d:" + device.encode(), _device_value(state, device)))
+        out.append((owner_of[device], b"d:" + device.encode(),
+                    dumps([last(device), device in signalling, *[get(device) for get in stores]])))
     for ward in dirty.wards & wards.keys():
         out.append((ward, b"w:" + ward.encode(), encode_state(wards[ward])))
     for circuit in dirty.circuits & circuits.keys():

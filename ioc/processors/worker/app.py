@@ -26,7 +26,13 @@ from ioc.processors.clock import TickClock
 from ioc.processors.detector import Detector
 from ioc.processors.rules.base import RuleSettings
 from ioc.processors.worker.checkpoint import OWNED, TELEMETRY, Checkpoints, StateLog
-from ioc.processors.worker.faust_app import LeanMonitor, faust_app, header, queued_batches
+from ioc.processors.worker.faust_app import (
+    RAW,
+    LeanMonitor,
+    faust_app,
+    header,
+    queued_batches,
+)
 from ioc.processors.worker.parts import (
     Batch,
     HeldReadings,
@@ -238,7 +244,7 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
     worker = Worker(app, detector, tp, Ownership(registry, tp.owned, owned_count),
                     Checkpoints(detector, router, owned_count, state_log), alert_source)
     readings = ReadingHandler(detector, router, partitions, worker.counts)
-    owned = app.topic(tp.owned, partitions=owned_count, internal=True)
+    owned = app.topic(tp.owned, partitions=owned_count, internal=True, schema=RAW)
     alerts = app.topic(tp.alerts, config={"cleanup.policy": "compact"})
     worker.outbox = Outbox(worker.counts, alerts, owned, app.topic(tp.deadletter))
     _ownership_signals(app, worker, state_log)
@@ -263,7 +269,7 @@ def _readings_agent(app: faust.App, worker: Worker, readings: ReadingHandler, to
     """Telemetry straight into the rules; acked only once checkpointed (HeldReadings)."""
     fresh = worker.checkpoints.fresh
 
-    @app.agent(app.topic(topic), name="detect_readings")
+    @app.agent(app.topic(topic, schema=RAW), name="detect_readings")
     async def detect_readings(stream: Any) -> None:
         clock = asyncio.get_running_loop().time
         held = HeldReadings(tune.checkpoint_every_s, tune.held_max)

@@ -17,7 +17,8 @@ from ioc.core.settings import Settings
 from ioc.processors.worker.faust_auth import faust_broker, faust_credentials
 from ioc.processors.worker.faust_drain import install_drain
 
-__all__ = ["LeanMonitor", "faust_app", "header", "queued_batches", "take_queued"]
+__all__ = ["RAW", "LeanMonitor", "RawSchema", "faust_app", "header", "queued_batches",
+           "take_queued"]
 
 _FETCH_WAIT_ATTR = "_ioc_fetch_max_wait_ms"
 
@@ -66,6 +67,25 @@ def faust_app(settings: Settings, app_id: str, web_port: int | None, session_tim
                     consumer_auto_offset_reset="earliest")
     setattr(app, _FETCH_WAIT_ATTR, fetch_max_wait_ms)
     return app
+
+
+class RawSchema(faust.Schema):
+    """Keys and values as the broker's bytes. Faust's own decode runs even the raw codec
+    through its serializer registry, codec and settings lookups, several calls per message;
+    this one makes the event directly. Sending is Faust's as before (raw serializers)."""
+
+    def compile(self, app: Any, *, on_key_decode_error: Any = None,
+                on_value_decode_error: Any = None, default_propagate: bool = False) -> Any:
+        """The decode function of the topics that use this schema."""
+        make = app.conf.Event
+
+        async def decode(message: Any, *, propagate: bool = default_propagate) -> Any:
+            return make(app, message.key, message.value, message.headers, message)
+
+        return decode
+
+
+RAW = RawSchema()  # the schema of every topic a worker agent reads
 
 
 def header(headers: Any, name: str) -> bytes | None:

@@ -20,7 +20,7 @@ from ioc.core.envelope import Kind
 from ioc.core.ownership import owner_keys
 from ioc.core.registry import Registry
 from ioc.core.schemas import Alert
-from ioc.processors.worker.faust_app import queued_batches
+from ioc.processors.worker.faust_app import RAW, queued_batches
 from ioc.processors.worker.routing import Router
 
 __all__ = ["Batch", "HeldReadings", "Outbox", "Ownership", "Step", "retried", "route_agents",
@@ -199,5 +199,5 @@ def route_agents(app: faust.App, router: Router, topics: tuple[str, str], batch_
         return agent
 
     status, commands = topics
-    app.agent(app.topic(status), name="route_status")(reroute("status"))
-    app.agent(app.topic(commands), name="route_commands")(reroute("command"))
+    app.agent(app.topic(status, schema=RAW), name="route_status")(reroute("status"))
+    app.agent(app.topic(commands, schema=RAW), name="route_commands")(reroute("command"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import faust.topics
@@ -276,3 +277,14 @@ def test_a_quiet_stream_checkpoints_what_it_holds_after_the_wait(
     low = [reading_to_json(drain("a1", T0, 0.3))]
     _, seen = _held_run(Tuning(checkpoint_every_s=0.05), low, captured_sends)
     assert seen == [[False], [True]]  # written by the timeout, with no input after it
+
+
+def test_agents_read_the_broker_bytes_as_events() -> None:
+    worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-raw")
+    message = SimpleNamespace(key=b"a1", value=b'{"x": 1}', headers=[("ioc-owner", b"w")])
+    for name in ("detect_readings", "detect", "route_status", "route_commands"):
+        topic = worker.app.agents[name].channel
+        event = asyncio.run(topic.decode(message, propagate=True))
+        assert (event.key, event.value, event.headers, event.message) == (
+            b"a1", b'{"x": 1}', {"ioc-owner": b"w"}, message), name
+        assert not event.acked
