@@ -235,7 +235,8 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
     """
     tp, tune = topics or WorkerTopics(), tuning or Tuning()
     app = faust_app(settings, app_id, web_port, session_timeout_s, tune.producer_linger_s,
-                    tune.fetch_max_wait_ms, member, tune.commit_interval_s)
+                    tune.fetch_max_wait_ms, member,
+                    commit_interval_s=tune.commit_interval_s)
     # silent_unseen off: a worker only judges devices whose partitions it has seen
     detector = Detector(registry, rules or RuleSettings(silent_unseen=False),
                         owner_tick_s=owner_tick_s)
@@ -248,7 +249,6 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
     alerts = app.topic(tp.alerts, config={"cleanup.policy": "compact"})
     worker.outbox = Outbox(worker.counts, alerts, owned, app.topic(tp.deadletter))
     _ownership_signals(app, worker, state_log)
-
     _readings_agent(app, worker, readings, tp.telemetry, tune)
     route_agents(app, router, (tp.device_status, tp.commands), tune.batch_max,
                  worker.outbox, tune.commit_retry_s)

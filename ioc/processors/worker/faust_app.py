@@ -41,8 +41,8 @@ def _install_fetch_wait() -> None:
 
 
 def faust_app(settings: Settings, app_id: str, web_port: int | None, session_timeout_s: float,
-              producer_linger_s: float, fetch_max_wait_ms: int, member: int = 0,
-              commit_interval_s: float = 2.8) -> faust.App:
+              producer_linger_s: float, fetch_max_wait_ms: int, member: int = 0, *,
+              commit_interval_s: float) -> faust.App:
     """The worker's Faust app: raw keys and values, memory store, SASL from the settings;
     `member` > 0 (of `ioc worker --processes`) gets a data dir of its own."""
     # the data dir holds nothing we need (memory store); keep it out of the working tree
