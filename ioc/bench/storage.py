@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from ioc.bench.trials import PROBLEMS
 from ioc.core.errors import ServiceError
@@ -18,6 +18,7 @@ from ioc.core.settings import Settings
 from ioc.storage.influx_client import InfluxLineSink
 from ioc.storage.influx_sink import InfluxSink
 from ioc.storage.influx_writer import InfluxWriter
+from ioc.storage.rdkafka_source import RdKafkaSource, consumer_config
 from ioc.testing.factories import at, drain, lamp, mixed_fleet, traffic
 from ioc.testing.influx import scoped_bucket
 
@@ -55,11 +56,9 @@ def _through_kafka(settings: Settings, readings: list[Reading], timeout_s: float
         producer.send(topic, key=r.device_id.encode(), value=reading_to_json(r))
     producer.flush()
     producer.close()
-    consumer = KafkaConsumer(**kafka_access(settings).client_options(),
-                             group_id=f"{topic}-writer", enable_auto_commit=False,
-                             auto_offset_reset="earliest")
+    source = RdKafkaSource(consumer_config(kafka_access(settings), f"{topic}-writer"))
     line_sink = InfluxLineSink.from_settings(settings)
-    sink = InfluxSink(consumer, InfluxWriter(line_sink), telemetry=topic, alerts=f"{topic}-a")
+    sink = InfluxSink(source, InfluxWriter(line_sink), telemetry=topic, alerts=f"{topic}-a")
     try:
         start = time.perf_counter()
         deadline = time.monotonic() + timeout_s

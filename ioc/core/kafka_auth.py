@@ -68,6 +68,15 @@ class KafkaAccess:
         """bootstrap_servers plus security_options(): spread into any kafka-python client."""
         return {"bootstrap_servers": self.servers, **self.security_options()}
 
+    def librdkafka_options(self) -> dict[str, Any]:
+        """bootstrap.servers, security.protocol and the SASL login as librdkafka properties."""
+        props: dict[str, Any] = {"bootstrap.servers": self.bootstrap,
+                                 "security.protocol": self.protocol}
+        if self.sasl:
+            props.update({"sasl.mechanisms": self.mechanism, "sasl.username": self.username,
+                          "sasl.password": self.password.get_secret_value()})
+        return props
+
     def with_login(self, username: str, password: str) -> KafkaAccess:
         """The same brokers and mechanism with another SASL login."""
         return KafkaAccess(self.bootstrap, "SASL_PLAINTEXT", self.mechanism, username,

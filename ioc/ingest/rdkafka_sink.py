@@ -33,9 +33,8 @@ def producer_config(config: SinkConfig) -> dict[str, Any]:
     """librdkafka properties equivalent to SinkConfig.producer_options()."""
     kafka = config.kafka
     props: dict[str, Any] = {
-        "bootstrap.servers": kafka.bootstrap,
+        **kafka.librdkafka_options(),
         "client.id": config.client_id,
-        "security.protocol": kafka.protocol,
         "acks": "all",
         "enable.idempotence": True,
         "max.in.flight.requests.per.connection": 5,
@@ -49,9 +48,6 @@ def producer_config(config: SinkConfig) -> dict[str, Any]:
         "compression.type": config.compression or "none",
         "partitioner": _PARTITIONER,
     }
-    if kafka.sasl:
-        props.update({"sasl.mechanisms": kafka.mechanism, "sasl.username": kafka.username,
-                      "sasl.password": kafka.password.get_secret_value()})
     return props
 
 

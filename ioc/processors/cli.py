@@ -148,19 +148,16 @@ def _run_worker(web_port: int | None, influx: bool, topic_prefix: str, state: bo
 
 def _run_influx_sink(settings: Any, registry: Any, topics: Any, stop: threading.Event,
                      prefix: str, failed: threading.Event) -> None:
-    from kafka import KafkaConsumer
-
     from ioc.storage.influx_client import InfluxLineSink
     from ioc.storage.influx_sink import InfluxSink, keep_storing
     from ioc.storage.influx_writer import InfluxWriter, StorageRefused
+    from ioc.storage.rdkafka_source import RdKafkaSource, consumer_config
 
     def make() -> InfluxSink:
-        consumer = KafkaConsumer(**kafka_access(settings).client_options(),
-                                 group_id=f"{prefix}ioc-influx-writer",
-                                 enable_auto_commit=False, auto_offset_reset="earliest",
-                                 fetch_min_bytes=_STORE_FETCH_MIN_BYTES,
-                                 fetch_max_wait_ms=_STORE_FETCH_WAIT_MS)
-        return InfluxSink(consumer, InfluxWriter(InfluxLineSink.from_settings(settings),
+        source = RdKafkaSource(consumer_config(
+            kafka_access(settings), f"{prefix}ioc-influx-writer",
+            fetch_min_bytes=_STORE_FETCH_MIN_BYTES, fetch_wait_ms=_STORE_FETCH_WAIT_MS))
+        return InfluxSink(source, InfluxWriter(InfluxLineSink.from_settings(settings),
                                                  registry),
                           telemetry=topics.telemetry, alerts=topics.alerts)
 

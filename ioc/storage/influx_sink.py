@@ -1,4 +1,4 @@
-"""Kafka → InfluxDB: poll a batch, store it, and only then commit its offsets (kafka-python).
+"""Kafka → InfluxDB: poll a batch, store it, and only then commit its offsets.
 
 When InfluxDB is away the sink holds the one batch it has, pauses its partitions (so nothing
 more is fetched or committed) and keeps polling to stay in its consumer group; it tries the
@@ -15,11 +15,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
-from kafka.structs import OffsetAndMetadata
 
 from ioc.core.errors import IocError
 from ioc.core.schemas import Alert, reading_from_json
@@ -31,16 +26,11 @@ from ioc.storage.influx_writer import (
     reading_line,
 )
 from ioc.storage.reading_lines import ReadingLines
+from ioc.storage.record_source import Part, Polled, RecordSource
 
-__all__ = ["HoldState", "InfluxSink", "SinkFailed", "kafka_away", "keep_storing"]
+__all__ = ["HoldState", "InfluxSink", "SinkFailed", "keep_storing"]
 
 log = logging.getLogger(__name__)
-
-
-def kafka_away(exc: BaseException) -> bool:
-    """Whether a kafka-python error says the broker is unreachable or not ready (retriable),
-    rather than that we are wrong (authentication, authorization, a bad request)."""
-    return isinstance(exc, KafkaError) and bool(exc.retriable)
 
 
 class SinkFailed(IocError):
@@ -54,7 +44,7 @@ class _Batch:
 
     readings: list[str]
     alerts: list[Alert]
-    offsets: dict[TopicPartition, OffsetAndMetadata]
+    offsets: dict[Part, int]
 
     @property
     def size(self) -> int:
@@ -77,7 +67,7 @@ class InfluxSink:
     backpressure to Kafka instead of growing memory.
     """
 
-    def __init__(self, consumer: KafkaConsumer, writer: InfluxWriter, *, telemetry: str,
+    def __init__(self, consumer: RecordSource, writer: InfluxWriter, *, telemetry: str,
                  alerts: str, max_records: int = 5000, pause_s: float = 2.0,
                  max_pause_s: float = 30.0, max_errors: int = 10, report_every_s: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -108,22 +98,23 @@ class InfluxSink:
         """
         if self._held is not None:
             return self._retry_held(timeout_ms)
-        polled: dict[TopicPartition, list[Any]] = self._consumer.poll(
-            timeout_ms=timeout_ms, max_records=self._max_records)
+        polled = self._consumer.poll(timeout_ms / 1000, self._max_records)
         if not polled:
             return 0
         return self._store(self._decode_batch(polled))
 
-    def _decode_batch(self, polled: dict[TopicPartition, list[Any]]) -> _Batch:
-        batch = _Batch([], [], {})
-        for tp, records in polled.items():
-            for rec in records:
-                self._decode(tp.topic, rec.value, batch.readings, batch.alerts)
-            batch.offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
+    def _decode_batch(self, polled: Polled) -> _Batch:
+        batch = _Batch([], [], polled.end)
+        for topic, values in polled.values.items():
+            for value in values:
+                self._decode(topic, value, batch.readings, batch.alerts)
         return batch
 
-    def _decode(self, topic: str, value: bytes, readings: list[str],
+    def _decode(self, topic: str, value: bytes | None, readings: list[str],
                 alerts: list[Alert]) -> None:
+        if value is None:  # a tombstone of the compacted alerts topic: nothing to store
+            self.counts["tombstones"] += 1
+            return
         try:
             if topic == self._alerts:
                 alerts.append(Alert.from_json(value))
@@ -165,7 +156,7 @@ class InfluxSink:
         self._attempts += 1
         if self._held is None:
             self._held, self._hold_since, self._reported = batch, now, now
-            self._consumer.pause(*self._consumer.assignment())
+            self._consumer.pause(self._consumer.assignment())
             self.counts["outages"] += 1
             log.error("InfluxDB unavailable; holding %d records and pausing the storage "
                       "consumer until it is back (detection goes on): %s", batch.size, exc)
@@ -183,11 +174,10 @@ class InfluxSink:
         if wait_s > 0:
             # polling keeps the consumer in its group; partitions a rebalance assigned
             # meanwhile are not paused yet: put back what they returned and pause them
-            polled = self._consumer.poll(timeout_ms=int(min(wait_s * 1000, timeout_ms)),
-                                         max_records=self._max_records)
-            for tp, records in polled.items():
-                self._consumer.seek(tp, records[0].offset)
-                self._consumer.pause(tp)
+            polled = self._consumer.poll(min(wait_s, timeout_ms / 1000), self._max_records)
+            for part, offset in polled.first.items():
+                self._consumer.seek(part, offset)
+            self._consumer.pause(polled.first)
             return -1
         stored = self._store(held)
         if stored >= 0:
@@ -199,7 +189,7 @@ class InfluxSink:
 
     def _release(self) -> None:
         self._held, self._attempts = None, 0
-        self._consumer.resume(*self._consumer.paused())
+        self._consumer.resume_all()
 
     def run(self, stop: threading.Event) -> None:
         """Loop until `stop` is set; InfluxDB and Kafka outages are held through.
@@ -217,10 +207,10 @@ class InfluxSink:
                 self.run_once()
             except StorageRefused:
                 raise  # our token or bucket is wrong: stopping loudly beats retrying forever
-            except Exception as exc:  # anything from kafka-python: recover or give up
+            except Exception as exc:  # anything from the Kafka client: recover or give up
                 self.counts["errors"] += 1
                 self._rewind = True
-                if kafka_away(exc):  # a restart would not bring Kafka back sooner
+                if self._consumer.away(exc):  # a restart would not bring Kafka back sooner
                     away += 1
                     self.counts["kafka_away"] += 1
                     pause = self._backoff(away)
@@ -244,12 +234,7 @@ class InfluxSink:
         stored must not be skipped by the next commit); a held batch is dropped, re-read."""
         if self._held is not None:
             self._release()
-        for tp in self._consumer.assignment():
-            offset = self._consumer.committed(tp)
-            if offset is None:
-                self._consumer.seek_to_beginning(tp)
-            else:
-                self._consumer.seek(tp, offset)
+        self._consumer.rewind()
         self._rewind = False
 
     def close(self) -> None:

@@ -4,86 +4,94 @@ survives Kafka errors by re-reading from the committed offsets, stops loudly whe
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
 import pytest
-from kafka import TopicPartition
-from kafka.errors import (
-    CommitFailedError,
-    KafkaConnectionError,
-    KafkaTimeoutError,
-    TopicAuthorizationFailedError,
-)
+from confluent_kafka import KafkaError, KafkaException
 
 from ioc.core.schemas import reading_to_json
-from ioc.storage.influx_sink import InfluxSink, SinkFailed, kafka_away, keep_storing
+from ioc.storage.influx_sink import InfluxSink, SinkFailed, keep_storing
 from ioc.storage.influx_writer import InfluxWriter, StorageRefused, WriteRefused, reading_line
+from ioc.storage.rdkafka_source import kafka_away
+from ioc.storage.record_source import Part, Polled
 from ioc.testing.factories import at, drain, drainage_device, registry
 
-TP, TP2 = TopicPartition("t", 0), TopicPartition("t", 1)
+TP: Part = ("t", 0)
+TP2: Part = ("t", 1)
 
 
-def _record(offset: int) -> SimpleNamespace:
-    return SimpleNamespace(offset=offset, value=reading_to_json(drain("a1", at(offset), 0.3)))
+def _value(offset: int) -> bytes:
+    return reading_to_json(drain("a1", at(offset), 0.3))
+
+
+def _error(code: int) -> KafkaException:
+    return KafkaException(KafkaError(code))
 
 
 class FakeConsumer:
-    """Partitions of records with positions; honours pause, seek and explicit commits."""
+    """A RecordSource over partitions of values with positions; honours pause, seek and
+    explicit commits, and a rewind to the committed offsets."""
 
-    def __init__(self, records: dict[TopicPartition, int], fail_commits: int = 0) -> None:
-        self.logs = {tp: [_record(i) for i in range(n)] for tp, n in records.items()}
+    def __init__(self, records: dict[Part, int], fail_commits: int = 0) -> None:
+        self.logs: dict[Part, list[bytes | None]] = {
+            tp: [_value(i) for i in range(n)] for tp, n in records.items()}
         self.position = dict.fromkeys(records, 0)
         self.owned = set(records)
-        self.paused_tps: set[TopicPartition] = set()
-        self.committed_offsets: dict[TopicPartition, int] = {}
+        self.paused_tps: set[Part] = set()
+        self.committed_offsets: dict[Part, int] = {}
         self.fail_commits, self.polls, self.seeks = fail_commits, 0, []  # type: ignore[var-annotated]
         self.on_commit: Callable[[], None] = lambda: None
 
     def subscribe(self, topics: list[str]) -> None:
         pass
 
-    def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
+    def poll(self, timeout_s: float, max_records: int) -> Polled:
         self.polls += 1
-        out = {}
+        out = Polled()
         for tp in sorted(self.owned - self.paused_tps):
-            records = self.logs[tp][self.position[tp]:self.position[tp] + max_records]
-            if records:
-                out[tp] = records
-                self.position[tp] += len(records)
+            at_ = self.position[tp]
+            values = self.logs[tp][at_:at_ + max_records]
+            if values:
+                out.values.setdefault(tp[0], []).extend(values)
+                out.first[tp], out.end[tp] = at_, at_ + len(values)
+                self.position[tp] += len(values)
         return out
 
-    def commit(self, offsets: dict[TopicPartition, Any]) -> None:
+    def commit(self, offsets: Mapping[Part, int]) -> None:
         if self.fail_commits:
             self.fail_commits -= 1
-            raise CommitFailedError("rebalanced")
-        self.committed_offsets.update({tp: o.offset for tp, o in offsets.items()})
+            raise _error(KafkaError.REBALANCE_IN_PROGRESS)
+        self.committed_offsets.update(offsets)
         self.on_commit()
 
-    def assignment(self) -> set[TopicPartition]:
+    def assignment(self) -> set[Part]:
         return set(self.owned)
 
-    def committed(self, tp: TopicPartition) -> int | None:
-        return self.committed_offsets.get(tp)
-
-    def seek(self, tp: TopicPartition, offset: int) -> None:
+    def seek(self, tp: Part, offset: int) -> None:
         self.seeks.append((tp, offset))
         self.position[tp] = offset
 
-    def seek_to_beginning(self, *tps: TopicPartition) -> None:
-        for tp in tps:
-            self.seek(tp, 0)
+    def rewind(self) -> None:
+        for tp in self.owned:
+            self.seek(tp, self.committed_offsets.get(tp, 0))
 
-    def pause(self, *tps: TopicPartition) -> None:
+    def pause(self, tps: Iterable[Part]) -> None:
         self.paused_tps |= set(tps)
 
-    def resume(self, *tps: TopicPartition) -> None:
-        self.paused_tps -= set(tps)
+    def resume_all(self) -> None:
+        self.paused_tps.clear()
 
-    def paused(self) -> set[TopicPartition]:
+    def paused(self) -> set[Part]:
         return set(self.paused_tps)
+
+    def away(self, exc: BaseException) -> bool:
+        return kafka_away(exc)
+
+    def close(self) -> None:
+        pass
 
 
 class Influx:
@@ -189,21 +197,20 @@ def test_persistent_errors_raise_sink_failed() -> None:
 class AwayConsumer(FakeConsumer):
     """Kafka gone for `outage` calls (commit timing out, then polls finding no broker)."""
 
-    def __init__(self, records: dict[TopicPartition, int], outage: int) -> None:
+    def __init__(self, records: dict[Part, int], outage: int) -> None:
         super().__init__(records)
         self.outage = outage
 
     def _away(self) -> None:
         if self.outage:
             self.outage -= 1
-            raise KafkaTimeoutError("Timeout waiting for commit") if self.outage % 2 \
-                else KafkaConnectionError("111 ECONNREFUSED")
+            raise _error(KafkaError._TIMED_OUT if self.outage % 2 else KafkaError._TRANSPORT)
 
-    def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
+    def poll(self, timeout_s: float, max_records: int) -> Polled:
         self._away()
-        return super().poll(timeout_ms, max_records)
+        return super().poll(timeout_s, max_records)
 
-    def commit(self, offsets: dict[TopicPartition, Any]) -> None:
+    def commit(self, offsets: Mapping[Part, int]) -> None:
         self._away()
         super().commit(offsets)
 
@@ -219,17 +226,19 @@ def test_kafka_away_longer_than_the_error_budget_is_waited_out() -> None:
 
 
 def test_kafka_errors_that_say_we_are_wrong_still_count() -> None:
-    assert kafka_away(KafkaTimeoutError()) and kafka_away(KafkaConnectionError("111 ECONNREFUSED"))
-    assert not kafka_away(CommitFailedError("rebalanced"))
-    assert not kafka_away(TopicAuthorizationFailedError()) and not kafka_away(ValueError())
+    assert kafka_away(_error(KafkaError._TIMED_OUT)) and kafka_away(_error(KafkaError._TRANSPORT))
+    assert kafka_away(_error(KafkaError.COORDINATOR_NOT_AVAILABLE))
+    assert kafka_away(KafkaException(KafkaError(KafkaError.UNKNOWN, retriable=True)))
+    assert not kafka_away(_error(KafkaError.REBALANCE_IN_PROGRESS))
+    assert not kafka_away(_error(KafkaError.TOPIC_AUTHORIZATION_FAILED))
+    assert not kafka_away(ValueError()) and not kafka_away(KafkaException())
 
 
 def test_records_in_another_shape_are_validated_and_bad_ones_skipped() -> None:
     reading = drain("a1", at(7), 0.4)
     snake = orjson.dumps(reading.model_dump(mode="json"))  # field names, not the aliases
     consumer, influx = FakeConsumer({TP: 0}), Influx()
-    consumer.logs[TP] = [SimpleNamespace(offset=i, value=v) for i, v in enumerate(
-        [reading_to_json(reading), snake, b'{"domain": []}', b"not json"])]
+    consumer.logs[TP] = [reading_to_json(reading), snake, b'{"domain": []}', b"not json"]
     writer = InfluxWriter(influx, registry(drainage_device("a1")))
     sink = InfluxSink(consumer, writer, telemetry="t", alerts="a", max_records=10)
     assert sink.run_once() == 2
@@ -274,3 +283,12 @@ def test_a_refused_write_is_not_retried_by_a_new_sink() -> None:
     with pytest.raises(StorageRefused):
         keep_storing(script.make, stop, pause_s=0.0)
     assert script.made == 1 and script.closed == 1
+
+
+def test_alert_tombstones_are_counted_and_committed_without_a_point() -> None:
+    consumer, influx = FakeConsumer({("a", 0): 0}), Influx()
+    consumer.logs[("a", 0)] = [None, None]
+    sink = InfluxSink(consumer, InfluxWriter(influx), telemetry="t", alerts="a")
+    assert sink.run_once() == 0
+    assert influx.lines == [] and sink.counts["tombstones"] == 2
+    assert consumer.committed_offsets == {("a", 0): 2} and sink.counts["undecodable"] == 0
