@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from ioc.core.registry import Registry
-from ioc.storage.influx_writer import field_set, nanoseconds, series_key
+from ioc.storage.influx_writer import nanoseconds, series_key
 
 __all__ = ["ReadingLines"]
 
@@ -38,22 +38,19 @@ _KINDS: dict[str, dict[str, str]] = {
 }
 _REQUIRED = {d: frozenset(k for k, kind in kinds.items() if not kind.endswith("?") and
                           k != "ignored") for d, kinds in _KINDS.items()}
-
-
-def _fits(kind: str, v: Any) -> bool:
-    t = type(v)
-    if v is None:
-        return kind[-1] == "?"
-    base = kind[0]
-    if base == "n":
-        return t is float or t is int
-    if base == "i":
-        return t is int
-    if base == "s" or base == "d":
-        return t is str
-    if base == "t":
-        return t is str and _UTC_TIME.fullmatch(v) is not None
-    return v == "on" or v == "off" or v == "low"
+_ALLOWED = {d: frozenset(kinds) for d, kinds in _KINDS.items()}
+_BASE_TYPES: dict[str, tuple[type, ...]] = {"s": (str,), "d": (str,), "t": (str,), "p": (str,),
+                                            "i": (int,), "n": (int, float)}
+# key -> the exact types its value may have (bool is not int here: pydantic would refuse it)
+_TYPES = {d: {k: frozenset(_BASE_TYPES[kind[0]] + ((type(None),) if kind.endswith("?") else ()))
+              for k, kind in kinds.items()} for d, kinds in _KINDS.items()}
+_POWER_STATES = frozenset({"on", "off", "low"})
+# optional float fields per domain: record key -> field name, in influx_writer's order
+_OPTIONAL = {"traffic": (),
+             "streetlight": (("energyKwh", "lifetimePowerConsumption"), ("voltageV", "voltage"),
+                             ("currentA", "current"), ("illuminance", "illuminanceLevel")),
+             "drainage": (("waterLevelM", "waterLevel"), ("precipitationMm", "precipitation"),
+                          ("flowM3S", "flow"))}
 
 
 def _valid(doc: Any) -> bool:
@@ -61,39 +58,44 @@ def _valid(doc: Any) -> bool:
     if type(doc) is not dict:
         return False
     domain = doc.get("domain")
-    if type(domain) is not str or domain not in _KINDS:
+    if type(domain) is not str or domain not in _TYPES:
         return False
-    kinds = _KINDS[domain]
-    if not _REQUIRED[domain] <= doc.keys():
+    keys = doc.keys()
+    if not (_REQUIRED[domain] <= keys and keys <= _ALLOWED[domain]):
         return False
+    types = _TYPES[domain]
     for key, value in doc.items():
-        kind = kinds.get(key)
-        if kind is None or not _fits(kind, value):
+        if type(value) not in types[key]:
             return False
-    return True
+    if _UTC_TIME.fullmatch(doc["observedAt"]) is None or \
+            _UTC_TIME.fullmatch(doc["receivedAt"]) is None:
+        return False
+    return domain != "streetlight" or doc["powerState"] in _POWER_STATES
 
 
-def _float(v: Any) -> float | None:
-    return None if v is None else float(v)  # pydantic's float fields hold floats
-
-
-def _fields(domain: str, doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The domain's fields, named and typed as influx_writer's `_fields` of the model."""
+def _field_set(domain: str, doc: Mapping[str, Any]) -> str:
+    """The domain's fields as influx_writer's `field_set(_fields(model))` writes them."""
     g = doc.get
     if domain == "traffic":
-        fields = {"intensity": doc["intensity"], "averageVehicleSpeed": float(doc[
-            "averageSpeedKmh"]), "occupancy": float(doc["occupancy"])}
+        parts = [f"intensity={doc['intensity']}i",
+                 f"averageVehicleSpeed={float(doc['averageSpeedKmh'])!r}",
+                 f"occupancy={float(doc['occupancy'])!r}"]
     elif domain == "streetlight":
-        state = doc["powerState"]
-        fields = {"powerState": state, "powerConsumption": float(doc["powerW"]),
-                  "on": state != "off", "lifetimePowerConsumption": _float(g("energyKwh")),
-                  "voltage": _float(g("voltageV")), "current": _float(g("currentA")),
-                  "illuminanceLevel": _float(g("illuminance"))}
+        state = doc["powerState"]  # on, off or low: nothing to escape
+        parts = [f'powerState="{state}"', f"powerConsumption={float(doc['powerW'])!r}",
+                 "on=false" if state == "off" else "on=true"]
     else:
-        fields = {"waterLevel": _float(g("waterLevelM")),
-                  "precipitation": _float(g("precipitationMm")), "flow": _float(g("flowM3S"))}
-    fields["seq"], fields["batteryLevel"] = g("seq"), _float(g("batteryLevel"))
-    return fields
+        parts = []
+    for key, name in _OPTIONAL[domain]:
+        value = g(key)
+        if value is not None:
+            parts.append(f"{name}={float(value)!r}")  # the model holds floats
+    seq, battery = g("seq"), g("batteryLevel")
+    if seq is not None:
+        parts.append(f"seq={seq}i")
+    if battery is not None:
+        parts.append(f"batteryLevel={float(battery)!r}")
+    return ",".join(parts)
 
 
 class ReadingLines:
@@ -114,7 +116,7 @@ class ReadingLines:
         domain = doc["domain"]
         ns = nanoseconds(datetime.fromisoformat(doc["observedAt"]))
         return f"{self._series_of(domain, doc['deviceId'], doc.get('ward'))} " \
-               f"{field_set(_fields(domain, doc))} {ns}"
+               f"{_field_set(domain, doc)} {ns}"
 
     def _series_of(self, domain: str, device_id: str, ward: str | None) -> str:
         key = (domain, device_id, ward)
