@@ -177,7 +177,12 @@ def bench(ctx: click.Context, only: str, quick: bool, runs: int, bridge_processe
     if unknown:
         raise click.BadParameter(f"unknown part(s): {', '.join(sorted(unknown))}",
                                  param_hint="--only")
-    results: dict[str, Any] = {}
+    from ioc.bench.machine import this_machine
+
+    machine = this_machine()  # before any part: the calibration wants a quiet machine
+    if not as_json:
+        click.echo(machine.line())
+    results: dict[str, Any] = {"machine": dataclasses.asdict(machine)}
     failed = []
     for part in parts:
         click.echo(f"[{part}] running…", err=True)
@@ -235,8 +240,10 @@ def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
     the first fifth of the run. Exits 1 if a reading was lost or stored more than once.
     Needs the services (`ioc services up`).
     """
+    from ioc.bench.machine import this_machine
     from ioc.bench.soak import run_soak
 
+    machine = this_machine()
     result = run_soak(load_admin_settings(), minutes, rate, devices, sample_s,
                       say=lambda text: click.echo(f"  {text}", err=True),
                       worker_processes=worker_processes, bridge_processes=bridge_processes,
@@ -245,9 +252,11 @@ def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
         doc = dataclasses.asdict(result)
         doc.update(lost=result.lost, lost_in_kafka=result.lost_in_kafka,
                    end_to_end_rate=result.end_to_end_rate,
-                   lost_in_influx=result.lost_in_influx, ok=result.ok)
+                   lost_in_influx=result.lost_in_influx, ok=result.ok,
+                   machine=dataclasses.asdict(machine))
         click.echo(json.dumps(doc, indent=2))
     else:
+        click.echo(machine.line())
         click.echo(_soak_report(result))
     if not result.ok:
         raise SystemExit(1)

@@ -24,6 +24,8 @@ def test_bench_quick_counts_every_part_and_reports_achieved_rates(
                           capture_output=True, text=True, timeout=540, check=False)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     report = json.loads(done.stdout)
+    machine = report.pop("machine")  # the figures' machine, calibrated before the parts
+    assert machine["cores"] >= 1 and machine["calibration_ms"] > 0 and machine["cpu"]
     assert sorted(report) == sorted(_PARTS)
     for part, result in report.items():
         assert result["ok"] is True and result["problems"] == [], (part, result)
