@@ -175,13 +175,14 @@ class Bridge:
         self._tracker.new_generation()
 
     def _work(self) -> None:
-        get, handle = self._queue.get, self._handle
-        while (item := get()) is not None:
-            try:
-                handle(item)
-            except Exception:  # the worker must survive anything; the message stays unacked
-                log.exception("bridge: unexpected error handling a message")
-                self._reconnect.set()
+        get_many, handle = self._queue.get_many, self._handle
+        while (items := get_many()) is not None:
+            for item in items:
+                try:
+                    handle(item)
+                except Exception:  # the worker must survive anything; it stays unacked
+                    log.exception("bridge: unexpected error handling a message")
+                    self._reconnect.set()
 
     def _handle(self, item: tuple[Any, ...]) -> None:
         topic, payload, mid, qos, received_at, gen = item

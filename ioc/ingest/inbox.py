@@ -48,17 +48,25 @@ class Inbox:
             self._cond.notify()
             return True
 
-    def get(self) -> Any:
-        """The oldest item, waiting for one; None once `close` was called and all were read."""
+    def get_many(self, limit: int = 256) -> list[Any] | None:
+        """The oldest items, at least one and at most `limit`, waiting for one (one lock per
+        burst, not per message); None once `close` was called and all were read."""
         with self._cond:
-            while not self._items:
+            items = self._items
+            while not items:
                 self._cond.wait()
-            item, size, qos = self._items.popleft()
-            self._bytes -= size
-            if qos == 0:
-                self._qos0 -= 1
-                self._qos0_bytes -= size
-            return item
+            out: list[Any] = []
+            while items and len(out) < limit:
+                item, size, qos = items[0]
+                if item is None:
+                    break  # the close marker stays: the next call returns None
+                items.popleft()
+                self._bytes -= size
+                if qos == 0:
+                    self._qos0 -= 1
+                    self._qos0_bytes -= size
+                out.append(item)
+            return out or None
 
     def close(self) -> None:
         """Let `get` return None after the items queued so far (never dropped)."""

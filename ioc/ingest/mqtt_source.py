@@ -12,19 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.client import PUBACK
+from paho.mqtt.client import PUBACK, time_func
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ioc.core.topics import MQTT_STATUS_FILTER, MQTT_TELEMETRY_FILTER
+from ioc.ingest.mqtt_packets import ReadAhead, split_publish
 
-__all__ = ["MessageHandler", "MqttConfig", "MqttSource", "ReadAhead"]
+__all__ = ["MessageHandler", "MqttConfig", "MqttSource"]
 
 log = logging.getLogger(__name__)
 
 _PUBACK = struct.Struct("!BBH")
-_U16 = struct.Struct("!H")
 
 # (topic, payload, mid, qos, received_at epoch seconds)
 MessageHandler = Callable[[str, bytes, int, int, float], None]
@@ -79,64 +79,6 @@ class MqttConfig:
         return out
 
 
-class ReadAhead:
-    """A socket whose recv() fetches up to 64 KiB at once and serves paho's many small reads
-    (1 byte for the packet type, 1 per length byte, then the rest) from memory: one
-    system call per burst of messages instead of three or more per message."""
-
-    __slots__ = ("_buf", "_pos", "_sock")
-    CHUNK = 64 * 1024
-
-    def __init__(self, sock: Any) -> None:
-        self._sock, self._buf, self._pos = sock, b"", 0
-
-    @property
-    def buffered(self) -> int:
-        """Bytes read from the socket and not yet handed to paho."""
-        return len(self._buf) - self._pos
-
-    def recv(self, bufsize: int) -> bytes:
-        """Up to `bufsize` bytes; b'' at end of stream; BlockingIOError when none ready."""
-        if self._pos >= len(self._buf):
-            data = self._sock.recv(self.CHUNK)
-            if not data:
-                return b""
-            self._buf, self._pos = data, 0
-        start = self._pos
-        self._pos = min(start + bufsize, len(self._buf))
-        return self._buf[start:self._pos]
-
-    def pending(self) -> int:
-        """Bytes readable without waiting (paho then skips the wait in select)."""
-        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
-        return self.buffered + int(inner)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
-
-
-def _split_publish(packet: bytes | bytearray, qos: int) -> tuple[bytes, bytes, int]:
-    """(topic, payload, packet id) of an MQTT v5 PUBLISH body; its properties are skipped
-    (the bridge uses none; topic aliases are off: the bridge announces no alias maximum)."""
-    (length,) = _U16.unpack_from(packet, 0)
-    view = memoryview(packet)
-    topic, pos, mid = bytes(view[2:2 + length]), 2 + length, 0
-    if qos:
-        (mid,) = _U16.unpack_from(packet, pos)
-        pos += 2
-    props, shift = 0, 0
-    while True:  # variable byte integer: the properties' length
-        byte = packet[pos]
-        pos += 1
-        props |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            break
-        shift += 7
-        if shift > 21:
-            raise IndexError("properties length over 4 bytes")
-    return topic, bytes(view[pos + props:]), mid
-
-
 class _Client(mqtt.Client):
     """paho's client reading through ReadAhead (all buffered packets per wake-up) and
     sending the PUBACKs released together as one write (one wake-up of paho's thread)."""
@@ -156,11 +98,25 @@ class _Client(mqtt.Client):
         if handler is None or qos == 2 or self._protocol != mqtt.MQTTv5:
             return super()._handle_publish()
         try:
-            topic, payload, mid = _split_publish(packet, qos)
+            topic, payload, mid = split_publish(packet, qos)
         except (struct.error, IndexError):
             return super()._handle_publish()  # malformed: paho reports it as it always did
         handler(topic, payload, mid, qos)
         return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _packet_read(self) -> mqtt.MQTTErrorCode:
+        """Every whole PUBLISH already read ahead in one go; anything else is paho's."""
+        sock, handler = self._sock, self.on_publish_raw
+        if (handler is not None and self._in_packet["command"] == 0
+                and isinstance(sock, ReadAhead) and self._protocol == mqtt.MQTTv5):
+            found = sock.take_publishes()
+            if found:
+                for topic, payload, mid, qos in found:
+                    handler(topic, payload, mid, qos)
+                with self._msgtime_mutex:  # paho's keepalive reads it
+                    self._last_bytes_received = time_func()
+                return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._packet_read()
 
     def queue_puback(self, mid: int) -> None:
         """Queue the PUBACK of one QoS 1 message; paho's thread sends the queue in order."""

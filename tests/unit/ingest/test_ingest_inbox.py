@@ -30,15 +30,17 @@ def test_inbox_caps_qos0_by_count_and_bytes_but_never_drops_qos1() -> None:
     assert not inbox.put(("q0", 3), 10, 0)  # count cap
     assert all(inbox.put(("q1", i), 1000, 1) for i in range(50))  # QoS 1: never dropped
     assert inbox.dropped == 1 and len(inbox) == 53 and inbox.bytes == 30 + 50_000
-    assert inbox.get() == ("q0", 0)
+    assert inbox.get_many(1) == [("q0", 0)]
     assert inbox.put(("q0", 4), 10, 0)  # room again
     assert not inbox.put(("q0", 5), 71, 0)  # byte cap: 3 x 10 + 71 > 100
     inbox.close()
-    drained = []
-    while (item := inbox.get()) is not None:
-        drained.append(item)
+    drained, sizes = [], []
+    while (items := inbox.get_many(20)) is not None:
+        drained += items
+        sizes.append(len(items))
     assert drained == [("q0", 1), ("q0", 2), *(("q1", i) for i in range(50)), ("q0", 4)]
-    assert inbox.bytes == 0
+    assert inbox.bytes == 0 and sizes == [20, 20, 13]
+    assert inbox.get_many() is None  # stays closed
 
 
 @pytest.fixture
