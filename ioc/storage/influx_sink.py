@@ -3,7 +3,8 @@
 When InfluxDB is away the sink holds the one batch it has, pauses its partitions (so nothing
 more is fetched or committed) and keeps polling to stay in its consumer group; it tries the
 batch again with a capped backoff, for as long as the outage lasts, and resumes once it is
-stored. Memory stays at one batch whatever the outage's length; the backlog waits in Kafka.
+stored. Memory stays at one batch (and the consumer's bounded prefetch) whatever the outage's
+length; the backlog waits in Kafka.
 Kafka being away (a restart, a broker recovering its logs) is waited out the same way.
 """
 
@@ -63,7 +64,8 @@ class HoldState:
 class InfluxSink:
     """Stores readings and alert changes; a failed batch is held and retried, never skipped.
 
-    The consumer holds at most one batch (`max_records`), so a slow or absent InfluxDB applies
+    The sink holds at most one batch (`max_records`) and librdkafka prefetches a bounded
+    amount more (`queued.max.messages.kbytes`), so a slow or absent InfluxDB applies
     backpressure to Kafka instead of growing memory.
     """
 

@@ -78,7 +78,7 @@ class RdKafkaSource:
     def __init__(self, config: dict[str, Any]) -> None:
         self._consumer = Consumer(config, logger=logging.getLogger("ioc.storage.librdkafka"))
         self._paused: set[Part] = set()
-        self._missing_logged: set[str] = set()
+        self._logged: set[str] = set()
 
     def subscribe(self, topics: list[str]) -> None:
         """Join the group for these topics."""
@@ -108,13 +108,17 @@ class RdKafkaSource:
     def _on_error(self, err: KafkaError) -> None:
         if err.code() == KafkaError._PARTITION_EOF:
             return
-        if err.code() in _MISSING:
-            text = err.str()
-            if text not in self._missing_logged:
-                self._missing_logged.add(text)
+        if err.fatal():
+            raise KafkaException(err)
+        # librdkafka retries the rest itself: raising would only drop this poll's records
+        # (the sink rewinds and fetches them again); say each once and go on
+        text = err.str()
+        if text not in self._logged:
+            self._logged.add(text)
+            if err.code() in _MISSING:
                 log.warning("storage consumer: %s (consuming the other topics)", text)
-            return
-        raise KafkaException(err)
+            else:
+                log.warning("storage consumer: %s (librdkafka retries)", text)
 
     def commit(self, offsets: Mapping[Part, int]) -> None:
         """Commit synchronously; a partition the broker refused raises KafkaException."""

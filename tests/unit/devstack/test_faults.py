@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,10 @@ def test_kill_service_sigkills_the_process_group(tmp_path: Path) -> None:
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "mosquitto.pid").write_text(f"{proc.pid}\n")
     try:
+        # Popen returns before bash has exec'd: wait for the marker, under load too
+        cmdline, deadline = Path(f"/proc/{proc.pid}/cmdline"), time.monotonic() + 10
+        while b"mosquitto" not in cmdline.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert faults.service_pid("mosquitto", tmp_path) == proc.pid
         assert faults.kill_service("mosquitto", tmp_path, timeout=10) == proc.pid
         assert not pid_alive(proc.pid)  # gone within 10 s: `sleep 60` did not end by itself
