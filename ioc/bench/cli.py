@@ -242,12 +242,19 @@ def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
     """
     from ioc.bench.machine import this_machine
     from ioc.bench.soak import run_soak
+    from ioc.core.private_files import locked_or_busy
+    from ioc.core.settings import state_dir
 
     machine = this_machine()
-    result = run_soak(load_admin_settings(), minutes, rate, devices, sample_s,
-                      say=lambda text: click.echo(f"  {text}", err=True),
-                      worker_processes=worker_processes, bridge_processes=bridge_processes,
-                      warmup_s=warmup_s, publisher=publisher)
+    # two soaks on one set of services share Mosquitto's queues and the CPU: both figures
+    # are wrong, and the first lost readings between Mosquitto and Kafka when it happened
+    with locked_or_busy(state_dir() / "run" / "soak", "another `ioc bench soak` is running "
+                        "on these services; wait for it (two at once falsify both)"):
+        result = run_soak(load_admin_settings(), minutes, rate, devices, sample_s,
+                          say=lambda text: click.echo(f"  {text}", err=True),
+                          worker_processes=worker_processes,
+                          bridge_processes=bridge_processes, warmup_s=warmup_s,
+                          publisher=publisher)
     if as_json:
         doc = dataclasses.asdict(result)
         doc.update(lost=result.lost, lost_in_kafka=result.lost_in_kafka,

@@ -17,7 +17,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_FILE_MODE", "locked", "write_private"]
+from ioc.core.errors import ServiceError
+
+__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_FILE_MODE", "locked", "locked_or_busy",
+           "write_private"]
 
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
@@ -64,14 +67,32 @@ def write_private(path: Path, data: str | bytes, *, atomic: bool = True) -> None
         _write_in_place(path, raw)
 
 
+def _open_lock(path: Path) -> int:
+    _make_parent(path)
+    lock = path.with_name(path.name + ".lock")
+    return os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_FILE_MODE)
+
+
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
     """Hold an exclusive flock on `<path>.lock` (0600) for the block: one writer at a time."""
-    _make_parent(path)
-    lock = path.with_name(path.name + ".lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_FILE_MODE)
+    fd = _open_lock(path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd closes, even if the process dies
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def locked_or_busy(path: Path, busy: str) -> Iterator[None]:
+    """Like `locked`, but raise ServiceError(busy) at once when another process holds it."""
+    fd = _open_lock(path)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ServiceError(busy) from None
         yield
     finally:
         os.close(fd)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ioc.core.private_files import locked, write_private
+from ioc.core.errors import ServiceError
+from ioc.core.private_files import locked, locked_or_busy, write_private
 
 
 def _mode(path: Path) -> int:
@@ -74,3 +75,15 @@ def test_lock_file_is_private_and_reusable(tmp_path: Path) -> None:
     with locked(path):  # released at the end of the block
         pass
     assert _mode(tmp_path / "s.json.lock") == 0o600
+
+
+def test_locked_or_busy_refuses_a_second_holder_at_once_and_frees_on_exit(
+        tmp_path: Path) -> None:
+    path = tmp_path / "run" / "soak"
+    # a second open of the lock file, as another process would: refused at once
+    with locked_or_busy(path, "soak running"), \
+            pytest.raises(ServiceError, match="soak running"), \
+            locked_or_busy(path, "soak running"):
+        pass
+    with locked_or_busy(path, "soak running"):  # released with the first block
+        assert (tmp_path / "run" / "soak.lock").exists()
