@@ -286,7 +286,11 @@ def _soak_report(r: SoakResult) -> str:
              f"  end to end: {r.end_to_end_rate}/s (first publish → all stored and judged, "
              f"{r.end_to_end_s:.1f} s; {r.worker_processes} worker, {r.bridge_processes} "
              "bridge process(es))",
-             f"  LOST: {r.lost}" + ("" if r.ok else "  (FAILED)"), "",
+             f"  LOST: {r.lost}" + ("" if r.ok else "  (FAILED)"),
+             *([f"  Mosquitto logged dropping messages queued for the bridge's session "
+                f"{r.broker_drops} time(s): the bridge fell further behind than the broker's "
+                "per-client queue limit (max_queued_messages / max_queued_bytes)"]
+               if r.broker_drops else []), "",
              "RSS and CPU per process (sampled; slope after the first fifth of the run; CPU "
              "per 10k readings published):",
              format_table(r.rss, r.published)]

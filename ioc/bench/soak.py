@@ -22,6 +22,7 @@ from ioc.bench.publishers import PublisherPool
 from ioc.bench.rss import PidSource, RssSampler, RssSummary
 from ioc.bench.soak_count import (
     alert_latencies,
+    broker_drops,
     count_in_influx,
     count_in_kafka,
     end_offsets,
@@ -70,6 +71,7 @@ class SoakResult:
     alert_ms: dict[str, float] = field(default_factory=dict)
     warmup_s: float = 0.0  # load before the first crossing
     publisher: str = "wire"  # the load generator's MQTT client (publishers.PUBLISHERS)
+    broker_drops: int = 0  # Mosquitto's log lines on dropping the bridge's queued messages
 
     @property
     def end_to_end_rate(self) -> float:
@@ -298,7 +300,9 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
                                                                 for d, c in sent.items()),
                           extra, end_offsets(settings, run.worker.topics.alerts), drain_s, rss,
                           round(end_to_end_s, 2), worker_processes, bridge_processes,
-                          _summary(alerts, len(sent_at)), warmup_s, publisher)
+                          _summary(alerts, len(sent_at)), warmup_s, publisher,
+                          broker_drops(state_dir() / "logs" / "mosquitto.log",
+                                       run.prefix.rstrip("-")))
 
 
 def _summary(seconds: list[float], expected: int) -> dict[str, float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 import requests
@@ -15,7 +16,7 @@ from ioc.core.kafka_auth import kafka_access
 from ioc.core.settings import Settings
 from ioc.core.topic_reader import read_topic, topic_partitions
 
-__all__ = ["KafkaCount", "alert_latencies", "count_in_influx", "count_in_kafka",
+__all__ = ["KafkaCount", "alert_latencies", "broker_drops", "count_in_influx", "count_in_kafka",
            "end_offsets"]
 
 
@@ -84,3 +85,14 @@ def alert_latencies(settings: Settings, topic: str, sent_at: dict[str, float],
             at = rec.timestamp / 1000
             first[source] = min(first.get(source, at), at)
     return [at - sent_at[d] for d, at in first.items()]
+
+
+def broker_drops(log: Path, client_id: str) -> int:
+    """How often Mosquitto's log says it dropped messages queued for `client_id` (or one of
+    its members): its per-client queue limits overflowed, so they never reached the bridge."""
+    marker = f"Outgoing messages are being dropped for client {client_id}"
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return 0  # not the project's own Mosquitto: nothing to say
+    return text.count(marker)
