@@ -69,7 +69,7 @@ class Inbox:
             return out or None
 
     def close(self) -> None:
-        """Let `get` return None after the items queued so far (never dropped)."""
+        """Let `get_many` return None after the items queued so far (never dropped)."""
         with self._cond:
             self._items.append((None, 0, 1))
             self._cond.notify()

@@ -78,7 +78,7 @@ class RdKafkaSource:
     def __init__(self, config: dict[str, Any]) -> None:
         self._consumer = Consumer(config, logger=logging.getLogger("ioc.storage.librdkafka"))
         self._paused: set[Part] = set()
-        self._logged: set[str] = set()
+        self._logged: set[str | int] = set()
 
     def subscribe(self, topics: list[str]) -> None:
         """Join the group for these topics."""
@@ -112,13 +112,16 @@ class RdKafkaSource:
             raise KafkaException(err)
         # librdkafka retries the rest itself: raising would only drop this poll's records
         # (the sink rewinds and fetches them again); say each once and go on
-        text = err.str()
-        if text not in self._logged:
-            self._logged.add(text)
-            if err.code() in _MISSING:
-                log.warning("storage consumer: %s (consuming the other topics)", text)
-            else:
-                log.warning("storage consumer: %s (librdkafka retries)", text)
+        text, missing = err.str(), err.code() in _MISSING
+        # a missing topic's text names it; other texts carry timings, so once per code
+        key: str | int = text if missing else err.code()
+        if key in self._logged:
+            log.debug("storage consumer: %s", text)
+        elif missing:
+            log.warning("storage consumer: %s (consuming the other topics)", text)
+        else:
+            log.warning("storage consumer: %s (librdkafka retries; said once)", text)
+        self._logged.add(key)
 
     def commit(self, offsets: Mapping[Part, int]) -> None:
         """Commit synchronously; a partition the broker refused raises KafkaException."""
