@@ -55,6 +55,21 @@ class ReadAhead:
         return getattr(self._sock, name)
 
 
+def _varint(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int]:
+    """MQTT's variable byte integer at buf[pos] and the position after it; IndexError when
+    it runs past `end` or over 4 bytes."""
+    value, shift = 0, 0
+    while True:
+        if pos >= end or shift > 21:
+            raise IndexError("variable byte integer cut short or over 4 bytes")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
 def split_publish(packet: bytes | bytearray, qos: int, start: int = 0,
                    end: int | None = None) -> tuple[bytes, bytes, int]:
     """(topic, payload, packet id) of the MQTT v5 PUBLISH body in packet[start:end]; its
@@ -70,18 +85,7 @@ def split_publish(packet: bytes | bytearray, qos: int, start: int = 0,
             raise IndexError("PUBLISH ends in its packet id")
         (mid,) = _U16.unpack_from(packet, pos)
         pos += 2
-    props, shift = 0, 0
-    while True:  # variable byte integer: the properties' length
-        if pos >= end:
-            raise IndexError("PUBLISH ends in its properties")
-        byte = packet[pos]
-        pos += 1
-        props |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            break
-        shift += 7
-        if shift > 21:
-            raise IndexError("properties length over 4 bytes")
+    props, pos = _varint(packet, pos, end)  # the properties' length
     if pos + props > end:
         raise IndexError("PUBLISH ends in its properties")
     return topic, bytes(view[pos + props:end]), mid
@@ -98,19 +102,11 @@ def take_publishes(buf: bytes, pos: int) -> tuple[list[Publish], int]:
         qos = (command >> 1) & 3
         if command >> 4 != 3 or qos == 2 or qos == 3:
             break
-        length, shift, at = 0, 0, pos + 1
-        while at < end and shift <= 21:  # the remaining length, a variable byte integer
-            byte = buf[at]
-            at += 1
-            length |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                break
-            shift += 7
-        else:
-            break  # partial, or over 4 bytes (paho reports that as a protocol error)
-        if at + length > end:
-            break
         try:
+            # partial, or a length over 4 bytes (paho reports that as a protocol error)
+            length, at = _varint(buf, pos + 1, end)
+            if at + length > end:
+                break
             topic, payload, mid = split_publish(buf, qos, at, at + length)
         except (struct.error, IndexError):
             break
