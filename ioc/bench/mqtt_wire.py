@@ -12,6 +12,8 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
+from ioc.ingest.mqtt_packets import read_varint
+
 __all__ = ["PINGREQ", "Connack", "MqttWireError", "PubackReader", "connect_packet",
            "packet_size", "parse_connack", "publish_packet", "varint"]
 
@@ -70,16 +72,10 @@ class Connack:
 
 def _read_varint(data: bytes, at: int) -> tuple[int, int]:
     """A variable byte integer at `at`: (value, index after it); IndexError if cut short."""
-    value, shift = 0, 0
-    while True:
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, at
-        shift += 7
-        if shift > 21:
-            raise MqttWireError("malformed variable byte integer")
+    try:
+        return read_varint(data, at)
+    except ValueError as exc:
+        raise MqttWireError("malformed variable byte integer") from exc
 
 
 def packet_size(data: bytes, at: int = 0) -> int | None:

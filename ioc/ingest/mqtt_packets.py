@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-__all__ = ["Publish", "ReadAhead", "split_publish", "take_publishes"]
+__all__ = ["Publish", "ReadAhead", "read_varint", "split_publish", "take_publishes"]
 
 _U16 = struct.Struct("!H")
 
@@ -55,26 +55,30 @@ class ReadAhead:
         return getattr(self._sock, name)
 
 
-def _varint(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int]:
+def read_varint(buf: bytes | bytearray, pos: int, end: int | None = None) -> tuple[int, int]:
     """MQTT's variable byte integer at buf[pos] and the position after it; IndexError when
-    it runs past `end` or over 4 bytes."""
+    it is cut short (at `end`), ValueError when it runs over 4 bytes."""
+    end = len(buf) if end is None else end
     value, shift = 0, 0
     while True:
-        if pos >= end or shift > 21:
-            raise IndexError("variable byte integer cut short or over 4 bytes")
+        if pos >= end:
+            raise IndexError("variable byte integer cut short")
         byte = buf[pos]
         pos += 1
         value |= (byte & 0x7F) << shift
         if byte < 0x80:
             return value, pos
         shift += 7
+        if shift > 21:
+            raise ValueError("variable byte integer over 4 bytes")
 
 
 def split_publish(packet: bytes | bytearray, qos: int, start: int = 0,
                    end: int | None = None) -> tuple[bytes, bytes, int]:
     """(topic, payload, packet id) of the MQTT v5 PUBLISH body in packet[start:end]; its
     properties are skipped (the bridge uses none; topic aliases are off: the bridge
-    announces no alias maximum). IndexError or struct.error when it does not parse."""
+    announces no alias maximum). IndexError, ValueError or struct.error when it does not
+    parse."""
     end = len(packet) if end is None else end
     (length,) = _U16.unpack_from(packet, start)
     view = memoryview(packet)
@@ -85,7 +89,7 @@ def split_publish(packet: bytes | bytearray, qos: int, start: int = 0,
             raise IndexError("PUBLISH ends in its packet id")
         (mid,) = _U16.unpack_from(packet, pos)
         pos += 2
-    props, pos = _varint(packet, pos, end)  # the properties' length
+    props, pos = read_varint(packet, pos, end)  # the properties' length
     if pos + props > end:
         raise IndexError("PUBLISH ends in its properties")
     return topic, bytes(view[pos + props:end]), mid
@@ -104,11 +108,11 @@ def take_publishes(buf: bytes, pos: int) -> tuple[list[Publish], int]:
             break
         try:
             # partial, or a length over 4 bytes (paho reports that as a protocol error)
-            length, at = _varint(buf, pos + 1, end)
+            length, at = read_varint(buf, pos + 1, end)
             if at + length > end:
                 break
             topic, payload, mid = split_publish(buf, qos, at, at + length)
-        except (struct.error, IndexError):
+        except (struct.error, IndexError, ValueError):
             break
         out.append((topic, payload, mid, qos))
         pos = at + length

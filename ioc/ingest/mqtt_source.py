@@ -99,7 +99,7 @@ class _Client(mqtt.Client):
             return super()._handle_publish()
         try:
             topic, payload, mid = split_publish(packet, qos)
-        except (struct.error, IndexError):
+        except (struct.error, IndexError, ValueError):
             return super()._handle_publish()  # malformed: paho reports it as it always did
         handler(topic, payload, mid, qos)
         return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS

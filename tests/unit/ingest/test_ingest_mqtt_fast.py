@@ -12,6 +12,7 @@ from paho.mqtt.client import MQTTv5
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from ioc.bench.mqtt_wire import varint
 from ioc.ingest.mqtt_packets import ReadAhead, split_publish, take_publishes
 
 
@@ -85,19 +86,10 @@ def test_read_ahead_passes_end_of_stream_through() -> None:
     assert ahead.recv(1) == b""
 
 
-def _remaining(length: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, length = length & 0x7F, length >> 7
-        out.append(byte | (0x80 if length else 0))
-        if not length:
-            return bytes(out)
-
-
 def _publish_packet(topic: bytes, payload: bytes, qos: int, mid: int,
                     props: Properties | None = None) -> bytes:
     body = _publish_body(topic, payload, qos, mid, props)
-    return bytes([0x30 | (qos << 1)]) + _remaining(len(body)) + body
+    return bytes([0x30 | (qos << 1)]) + varint(len(body)) + body
 
 
 def test_take_publishes_parses_whole_packets_and_stops_before_a_partial_one() -> None:
