@@ -12,7 +12,13 @@ import orjson
 from ioc.core.observed_time import MAX_FUTURE, observed_at
 from ioc.core.registry import Registry
 from ioc.core.rejects import RejectReason, TelemetryRejected
-from ioc.core.schemas import DrainageReading, Reading, StreetlightReading, TrafficReading
+from ioc.core.schemas import (
+    DrainageReading,
+    Reading,
+    StreetlightReading,
+    TrafficReading,
+    reading_json,
+)
 from ioc.core.smart_models import (
     LANE_DIRECTIONS,
     POWER_STATES,
@@ -30,6 +36,7 @@ __all__ = [
     "TelemetryRejected",
     "parse_telemetry",
     "split_topic",
+    "telemetry_json",
 ]
 
 MAX_PAYLOAD_BYTES = 16 * 1024
@@ -177,39 +184,39 @@ _TIME: dict[str, tuple[bool, str | None]] = {
     "drainage": (False, None)}
 
 
-def _traffic(doc: dict[str, Any], common: dict[str, Any]) -> Reading:
-    return TrafficReading(
-        **common,
-        intensity=_number(doc, "intensity", 0, None, integer=True, whole=True),
-        average_speed_kmh=_number(doc, "averageVehicleSpeed", 0, 400),
-        occupancy=_number(doc, "occupancy", 0, 1),
-        lane_direction=_text(doc, "laneDirection", LANE_DIRECTIONS))
+def _traffic(doc: dict[str, Any], values: dict[str, Any]) -> None:
+    values["intensity"] = _number(doc, "intensity", 0, None, integer=True, whole=True)
+    values["average_speed_kmh"] = _number(doc, "averageVehicleSpeed", 0, 400)
+    values["occupancy"] = _number(doc, "occupancy", 0, 1)
+    values["lane_direction"] = _text(doc, "laneDirection", LANE_DIRECTIONS)
 
 
-def _streetlight(doc: dict[str, Any], common: dict[str, Any]) -> Reading:
-    return StreetlightReading(
-        **common,
-        power_state=_text(doc, "powerState", POWER_STATES, required=True),
-        power_w=_number(doc, "powerConsumption", 0, 100_000),
-        energy_kwh=_number(doc, "lifetimePowerConsumption", 0, None, required=False),
-        voltage_v=_number(doc, "voltage", 0, 1_000, required=False),
-        current_a=_number(doc, "current", 0, 1_000, required=False),
-        illuminance=_number(doc, "illuminanceLevel", 0, 1, required=False),
-        lamp_status=_text(doc, "status", STREETLIGHT_STATUSES))
+def _streetlight(doc: dict[str, Any], values: dict[str, Any]) -> None:
+    values["power_state"] = _text(doc, "powerState", POWER_STATES, required=True)
+    values["power_w"] = _number(doc, "powerConsumption", 0, 100_000)
+    values["energy_kwh"] = _number(doc, "lifetimePowerConsumption", 0, None, required=False)
+    values["voltage_v"] = _number(doc, "voltage", 0, 1_000, required=False)
+    values["current_a"] = _number(doc, "current", 0, 1_000, required=False)
+    values["illuminance"] = _number(doc, "illuminanceLevel", 0, 1, required=False)
+    values["lamp_status"] = _text(doc, "status", STREETLIGHT_STATUSES)
 
 
-def _drainage(doc: dict[str, Any], common: dict[str, Any]) -> Reading:
+def _drainage(doc: dict[str, Any], values: dict[str, Any]) -> None:
     level = _number(doc, "waterLevel", -1.0, 100.0, required=False)
     if level is None:  # WaterObserved's own name for the level
         level = _number(doc, "height", 0.0, 100.0, required=False)
     rain = _number(doc, "precipitation", 0, 1_000, required=False)
     if level is None and rain is None:
         raise TelemetryRejected(RejectReason.MISSING_FIELD, "waterLevel or precipitation")
-    return DrainageReading(**common, water_level_m=level, precipitation_mm=rain,
-                           flow_m3s=_number(doc, "flow", -1_000, 1_000, required=False))
+    values["water_level_m"] = level
+    values["precipitation_mm"] = rain
+    values["flow_m3s"] = _number(doc, "flow", -1_000, 1_000, required=False)
 
 
 _BUILDERS = {"traffic": _traffic, "streetlight": _streetlight, "drainage": _drainage}
+_MODELS: dict[str, type[Reading]] = {"traffic": TrafficReading,
+                                     "streetlight": StreetlightReading,
+                                     "drainage": DrainageReading}
 
 
 def parse_telemetry(topic: str, payload: bytes, received_at: datetime,
@@ -218,6 +225,20 @@ def parse_telemetry(topic: str, payload: bytes, received_at: datetime,
 
     With a registry, unknown devices are rejected and the device's ward is attached.
     """
+    domain, values = _validated(topic, payload, received_at, registry)
+    return _MODELS[domain](**values)
+
+
+def telemetry_json(topic: str, payload: bytes, received_at: datetime,
+                   registry: Registry | None = None) -> tuple[str, bytes]:
+    """(device id, `reading_to_json(parse_telemetry(...))`), without building the model."""
+    domain, values = _validated(topic, payload, received_at, registry)
+    return values["device_id"], reading_json(domain, values)
+
+
+def _validated(topic: str, payload: bytes, received_at: datetime,
+               registry: Registry | None) -> tuple[str, dict[str, Any]]:
+    """The domain and the reading's field values, every one checked by the contract."""
     domain, device_id, kind = split_topic(topic)
     if kind != "telemetry":
         raise TelemetryRejected(RejectReason.BAD_TOPIC, f"{kind!r} is not a telemetry topic")
@@ -233,14 +254,14 @@ def parse_telemetry(topic: str, payload: bytes, received_at: datetime,
     doc = _decode(payload)
     base = _BASE[domain]
     extra = [k for k in doc if k not in base]
-    common = {
+    values = {
         "device_id": device_id, "ward": ward, "received_at": received_at,
         "observed_at": observed_at(doc, received_at, *_TIME[domain]),
         "seq": _number(doc, "seq", 0, None, required=False, integer=True),
         "battery_level": _number(doc, "batteryLevel", 0, 1, required=False),
         "ignored": len(extra),
     }
-    reading = _BUILDERS[domain](doc, common)
+    _BUILDERS[domain](doc, values)
     if extra:  # only payloads with more than the reading keeps pay for the model checks
         check_extras(doc, extra, domain)
-    return reading
+    return domain, values

@@ -12,11 +12,10 @@ from ioc.core.contract import (
     MAX_PAYLOAD_BYTES,
     RejectReason,
     TelemetryRejected,
-    parse_telemetry,
     split_topic,
+    telemetry_json,
 )
 from ioc.core.registry import Registry
-from ioc.core.schemas import reading_to_json
 from ioc.core.topics import DEADLETTER, DEVICE_ID_RE, DEVICE_STATUS, TELEMETRY
 
 __all__ = [
@@ -97,10 +96,10 @@ class Router:
         try:
             if topic.endswith("/status"):
                 return self._status(topic, payload, received_at)
-            reading = parse_telemetry(topic, payload,
-                                      datetime.fromtimestamp(received_at, UTC), self._registry)
-            return KafkaRecord(self._topics.telemetry, reading.device_id.encode(),
-                               reading_to_json(reading))
+            device_id, value = telemetry_json(topic, payload,
+                                              datetime.fromtimestamp(received_at, UTC),
+                                              self._registry)
+            return KafkaRecord(self._topics.telemetry, device_id.encode(), value)
         except TelemetryRejected as exc:
             return self.dead_letter(topic, payload, received_at, exc.reason.value, exc.detail)
         except Exception as exc:  # any bug becomes a dead letter, never a crash
