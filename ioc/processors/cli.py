@@ -101,7 +101,7 @@ def _run_worker(web_port: int | None, influx: bool, topic_prefix: str, state: bo
     import faust
 
     from ioc.core.alerts_topic import load_alerts
-    from ioc.processors.worker.app import WorkerTopics, create_app
+    from ioc.processors.worker.app import Tuning, WorkerTopics, create_app
     from ioc.processors.worker.state_log import KafkaStateLog
     from ioc.processors.worker.topics import (
         copartitioned_count,
@@ -130,7 +130,8 @@ def _run_worker(web_port: int | None, influx: bool, topic_prefix: str, state: bo
                        alert_source=lambda: load_alerts(kafka, topics.alerts,
                                                         required=True).values(),
                        state_log=KafkaStateLog(kafka, topics.state) if state else None,
-                       member=member.index)
+                       member=member.index,
+                       tuning=Tuning(fetch_min_bytes=settings.worker_fetch_min_bytes))
     stop, failed = threading.Event(), threading.Event()
     if influx:
         threading.Thread(target=_run_influx_sink,

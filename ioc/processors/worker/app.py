@@ -81,6 +81,7 @@ class Tuning:
     # behind, the next fetch holds only idle partitions (commands, statuses) and the
     # broker parks it for the full wait while telemetry piles up: 1.5 s stalls.
     fetch_max_wait_ms: int = 50
+    fetch_min_bytes: int = 1  # Settings.worker_fetch_min_bytes
     commit_retry_s: float = 0.5  # first wait before an agent's failed commit is retried
     # readings that make no alert are checkpointed (and acked) together, at most this long
     # after the first of them and `held_max` at most: fewer, larger state writes
@@ -235,7 +236,7 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
     """
     tp, tune = topics or WorkerTopics(), tuning or Tuning()
     app = faust_app(settings, app_id, web_port, session_timeout_s, tune.producer_linger_s,
-                    tune.fetch_max_wait_ms, member,
+                    (tune.fetch_max_wait_ms, tune.fetch_min_bytes), member,
                     commit_interval_s=tune.commit_interval_s)
     # silent_unseen off: a worker only judges devices whose partitions it has seen
     detector = Detector(registry, rules or RuleSettings(silent_unseen=False),

@@ -20,20 +20,20 @@ from ioc.processors.worker.faust_drain import install_drain
 __all__ = ["RAW", "LeanMonitor", "RawSchema", "faust_app", "header", "queued_batches",
            "take_queued"]
 
-_FETCH_WAIT_ATTR = "_ioc_fetch_max_wait_ms"
+_FETCH_ATTR = "_ioc_fetch"
 
 
 def _install_fetch_wait() -> None:
-    """Let an app override Faust's fixed consumer fetch wait (see Tuning.fetch_max_wait_ms)."""
+    """Let an app override Faust's fixed consumer fetch wait and minimum (see Tuning)."""
     create = AIOKafkaConsumerThread._create_worker_consumer
     if getattr(create, "_ioc_wrapped", False):
         return
 
     def wrapped(self: Any, transport: Any) -> Any:
         consumer = create(self, transport)
-        wait = getattr(self.app, _FETCH_WAIT_ATTR, None)
-        if wait is not None:  # read by AIOKafkaConsumer.start() when it builds its Fetcher
-            consumer._fetch_max_wait_ms = wait
+        fetch = getattr(self.app, _FETCH_ATTR, None)
+        if fetch is not None:  # read by AIOKafkaConsumer.start() when it builds its Fetcher
+            consumer._fetch_max_wait_ms, consumer._fetch_min_bytes = fetch
         return consumer
 
     wrapped._ioc_wrapped = True  # type: ignore[attr-defined]
@@ -41,10 +41,11 @@ def _install_fetch_wait() -> None:
 
 
 def faust_app(settings: Settings, app_id: str, web_port: int | None, session_timeout_s: float,
-              producer_linger_s: float, fetch_max_wait_ms: int, member: int = 0, *,
+              producer_linger_s: float, fetch: tuple[int, int], member: int = 0, *,
               commit_interval_s: float) -> faust.App:
     """The worker's Faust app: raw keys and values, memory store, SASL from the settings;
-    `member` > 0 (of `ioc worker --processes`) gets a data dir of its own."""
+    `fetch`: the consumer's (fetch_max_wait_ms, fetch_min_bytes); `member` > 0 (of `ioc
+    worker --processes`) gets a data dir of its own."""
     # the data dir holds nothing we need (memory store); keep it out of the working tree
     datadir = Path(tempfile.gettempdir()) / "ioc-faust" / (f"{app_id}-m{member}" if member
                                                            else app_id)
@@ -65,7 +66,7 @@ def faust_app(settings: Settings, app_id: str, web_port: int | None, session_tim
                     web_enabled=web_port is not None, web_port=web_port or 6066,
                     topic_partitions=settings.kafka_partitions, topic_replication_factor=1,
                     consumer_auto_offset_reset="earliest")
-    setattr(app, _FETCH_WAIT_ATTR, fetch_max_wait_ms)
+    setattr(app, _FETCH_ATTR, fetch)
     return app
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import faust
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 from pydantic import SecretStr
 
 from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.settings import Settings
-from ioc.processors.worker.app import WorkerTopics, create_app
+from ioc.processors.worker.app import Tuning, WorkerTopics, create_app
 from ioc.processors.worker.faust_auth import faust_broker, faust_credentials
 from ioc.testing.factories import drainage_device, registry
 
@@ -41,3 +44,18 @@ def test_worker_app_is_built_with_the_settings_login() -> None:
     assert isinstance(creds, faust.SASLCredentials)
     assert (creds.username, creds.password) == ("worker-user", "worker-pw")
     assert creds.mechanism.value == "SCRAM-SHA-512"
+
+
+def test_the_worker_consumer_fetches_with_the_tuned_wait_and_minimum() -> None:
+    settings = Settings(kafka_bootstrap="k:9092", kafka_password=SecretStr("worker-pw"))
+    worker = create_app(settings, registry(drainage_device()), WorkerTopics.prefixed("t-"),
+                        app_id="t-fetch", tuning=Tuning(fetch_max_wait_ms=70,
+                                                        fetch_min_bytes=16_384))
+    app = worker.app
+
+    async def build() -> Any:  # aiokafka builds its consumer inside a running loop
+        return app.consumer._thread._create_worker_consumer(app.transport)
+
+    consumer = asyncio.run(build())
+    # Faust's own consumer would wait 1,500 ms for 1 byte
+    assert (consumer._fetch_max_wait_ms, consumer._fetch_min_bytes) == (70, 16_384)
