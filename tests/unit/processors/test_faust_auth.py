@@ -54,7 +54,7 @@ def test_the_worker_consumer_fetches_with_the_tuned_wait_and_minimum() -> None:
     app = worker.app
 
     async def build() -> Any:  # aiokafka builds its consumer inside a running loop
-        return app.consumer._thread._create_worker_consumer(app.transport)
+        return app.consumer._thread._create_worker_consumer(app.transport)  # type: ignore[attr-defined]
 
     consumer = asyncio.run(build())
     # Faust's own consumer would wait 1,500 ms for 1 byte
