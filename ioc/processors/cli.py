@@ -131,7 +131,8 @@ def _run_worker(web_port: int | None, influx: bool, topic_prefix: str, state: bo
                                                         required=True).values(),
                        state_log=KafkaStateLog(kafka, topics.state) if state else None,
                        member=member.index,
-                       tuning=Tuning(fetch_min_bytes=settings.worker_fetch_min_bytes))
+                       tuning=Tuning(fetch_max_wait_ms=settings.worker_fetch_max_wait_ms,
+                                     fetch_min_bytes=settings.worker_fetch_min_bytes))
     stop, failed = threading.Event(), threading.Event()
     if influx:
         threading.Thread(target=_run_influx_sink,

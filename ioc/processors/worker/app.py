@@ -80,8 +80,8 @@ class Tuning:
     # partitions with unread buffered records out of it, so when the worker is briefly
     # behind, the next fetch holds only idle partitions (commands, statuses) and the
     # broker parks it for the full wait while telemetry piles up: 1.5 s stalls.
-    fetch_max_wait_ms: int = 50
-    fetch_min_bytes: int = 1  # Settings.worker_fetch_min_bytes
+    fetch_max_wait_ms: int = 50  # Settings.worker_fetch_max_wait_ms
+    fetch_min_bytes: int = 8 * 1024  # Settings.worker_fetch_min_bytes
     commit_retry_s: float = 0.5  # first wait before an agent's failed commit is retried
     # readings that make no alert are checkpointed (and acked) together, at most this long
     # after the first of them and `held_max` at most: fewer, larger state writes

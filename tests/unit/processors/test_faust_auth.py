@@ -59,3 +59,9 @@ def test_the_worker_consumer_fetches_with_the_tuned_wait_and_minimum() -> None:
     consumer = asyncio.run(build())
     # Faust's own consumer would wait 1,500 ms for 1 byte
     assert (consumer._fetch_max_wait_ms, consumer._fetch_min_bytes) == (70, 16_384)
+
+
+def test_the_fetch_settings_default_to_the_tuning_defaults() -> None:
+    fields, tune = Settings.model_fields, Tuning()
+    assert fields["worker_fetch_min_bytes"].default == tune.fetch_min_bytes > 1
+    assert fields["worker_fetch_max_wait_ms"].default == tune.fetch_max_wait_ms
