@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import get_args
 
 import orjson
 import pytest
 
 from ioc.core.contract import RejectReason, TelemetryRejected, parse_telemetry, telemetry_json
 from ioc.core.registry import Registry
-from ioc.core.schemas import reading_to_json
+from ioc.core.schemas import StreetlightReading, reading_to_json
+from ioc.core.smart_models import POWER_STATES, STREETLIGHT_STATUSES
 from ioc.sensors_sim.catalog import generate_catalog
 from ioc.sensors_sim.generator import generate
 from ioc.sensors_sim.scenarios import get_scenario
@@ -95,3 +97,12 @@ def test_a_simulated_storm_writes_the_same_bytes_with_wards() -> None:
             wards += "ward" in doc
     assert domains == {"traffic", "streetlight", "drainage"}
     assert wards > 1_000
+
+
+def test_the_contract_allows_exactly_the_models_choices() -> None:
+    # the model-free path trusts the contract's checks; a choice only the model refused would
+    # pass there and fail in parse_telemetry
+    fields = StreetlightReading.model_fields
+    assert set(get_args(fields["power_state"].annotation)) == set(POWER_STATES)
+    lamp = {a for arg in get_args(fields["lamp_status"].annotation) for a in get_args(arg)}
+    assert lamp == set(STREETLIGHT_STATUSES)
