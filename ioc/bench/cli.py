@@ -159,7 +159,8 @@ def bench(ctx: click.Context, only: str, quick: bool, runs: int, bridge_processe
     the command exits 1. Rates are achieved rates. Each part runs --runs times.
     `ioc bench soak` runs the pipeline for minutes instead and checks it loses nothing.
 
-    contract: parse_telemetry vs JSON decode alone. detector: readings/s and per-reading
+    contract: parse_telemetry vs JSON decode alone, and the bridge's record path
+    (telemetry_json) vs the pydantic model's (same bytes). detector: readings/s and per-reading
     latency of all rules. worker: readings/s through the Faust worker vs a kafka-python
     consumer feeding the same Detector (needs the services). worker-state: the worker bench
     with rule-state checkpoints and without (--no-state), interleaved, 3 rounds (needs the
