@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -213,10 +214,13 @@ def _drainage(doc: dict[str, Any], values: dict[str, Any]) -> None:
     values["flow_m3s"] = _number(doc, "flow", -1_000, 1_000, required=False)
 
 
-_BUILDERS = {"traffic": _traffic, "streetlight": _streetlight, "drainage": _drainage}
-_MODELS: dict[str, type[Reading]] = {"traffic": TrafficReading,
-                                     "streetlight": StreetlightReading,
-                                     "drainage": DrainageReading}
+_Builder = Callable[[dict[str, Any], dict[str, Any]], None]
+# Per domain: what fills the domain's own fields, and the model those fields make.
+_DOMAINS: dict[str, tuple[_Builder, type[Reading]]] = {
+    "traffic": (_traffic, TrafficReading),
+    "streetlight": (_streetlight, StreetlightReading),
+    "drainage": (_drainage, DrainageReading),
+}
 
 
 def parse_telemetry(topic: str, payload: bytes, received_at: datetime,
@@ -226,7 +230,7 @@ def parse_telemetry(topic: str, payload: bytes, received_at: datetime,
     With a registry, unknown devices are rejected and the device's ward is attached.
     """
     domain, values = _validated(topic, payload, received_at, registry)
-    return _MODELS[domain](**values)
+    return _DOMAINS[domain][1](**values)
 
 
 def telemetry_json(topic: str, payload: bytes, received_at: datetime,
@@ -255,13 +259,13 @@ def _validated(topic: str, payload: bytes, received_at: datetime,
     base = _BASE[domain]
     extra = [k for k in doc if k not in base]
     values = {
-        "device_id": device_id, "ward": ward, "received_at": received_at,
+        "domain": domain, "device_id": device_id, "ward": ward, "received_at": received_at,
         "observed_at": observed_at(doc, received_at, *_TIME[domain]),
         "seq": _number(doc, "seq", 0, None, required=False, integer=True),
         "battery_level": _number(doc, "batteryLevel", 0, 1, required=False),
         "ignored": len(extra),
     }
-    _BUILDERS[domain](doc, values)
+    _DOMAINS[domain][0](doc, values)
     if extra:  # only payloads with more than the reading keeps pay for the model checks
         check_extras(doc, extra, domain)
     return domain, values

@@ -123,7 +123,7 @@ def reading_json(domain: str, values: dict[str, Any]) -> bytes:
     """
     out: dict[str, Any] = {}
     for name, key, kind in _WIRE[domain]:
-        value = values.get(name, domain if name == "domain" else None)
+        value = values.get(name)
         if value is None:
             continue
         if kind == "f":
