@@ -169,7 +169,8 @@ def bench(ctx: click.Context, only: str, quick: bool, runs: int, bridge_processe
     same readings straight to InfluxDB (needs the services). pipeline: publish-to-alert
     latency at 2,000 readings/s through Mosquitto, the bridge, Kafka and a worker (needs the
     services). peer (only on request): the same backlog through Telegraf beside the bridge,
-    when a `telegraf` binary is on PATH or in ~/.cache/ioc (deploy/local/build_telegraf.sh).
+    then the same feed published live by three gateways while each runs, when a `telegraf`
+    binary is on PATH or in ~/.cache/ioc (deploy/local/build_telegraf.sh).
     """
     if ctx.invoked_subcommand is not None:
         return

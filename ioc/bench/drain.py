@@ -15,7 +15,7 @@ from ioc.bench.loadgen import Collected, Collector
 from ioc.bench.trials import PROBLEMS
 from ioc.core.errors import ServiceError
 
-__all__ = ["DrainProbe", "count_problems", "cpu_seconds", "measure_drain"]
+__all__ = ["DrainProbe", "count_problems", "cpu_of", "cpu_seconds", "measure_drain"]
 
 # One message's identity: (device id, seq).
 Key = tuple[str, int]
@@ -31,7 +31,8 @@ def cpu_seconds(pid: int) -> float | None:
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu(pids: Iterable[int]) -> float | None:
+def cpu_of(pids: Iterable[int]) -> float | None:
+    """The processes' CPU seconds summed; None if one of them is gone."""
     values = [cpu_seconds(p) for p in pids]
     return None if any(v is None for v in values) else sum(v or 0.0 for v in values)
 
@@ -86,10 +87,10 @@ def measure_drain(probe: DrainProbe, expected: set[Key],
             if time.monotonic() > deadline:
                 raise ServiceError(f"{label}: nothing arrived in Kafka in {timeout_s:.0f}s")
             time.sleep(0.005)
-        first_at, first_n, cpu0 = time.perf_counter(), probe.counted(), _cpu(pids)
+        first_at, first_n, cpu0 = time.perf_counter(), probe.counted(), cpu_of(pids)
         while probe.counted() < len(expected) and time.monotonic() < deadline:
             time.sleep(0.02)
-        cpu1, last_at = _cpu(pids), probe.collector.last_at
+        cpu1, last_at = cpu_of(pids), probe.collector.last_at
     keys = [k for k in map(probe.identify, probe.new()) if k is not None]
     missing, duplicates, problems = count_problems(keys, expected)
     after_first = len(keys) - first_n

@@ -1,6 +1,7 @@
 """`ioc bench --only peer`: the same MQTT backlog drained into Kafka by our bridge and by
 Telegraf (mqtt_consumer → outputs.kafka, at-least-once: QoS 1, persistent session, acks
-after the output wrote), interleaved round by round, on the same Mosquitto and Kafka."""
+after the output wrote), interleaved round by round, on the same Mosquitto and Kafka; then
+the same feed live, published by three gateways while each drainer runs (`peer_live`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,23 +32,22 @@ from ioc.bench.drain import DrainProbe, measure_drain
 from ioc.bench.loadgen import (
     Collected,
     Collector,
-    Publisher,
     forget_session,
     sequenced,
     traffic_devices,
-    traffic_payload,
 )
 from ioc.bench.peer_config import telegraf_kafka_config
 from ioc.bench.peer_influx import influx_round
+from ioc.bench.peer_live import live_into, per_gateway, probe_through
 from ioc.bench.trials import PROBLEMS
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_admin import ensure_topics
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.mqtt_identities import MqttLogin
-from ioc.core.registry import dump_registry
+from ioc.core.registry import Device, dump_registry
 from ioc.core.settings import Settings
 from ioc.ingest.router import KafkaTopics
-from ioc.testing.mqtt_logins import run_gateway
+from ioc.testing.mqtt_logins import run_gateway, run_gateways
 
 __all__ = ["find_telegraf", "run_peer_bench"]
 
@@ -126,13 +126,43 @@ def _round(settings: Settings, binary: Path, n: int, processes: int, influx: boo
         peer = _drain_into(settings, login, peer_topic, messages, expected, telegraf_key,
                            lambda: _telegraf(binary, config, tmp), "telegraf")
         forget_session(settings, client_id)
+        live = _live(settings, binary, ours, devs, messages, expected, say)
         stored: dict[str, Any] = {PROBLEMS: []}
         if influx:
             stored = influx_round(settings, login, devs, registry, tmp, n, processes,
                                   lambda cfg: _telegraf(binary, cfg, tmp), say,
                                   worker_processes)
-    return {**bridge, **peer, **stored,
-            PROBLEMS: [*bridge[PROBLEMS], *peer[PROBLEMS], *stored[PROBLEMS]]}
+    return {**bridge, **peer, **live, **stored,
+            PROBLEMS: [*bridge[PROBLEMS], *peer[PROBLEMS], *live[PROBLEMS], *stored[PROBLEMS]]}
+
+
+def _live(settings: Settings, binary: Path, ours: _Opts, devs: Sequence[Device],
+          messages: list[tuple[str, bytes]], expected: set[tuple[str, int]],
+          say: Callable[[str], None]) -> dict[str, Any]:
+    """The live part: the same feed published by three gateways while the drainer runs;
+    each drainer gets a fresh session and topic."""
+    run = f"{ours.run}l"
+    topics = KafkaTopics.prefixed(f"bench-{run}-")
+    peer_topic, client_id = f"peer-{run}-telegraf", f"peer-{run}-telegraf"
+    ensure_topics(kafka_access(settings), [topics.telemetry, topics.deadletter,
+                                             topics.device_status, peer_topic],
+                  settings.kafka_partitions)
+    live_opts = replace(ours, run=run, topics=topics)
+    ids = [d.id for d in devs]
+    with run_gateways(settings, f"gwl-{ours.run}-", "traffic", ids,
+                      per_gateway(len(ids))) as gateways:
+        say(f"bridge ({ours.processes} process(es)): {len(messages)} messages live, "
+            f"{len(gateways)} publishers…")
+        bridge = live_into(settings, gateways, topics.telemetry, messages, expected,
+                           traffic_key, lambda: _bridge(live_opts), "kafka_live_bridge")
+        forget_session(settings, f"bench-{run}-bridge", ours.processes)
+        config = telegraf_kafka_config(settings, client_id, peer_topic,
+                                       [t for t, _ in messages[:len(devs)]])
+        say(f"telegraf: {len(messages)} messages live, {len(gateways)} publishers…")
+        peer = live_into(settings, gateways, peer_topic, messages, expected, telegraf_key,
+                         lambda: _telegraf(binary, config, ours.tmp), "kafka_live_telegraf")
+        forget_session(settings, client_id)
+    return {**bridge, **peer, PROBLEMS: [*bridge[PROBLEMS], *peer[PROBLEMS]]}
 
 
 def _drain_into(settings: Settings, login: MqttLogin, topic: str,
@@ -143,26 +173,12 @@ def _drain_into(settings: Settings, login: MqttLogin, topic: str,
     collector = Collector(kafka_access(settings), [topic], f"{label}-{uuid.uuid4().hex[:6]}")
     try:
         with start():  # until a probe went through: the session and its subscriptions exist
-            _probe_through(settings, login, messages[0][0], collector, topic, label)
+            probe_through(settings, login, messages[0][0], collector, topic, label)
         queue_backlog(settings, login, messages, 300)
         probe = DrainProbe(collector, topic, identify)
         return measure_drain(probe, expected, start, 300, f"kafka_{label}")
     finally:
         collector.close()
-
-
-def _probe_through(settings: Settings, login: MqttLogin, mqtt_topic: str,
-                   collector: Collector, topic: str, label: str) -> None:
-    """Publish probe readings (PROBE_SEQ, not counted) until one reaches Kafka."""
-    publisher = Publisher(settings, login)
-    deadline = time.monotonic() + 120
-    try:
-        while not collector.wait(topic, 1, 2.0):
-            if time.monotonic() > deadline:
-                raise ServiceError(f"{label}: no probe reached Kafka in 120 s")
-            publisher.publish(mqtt_topic, traffic_payload(PROBE_SEQ))
-    finally:
-        publisher.close()
 
 
 def _ratios(rounds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -171,6 +187,10 @@ def _ratios(rounds: list[dict[str, Any]]) -> dict[str, Any]:
                                 "ratio_kafka_rate"),
                                ("kafka_bridge_cpu_s_per_10k", "kafka_telegraf_cpu_s_per_10k",
                                 "ratio_kafka_cpu"),
+                               ("kafka_live_bridge_msgs_per_s", "kafka_live_telegraf_msgs_per_s",
+                                "ratio_kafka_live_rate"),
+                               ("kafka_live_bridge_cpu_s_per_10k",
+                                "kafka_live_telegraf_cpu_s_per_10k", "ratio_kafka_live_cpu"),
                                ("influx_bridge_worker_readings_per_s",
                                 "influx_telegraf_readings_per_s", "ratio_influx_rate"),
                                ("influx_bridge_worker_cpu_s_per_10k_with_startup",

@@ -79,7 +79,9 @@ def _measure(count: Callable[[], int], n: int,
     if stored > n:
         problems.append(f"{label}: {stored - n} points more than readings")
     span, done = last_at - first_at, stored - first_n
-    return {f"influx_{label}_readings_per_s": round(done / span) if span > 0 else 0,
+    # None, not 0: everything was stored before the first count (too few readings to time)
+    return {f"influx_{label}_readings_per_s": round(done / span) if span > 0 and done > 0
+            else None,
             f"influx_{label}_cpu_s_per_10k_with_startup": round((cpu1 - cpu0) / stored * 1e4, 3)
             if stored > 0 else None,
             f"influx_{label}_stored": stored, PROBLEMS: problems}
