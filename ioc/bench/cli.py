@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -101,6 +102,17 @@ _ON_SERVICES = frozenset({"worker", "worker-state", "bridge", "storage", "pipeli
 _TOPIC_PREFIXES = ("bench-", "wbench-", "peer-")
 
 
+def _alone_on_services() -> AbstractContextManager[None]:
+    """One measurement on the services at a time: two share the CPU and Mosquitto's queues,
+    and both figures are wrong (two overlapping soaks once lost readings as well)."""
+    from ioc.core.private_files import locked_or_busy
+    from ioc.core.settings import state_dir
+
+    return locked_or_busy(state_dir() / "run" / "bench",
+                          "another `ioc bench` (a soak, or a part on the services) is running "
+                          "on these services; wait for it (two at once falsify both)")
+
+
 def _run_part(part: str, quick: bool, runs: int) -> PartResult | str:
     """The part's result over its runs, or why it was skipped; the topics a part on the
     services created are deleted after it (else each run leaves Kafka more partitions)."""
@@ -179,6 +191,11 @@ def bench(ctx: click.Context, only: str, quick: bool, runs: int, bridge_processe
     if unknown:
         raise click.BadParameter(f"unknown part(s): {', '.join(sorted(unknown))}",
                                  param_hint="--only")
+    with _alone_on_services() if _ON_SERVICES & set(parts) else nullcontext():
+        _run_parts(parts, quick, runs, as_json)
+
+
+def _run_parts(parts: list[str], quick: bool, runs: int, as_json: bool) -> None:
     from ioc.bench.machine import this_machine
 
     machine = this_machine()  # before any part: the calibration wants a quiet machine
@@ -244,14 +261,9 @@ def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
     """
     from ioc.bench.machine import this_machine
     from ioc.bench.soak import run_soak
-    from ioc.core.private_files import locked_or_busy
-    from ioc.core.settings import state_dir
 
     machine = this_machine()
-    # two soaks on one set of services share Mosquitto's queues and the CPU: both figures
-    # are wrong, and the first lost readings between Mosquitto and Kafka when it happened
-    with locked_or_busy(state_dir() / "run" / "soak", "another `ioc bench soak` is running "
-                        "on these services; wait for it (two at once falsify both)"):
+    with _alone_on_services():
         result = run_soak(load_admin_settings(), minutes, rate, devices, sample_s,
                           say=lambda text: click.echo(f"  {text}", err=True),
                           worker_processes=worker_processes,
