@@ -143,7 +143,7 @@ def _live(settings: Settings, binary: Path, ours: _Opts, devs: Sequence[Device],
     each drainer gets a fresh session and topic."""
     run = f"{ours.run}l"
     topics = KafkaTopics.prefixed(f"bench-{run}-")
-    peer_topic, client_id = f"peer-{run}-telegraf", f"peer-{run}-telegraf"
+    peer_topic = client_id = f"peer-{run}-telegraf"  # Telegraf's session and its topic
     ensure_topics(kafka_access(settings), [topics.telemetry, topics.deadletter,
                                              topics.device_status, peer_topic],
                   settings.kafka_partitions)

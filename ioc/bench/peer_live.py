@@ -20,6 +20,7 @@ from ioc.bench.drain import DrainProbe, Identify, Key, count_problems, cpu_of
 from ioc.bench.loadgen import Collector, Publisher, traffic_payload
 from ioc.bench.publishers import PublisherPool
 from ioc.bench.trials import PROBLEMS
+from ioc.core.contract import split_topic
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.mqtt_identities import MqttLogin
@@ -58,7 +59,7 @@ def _publish(settings: Settings, gateways: Gateways,
     pool = PublisherPool(settings, gateways, kind="wire")
     try:
         for i, (topic, payload) in enumerate(messages, 1):
-            pool.publish(topic.split("/")[3], topic, payload)
+            pool.publish(split_topic(topic)[1], topic, payload)
             if i % _FLUSH_EVERY == 0:
                 pool.flush()
         if not pool.wait_acked(timeout_s) or pool.refused:
