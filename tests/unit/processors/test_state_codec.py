@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from ioc.core.registry import Registry
+from ioc.processors import state_codec
 from ioc.processors.detector import Detector
 from ioc.processors.rule_state import Dirty, RuleState
 from ioc.processors.rules.base import ACTIVE, Hold, RuleSettings
@@ -64,8 +65,25 @@ def test_decode_rejects_what_is_not_the_type() -> None:
         decode_state(RiseState, {"samples": [[1.0, "x"]]})
     with pytest.raises(ValueError, match="hold"):
         decode_state(TrafficState, {"hold": True})
-    with pytest.raises(ValueError, match="not an object"):
-        decode_state(LevelState, ["high"])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not a list or an object"):
+        decode_state(LevelState, "high")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="5 values for 4 fields"):
+        decode_state(LevelState, ["high", None, 0, True, "extra"])
+    with pytest.raises(ValueError, match="hold"):
+        decode_state(TrafficState, [3])
+    with pytest.raises(ValueError, match=r"Hold\.since"):
+        decode_state(TrafficState, [[True, "soon"]])
+
+
+@pytest.mark.parametrize("state", STATES, ids=lambda s: type(s).__name__)
+def test_states_are_written_positionally_and_field_named_ones_still_load(state: Any) -> None:
+    positional, named = encode_state(state), orjson.dumps(state)  # named: checkpoints before
+    assert isinstance(orjson.loads(positional), list) and len(positional) < len(named)
+    assert decode_state(type(state), orjson.loads(named)) == state
+
+
+def test_a_shorter_positional_list_leaves_the_later_fields_at_their_defaults() -> None:
+    assert decode_state(LevelState, ["high"]) == LevelState("high")
 
 
 def _everything(state: RuleState) -> Dirty:
@@ -88,6 +106,23 @@ def test_a_whole_detector_state_round_trips(flood_feed: ScenarioFeed) -> None:
     records = records_of(det.state, _everything(det.state))
     fresh = RuleState(reg)
     assert load_records(fresh, [(k, v) for _, k, v in records]) == 0
+    assert _view(fresh) == _view(det.state)
+
+
+def test_records_written_with_field_names_still_load(flood_feed: ScenarioFeed,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    reg = Registry(flood_feed.catalog)
+    det = Detector(reg, RuleSettings(silent_unseen=False), owner_tick_s=30.0)
+    for r in flood_feed.readings[:12_000]:
+        det.process(r)
+    positional = records_of(det.state, _everything(det.state))
+    # without the option orjson writes dataclasses itself, as checkpoints did before
+    monkeypatch.setattr(state_codec, "_DATACLASS_AS_LIST", 0)
+    named = records_of(det.state, _everything(det.state))
+    assert sum(b'"active":' in v for _, _, v in named) > len(named) // 2
+    assert sum(map(len, (v for _, _, v in positional))) < sum(map(len, (v for _, _, v in named)))
+    fresh = RuleState(reg)
+    assert load_records(fresh, [(k, v) for _, k, v in named]) == 0
     assert _view(fresh) == _view(det.state)
 
 
