@@ -25,6 +25,7 @@ from ioc.core.settings import Settings
 from ioc.processors.clock import TickClock
 from ioc.processors.detector import Detector
 from ioc.processors.rules.base import RuleSettings
+from ioc.processors.worker.batch_timing import BatchTiming, SlowBatches
 from ioc.processors.worker.checkpoint import OWNED, TELEMETRY, Checkpoints, StateLog
 from ioc.processors.worker.faust_app import (
     RAW,
@@ -87,6 +88,10 @@ class Tuning:
     # after the first of them and `held_max` at most: fewer, larger state writes
     checkpoint_every_s: float = 0.25
     held_max: int = 5000
+    # the readings agent logs the slowest batch of each window when it took over this long
+    # from its oldest record's arrival in Kafka to its alerts out (0: never)
+    slow_batch_ms: float = 100.0
+    slow_window_s: float = 10.0
     # how often Faust commits acked offsets (its default 2.8 s): the group's lag, which
     # operators and `ioc bench soak` read, trails what was judged by at most this much
     commit_interval_s: float = 1.0
@@ -154,6 +159,7 @@ class Worker:
         # one batch at a time through the rules, its checkpoint and its alerts (agents, tick)
         self.turn = asyncio.Lock()
         self._clocks: dict[str, TickClock] = {}  # per owner: event time, run on by wall time
+        self.alerts_s = 0.0  # time spent sending alerts, since the agent last reset it
 
     def rebalance(self, assigned: Iterable[Any]) -> tuple[int, int]:
         """Take a new partition assignment: forget the wards that moved away, restore the
@@ -199,7 +205,9 @@ class Worker:
         self.checkpoints.stage(batch.alerts)
 
         async def publish(alerts: list[Alert]) -> None:
+            started = time.perf_counter()
             await outbox.publish(Batch(alerts=alerts))
+            self.alerts_s += time.perf_counter() - started
 
         # retryable: a failed checkpoint keeps its changes dirty and its alerts staged
         await retried(lambda: self.checkpoints.commit(publish), self.counts, retry_s)
@@ -268,30 +276,50 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
 def _readings_agent(app: faust.App, worker: Worker, readings: ReadingHandler, topic: str,
                     tune: Tuning) -> None:
     """Telemetry straight into the rules; acked only once checkpointed (HeldReadings)."""
-    fresh = worker.checkpoints.fresh
 
     @app.agent(app.topic(topic, schema=RAW), name="detect_readings")
     async def detect_readings(stream: Any) -> None:
         clock = asyncio.get_running_loop().time
         held = HeldReadings(tune.checkpoint_every_s, tune.held_max)
+        slow = SlowBatches(tune.slow_window_s, tune.slow_batch_ms / 1000)
         async for events in queued_batches(stream, tune.batch_max,
                                            lambda: held.wait_s(clock())):
-            async with worker.turn:
-                batch = Batch()
-                for event in events:
-                    msg = event.message
-                    if fresh(TELEMETRY, msg.partition, msg.offset):
-                        readings.apply(msg.partition, msg.key, msg.value, batch,
-                                       header(msg.headers, OWNER_HEADER))
-                worker.counts["readings"] += len(events)
-                done: list[Any] = []
-                if held.add(events, batch, clock()):
-                    # a Kafka outage is waited out here, never left to a later batch (a
-                    # rebalance waits for these acks)
-                    await worker.commit(batch, retry_s=tune.commit_retry_s)
-                    done = held.release()
+            done, timing = await _judge(worker, readings, held, events, tune, clock)
             for event in done:
                 event.ack()
+            if tune.slow_batch_ms and (line := slow.note(timing, clock())):
+                log.info("readings: %s", line)
+
+
+async def _judge(worker: Worker, readings: ReadingHandler, held: HeldReadings,
+                 events: list[Any], tune: Tuning, clock: Callable[[], float],
+                 ) -> tuple[list[Any], BatchTiming]:
+    """One batch through the rules, and its checkpoint and alerts when due; returns the
+    events now checkpointed (to ack) and the batch's timing."""
+    fresh = worker.checkpoints.fresh
+    taken = clock()
+    stamp = events[0].message.timestamp if events else None  # queue order: the oldest
+    age = max(0.0, time.time() - stamp) if stamp else 0.0
+    async with worker.turn:
+        turned = clock()
+        batch = Batch()
+        for event in events:
+            msg = event.message
+            if fresh(TELEMETRY, msg.partition, msg.offset):
+                readings.apply(msg.partition, msg.key, msg.value, batch,
+                               header(msg.headers, OWNER_HEADER))
+        worker.counts["readings"] += len(events)
+        ruled = committed = clock()
+        done: list[Any] = []
+        worker.alerts_s = 0.0
+        if held.add(events, batch, ruled):
+            # a Kafka outage is waited out here, never left to a later batch (a rebalance
+            # waits for these acks)
+            await worker.commit(batch, retry_s=tune.commit_retry_s)
+            done, committed = held.release(), clock()
+    return done, BatchTiming(len(events), age, turned - taken, ruled - turned,
+                             committed - ruled - worker.alerts_s, worker.alerts_s,
+                             len(batch.alerts))
 
 
 def _ownership_signals(app: faust.App, worker: Worker, state_log: StateLog | None) -> None:
