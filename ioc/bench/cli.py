@@ -301,6 +301,7 @@ def _soak_report(r: SoakResult) -> str:
              f"{r.end_to_end_s:.1f} s; {r.worker_processes} worker, {r.bridge_processes} "
              "bridge process(es))",
              f"  LOST: {r.lost}" + ("" if r.ok else "  (FAILED)"),
+             *([f"  while publishing: {r.cpu.line()}"] if r.cpu else []),
              *([f"  Mosquitto logged dropping messages queued for the bridge's session "
                 f"{r.broker_drops} time(s): the bridge fell further behind than the broker's "
                 "per-client queue limit (max_queued_messages / max_queued_bytes)"]

@@ -18,6 +18,7 @@ import orjson
 
 from ioc.bench.lag_watch import GroupLags, LagWatch
 from ioc.bench.loadgen import BridgeProcess
+from ioc.bench.machine import CpuShare, cpu_share, cpu_times
 from ioc.bench.publishers import PublisherPool
 from ioc.bench.rss import PidSource, RssSampler, RssSummary
 from ioc.bench.soak_count import (
@@ -72,6 +73,7 @@ class SoakResult:
     warmup_s: float = 0.0  # load before the first crossing
     publisher: str = "wire"  # the load generator's MQTT client (publishers.PUBLISHERS)
     broker_drops: int = 0  # Mosquitto's log lines on dropping the bridge's queued messages
+    cpu: CpuShare | None = None  # how the machine's CPU went while publishing
 
     @property
     def end_to_end_rate(self) -> float:
@@ -275,10 +277,11 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
         with closing(run.group_lags()) as lags:
             try:
                 say(f"publishing {rate}/s from {n} devices for {minutes:g} min…")
-                started = time.monotonic()
+                started, cpu_before = time.monotonic(), cpu_times()
                 sent_at: dict[str, float] = {}
                 published = _stream(run, pub, rate, minutes * 60, say, sent_at, lags,
                                     warmup_s)
+                cpu_after = cpu_times()
                 achieved = published / (time.monotonic() - started)
                 pub.wait_acked(300)
                 acked = pub.acked
@@ -302,7 +305,9 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
                           round(end_to_end_s, 2), worker_processes, bridge_processes,
                           _summary(alerts, len(sent_at)), warmup_s, publisher,
                           broker_drops(state_dir() / "logs" / "mosquitto.log",
-                                       run.prefix.rstrip("-")))
+                                       run.prefix.rstrip("-")),
+                          cpu_share(cpu_before, cpu_after) if cpu_before and cpu_after
+                          else None)
 
 
 def _summary(seconds: list[float], expected: int) -> dict[str, float]:
