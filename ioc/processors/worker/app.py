@@ -89,7 +89,7 @@ class Tuning:
     checkpoint_every_s: float = 0.25
     held_max: int = 5000
     # the readings agent logs the slowest batch of each window when it took over this long
-    # from its oldest record's arrival in Kafka to its alerts out (0: never)
+    # from its oldest record's Kafka timestamp to its alerts out (0: never)
     slow_batch_ms: float = 100.0
     slow_window_s: float = 10.0
     # how often Faust commits acked offsets (its default 2.8 s): the group's lag, which
