@@ -284,6 +284,7 @@ def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
 
 
 def _soak_report(r: SoakResult) -> str:
+    from ioc.bench.machine import STEAL_DISTURBED_PCT
     from ioc.bench.rss import format_table
 
     lines = [f"soak: {r.minutes:g} min at {r.rate}/s (achieved {r.achieved_rate}/s) from "
@@ -302,6 +303,10 @@ def _soak_report(r: SoakResult) -> str:
              "bridge process(es))",
              f"  LOST: {r.lost}" + ("" if r.ok else "  (FAILED)"),
              *([f"  while publishing: {r.cpu.line()}"] if r.cpu else []),
+             *([f"  HOST DISTURBED: the hypervisor took {r.cpu.steal_pct:g} % of the CPU "
+                f"time (from {STEAL_DISTURBED_PCT:g} % on, a latency tail is the host's as "
+                "much as the pipeline's): compare the alert latency with undisturbed runs"]
+               if r.cpu and r.cpu.host_disturbed else []),
              *([f"  Mosquitto logged dropping messages queued for the bridge's session "
                 f"{r.broker_drops} time(s): the bridge fell further behind than the broker's "
                 "per-client queue limit (max_queued_messages / max_queued_bytes)"]
