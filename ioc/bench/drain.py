@@ -3,37 +3,28 @@ CPU per 10,000 messages, and the counts (missing, duplicated) that make the figu
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any
 
 from ioc.bench.loadgen import Collected, Collector
+from ioc.bench.rss import read_cpu_s
 from ioc.bench.trials import PROBLEMS
 from ioc.core.errors import ServiceError
 
-__all__ = ["DrainProbe", "count_problems", "cpu_of", "cpu_seconds", "measure_drain"]
+__all__ = ["DrainProbe", "count_problems", "cpu_of", "measure_drain"]
 
 # One message's identity: (device id, seq).
 Key = tuple[str, int]
 Identify = Callable[[Collected], Key | None]
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process and its waited-for children (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
 def cpu_of(pids: Iterable[int]) -> float | None:
-    """The processes' CPU seconds summed; None if one of them is gone."""
-    values = [cpu_seconds(p) for p in pids]
+    """The processes' CPU seconds (with their waited-for children's) summed; None if one of
+    them is gone."""
+    values = [read_cpu_s(p, children=True) for p in pids]
     return None if any(v is None for v in values) else sum(v or 0.0 for v in values)
 
 

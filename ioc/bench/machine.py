@@ -9,9 +9,9 @@ share of its CPU time that was busy, idle or stolen by the hypervisor (/proc/sta
 often a runnable task found no CPU free (pressure stall information, /proc/pressure/cpu).
 `cpu_times` notes both at one moment; `cpu_share` gives the shares between two notes.
 
-On this project's 2-core KVM guests the hypervisor's share decided the 2,000/s alert tail:
-p99 65-84 ms in every run where it took under 5 % of the CPU time, 127-354 ms in every run
-where it took 7.7-26 % (same code, same load). `CpuShare.host_disturbed` marks such runs.
+On this project's 2-core KVM guests the hypervisor's share largely decided the 2,000/s
+alert tail (same code, same load; figures in docs/architecture.md): from 5 % of the CPU time
+on, the p99 was over 100 ms in nearly every run. `CpuShare.host_disturbed` marks such runs.
 """
 
 from __future__ import annotations

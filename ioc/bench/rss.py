@@ -29,13 +29,15 @@ def read_rss_kib(pid: int) -> int | None:
     return None
 
 
-def read_cpu_s(pid: int) -> float | None:
-    """User + system CPU seconds `pid` has used, from /proc, or None when it is gone."""
+def read_cpu_s(pid: int, *, children: bool = False) -> float | None:
+    """User + system CPU seconds `pid` has used (with `children`: also its waited-for
+    children's), from /proc, or None when it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        # fields after the command name, which may hold spaces: utime, stime are 14th, 15th
+        # fields after the command name, which may hold spaces: utime, stime are 14th, 15th,
+        # cutime, cstime the 16th, 17th
         fields = stat[stat.rindex(")") + 2:].split()
-        return (int(fields[11]) + int(fields[12])) / _TICKS
+        return sum(int(f) for f in fields[11:15 if children else 13]) / _TICKS
     except (OSError, ValueError, IndexError):
         return None
 

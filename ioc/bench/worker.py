@@ -3,7 +3,6 @@ kafka-python consumer reading the same topic in the same run."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 import uuid
@@ -17,6 +16,7 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.partitioner import DefaultPartitioner, murmur2
 
+from ioc.bench.drain import cpu_of
 from ioc.bench.trials import PROBLEMS
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_admin import ensure_topics
@@ -106,18 +106,6 @@ def _baseline(settings: Settings, topic: str, alerts_topic: str, devices: Sequen
         consumer.close()
 
 
-def _cpu_seconds(pids: Sequence[int]) -> float | None:
-    """User + system CPU seconds of processes (Linux /proc), None elsewhere."""
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
 @dataclass
 class _Drain:
     """When the worker's first commit was seen (how far it got, the worker's CPU seconds
@@ -138,7 +126,7 @@ class _Drain:
         now, done = time.perf_counter(), self.n - min(self.n, left)
         if self.first is None and done > 0 and (self.worker.processes == 1 or
                                                 self.worker.settled(self.partitions)):
-            self.first = (now, done, _cpu_seconds(self.worker.pids()))
+            self.first = (now, done, cpu_of(self.worker.pids()))
         if left == 0:
             # drained before every process joined: no drain to time (the whole run is)
             self.first = self.first or (now, done, None)
@@ -161,7 +149,7 @@ def _drain(settings: Settings, topics: Sequence[str], n: int, worker: WorkerProc
     # rate is over the whole run, start-up included (and says so)
     whole = drained < n // 2 or drained_s <= 0
     rate = n / (progress.done_at - started) if whole else drained / drained_s
-    cpu, cpu_first = _cpu_seconds(worker.pids()), progress.first[2]  # all still running
+    cpu, cpu_first = cpu_of(worker.pids()), progress.first[2]  # all still running
     # CPU per reading after the first commit: without start-up (imports, joining the group)
     drain_cpu = None if cpu is None or cpu_first is None or drained <= 0 else \
         round((cpu - cpu_first) / drained * 1e6, 1)

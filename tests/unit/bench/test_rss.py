@@ -86,3 +86,13 @@ def test_a_group_counts_the_memory_and_cpu_of_every_member() -> None:
     assert rows["group"].cpu_s >= 0.3 > rows["parent"].cpu_s
     # the member's interpreter adds megabytes on top of this process
     assert rows["group"].max_mib > rows["parent"].max_mib + 2
+
+
+def test_with_children_the_cpu_of_waited_for_children_counts() -> None:
+    def extra() -> float:
+        return (read_cpu_s(os.getpid(), children=True) or 0.0) - (read_cpu_s(os.getpid()) or 0.0)
+
+    before = extra()
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)  # run waits for the child
+    assert extra() - before >= 0.25
