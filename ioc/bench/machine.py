@@ -10,8 +10,9 @@ often a runnable task found no CPU free (pressure stall information, /proc/press
 `cpu_times` notes both at one moment; `cpu_share` gives the shares between two notes.
 
 On this project's 2-core KVM guests the hypervisor's share largely decided the 2,000/s
-alert tail (same code, same load; figures in docs/architecture.md): from 5 % of the CPU time
-on, the p99 was over 100 ms in nearly every run. `CpuShare.host_disturbed` marks such runs.
+alert tail (same configuration and load; figures in docs/architecture.md): from 5 % of the
+CPU time on, the p99 was over 100 ms in nearly every run. `CpuShare.host_disturbed` marks
+such runs.
 """
 
 from __future__ import annotations
