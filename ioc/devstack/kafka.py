@@ -37,8 +37,11 @@ from ioc.devstack.process import (
 )
 
 __all__ = [
+    "BROKER_JVM",
     "KAFKA_VERSION",
+    "broker_command",
     "ensure_libs",
+    "gc_log_option",
     "kafka_answers",
     "libs_dir",
     "new_cluster_id",
@@ -146,13 +149,28 @@ def _paths(state: Path) -> dict[str, Path]:
     return {"dir": base, "data": base / "data", "props": base / "server.properties",
             "log4j": base / "log4j.properties", "logins": base / "logins.fingerprint",
             "pid": state / "run" / "kafka.pid",
-            "log": state / "logs" / "kafka.log", "stdout": state / "logs" / "kafka.out"}
+            "log": state / "logs" / "kafka.log", "stdout": state / "logs" / "kafka.out",
+            "gc_log": state / "logs" / "kafka-gc.log"}
 
 
-def _java(libs: Path, log4j: Path, *args: str, heap: str = "-Xmx1g") -> list[str]:
+# The broker's heap and collector as Kafka's own launch scripts set them (kafka-server-start.sh,
+# kafka-run-class.sh): a fixed 1 GiB heap and G1 aiming at 20 ms pauses, where G1's default
+# aims at 200 ms. The pauses stall every produce and fetch in flight; `ioc bench soak` reads
+# them from the GC log (bench.jvm_pauses). Measured in docs/architecture.md, "Latency".
+BROKER_JVM = ("-Xmx1g", "-Xms1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+              "-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent")
+_TOOL_JVM = ("-Xmx256m", "-Xms256m", "-XX:+UseG1GC")
+
+
+def gc_log_option(path: Path) -> str:
+    """The JVM option that logs every GC pause to `path` (5 rotated files of 10 MB)."""
+    return f"-Xlog:gc:file={path}:time,uptime,level:filecount=5,filesize=10m"
+
+
+def _java(libs: Path, log4j: Path, jvm: tuple[str, ...], *args: str) -> list[str]:
     if shutil.which("java") is None:
         raise ServiceError("java is not installed (apt-get install default-jre-headless)")
-    return ["java", heap, "-Xms256m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+    return ["java", *jvm, "-Djava.awt.headless=true",
             f"-Dlog4j.configuration=file:{log4j}", "-cp", f"{libs}/*", *args]
 
 
@@ -164,7 +182,7 @@ def _run_tool(paths: dict[str, Path], libs: Path, args: list[str], what: str,
     write_private(argfile, "".join('"' + a.replace("\\", "\\\\").replace('"', '\\"') + '"\n'
                                    for a in args))
     try:
-        cmd = _java(libs, paths["log4j"], f"@{argfile}", heap="-Xmx256m")
+        cmd = _java(libs, paths["log4j"], _TOOL_JVM, f"@{argfile}")
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     finally:
         argfile.unlink(missing_ok=True)
@@ -206,9 +224,15 @@ def prepare(settings: Settings, state: Path, logins: BrokerLogins,
         _format_storage(paths, libs, logins)
 
 
+def broker_command(libs: Path, paths: dict[str, Path]) -> list[str]:
+    """The broker's java command line: Kafka's own GC settings, every pause logged."""
+    return _java(libs, paths["log4j"], (*BROKER_JVM, gc_log_option(paths["gc_log"])),
+                 MAIN_CLASS, str(paths["props"]))
+
+
 def _launch(paths: dict[str, Path], ready: Callable[[], bool]) -> None:
-    cmd = _java(libs_dir(), paths["log4j"], MAIN_CLASS, str(paths["props"]))
-    proc = start_detached(cmd, log_file=paths["stdout"], pid_file=paths["pid"])
+    proc = start_detached(broker_command(libs_dir(), paths), log_file=paths["stdout"],
+                          pid_file=paths["pid"])
     # generous: after a SIGKILL the broker recovers every partition's log before it answers,
     # minutes on a loaded 2-core machine; a broker that exits fails at once
     wait_until(ready, timeout=300, what=NAME, proc=proc, log_file=paths["log"], interval=0.5)
