@@ -298,11 +298,16 @@ def _soak_report(r: SoakResult) -> str:
              "  publish → flood.level alert (first crossing of each device, after "
              f"{r.warmup_s:g} s of warm-up): "
              + ", ".join(f"{k} {v:g}" for k, v in r.alert_ms.items()),
+             *(f"    {hop}: " + ", ".join(f"{k} {v:g}" for k, v in ms.items()
+                                          if k.endswith("_ms"))
+               for hop, ms in r.hops_ms.items()),
              f"  end to end: {r.end_to_end_rate}/s (first publish → all stored and judged, "
              f"{r.end_to_end_s:.1f} s; {r.worker_processes} worker, {r.bridge_processes} "
              "bridge process(es))",
              f"  LOST: {r.lost}" + ("" if r.ok else "  (FAILED)"),
              *([f"  while publishing: {r.cpu.line()}"] if r.cpu else []),
+             *([f"  Kafka while publishing: {r.kafka_pauses.line()} (every produce and fetch "
+                "in flight waits a pause out)"] if r.kafka_pauses else []),
              *([f"  HOST DISTURBED: the hypervisor took {r.cpu.steal_pct:g} % of the CPU "
                 f"time (from {STEAL_DISTURBED_PCT:g} % on, a latency tail is the host's as "
                 "much as the pipeline's): compare the alert latency with undisturbed runs"]

@@ -16,17 +16,20 @@ from pathlib import Path
 
 import orjson
 
+from ioc.bench.jvm_pauses import Pauses, read_pauses
 from ioc.bench.lag_watch import GroupLags, LagWatch
 from ioc.bench.loadgen import BridgeProcess
 from ioc.bench.machine import CpuShare, cpu_share, cpu_times
 from ioc.bench.publishers import PublisherPool
 from ioc.bench.rss import PidSource, RssSampler, RssSummary
 from ioc.bench.soak_count import (
-    alert_latencies,
     broker_drops,
     count_in_influx,
     count_in_kafka,
+    crossing_hops,
     end_offsets,
+    first_alerts,
+    latency_summary,
 )
 from ioc.core.heap import settle_heap
 from ioc.core.kafka_admin import drop_topics, ensure_topics
@@ -74,6 +77,9 @@ class SoakResult:
     publisher: str = "wire"  # the load generator's MQTT client (publishers.PUBLISHERS)
     broker_drops: int = 0  # Mosquitto's log lines on dropping the bridge's queued messages
     cpu: CpuShare | None = None  # how the machine's CPU went while publishing
+    kafka_pauses: Pauses | None = None  # the broker's GC pauses while publishing (its GC log)
+    # alert_ms's two parts, split at the bridge's produce call (soak_count.crossing_hops)
+    hops_ms: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def end_to_end_rate(self) -> float:
@@ -187,9 +193,9 @@ def crossing(seq: int, device: int, warm_seq: int) -> bool:
 
 
 def _stream(run: _Run, pub: PublisherPool, rate: int, seconds: float, say: Say,
-            sent_at: dict[str, float], lags: GroupLags, warmup_s: float) -> int:
+            sent_at: dict[str, tuple[float, int]], lags: GroupLags, warmup_s: float) -> int:
     """Publish round robin at `rate`/s for `seconds`; returns messages published, and notes
-    in `sent_at` when each device's first crossing was published.
+    in `sent_at` when each device's first crossing was published, and its seq.
 
     Reading `seq` of a device is observed at start + seq × its period (distinct, in order);
     it crosses its warning level as `crossing` says, none of them within the first
@@ -208,7 +214,7 @@ def _stream(run: _Run, pub: PublisherPool, rate: int, seconds: float, say: Say,
             j, seq = i % n, i // n
             high = crossing(seq, j, warm_seq)
             if high and devices[j].id not in sent_at:
-                sent_at[devices[j].id] = time.time()
+                sent_at[devices[j].id] = (time.time(), seq)
             pub.publish(devices[j].id, topics[j],
                         _payload(seq, start_ms + int(seq * period_ms), high))
             now = time.monotonic()
@@ -277,11 +283,12 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
         with closing(run.group_lags()) as lags:
             try:
                 say(f"publishing {rate}/s from {n} devices for {minutes:g} min…")
-                started, cpu_before = time.monotonic(), cpu_times()
-                sent_at: dict[str, float] = {}
+                started, cpu_before, wall = time.monotonic(), cpu_times(), time.time()
+                sent_at: dict[str, tuple[float, int]] = {}
                 published = _stream(run, pub, rate, minutes * 60, say, sent_at, lags,
                                     warmup_s)
                 cpu_after = cpu_times()
+                pauses = read_pauses(state_dir() / "logs" / "kafka-gc.log", wall, time.time())
                 achieved = published / (time.monotonic() - started)
                 pub.wait_acked(300)
                 acked = pub.acked
@@ -291,30 +298,25 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
         end_to_end_s = time.monotonic() - started
         rss = sampler.stop()
         say("counting what Kafka and InfluxDB hold…")
-        kafka = count_in_kafka(settings, run.topics.telemetry, [d.id for d in run.devices])
+        kafka = count_in_kafka(settings, run.topics.telemetry, [d.id for d in run.devices],
+                               {d: seq for d, (_, seq) in sent_at.items()})
         assert run.bucket is not None and run.worker is not None
         influx = count_in_influx(run.bucket.settings, run.bucket.name, "drainage")
         sent = {d.id: published // n + (1 if j < published % n else 0)
                 for j, d in enumerate(run.devices)}
         extra = sum(max(0, influx.get(d, 0) - c) for d, c in sent.items())
-        alerts = sorted(alert_latencies(settings, run.worker.topics.alerts, sent_at))
+        hops = crossing_hops({d: at for d, (at, _) in sent_at.items()}, kafka.stamps,
+                             first_alerts(settings, run.worker.topics.alerts, sent_at.keys()))
         return SoakResult(minutes, rate, n, published, acked, round(achieved, 1),
                           kafka.distinct, kafka.duplicates, sum(min(influx.get(d, 0), c)
                                                                 for d, c in sent.items()),
                           extra, end_offsets(settings, run.worker.topics.alerts), drain_s, rss,
                           round(end_to_end_s, 2), worker_processes, bridge_processes,
-                          _summary(alerts, len(sent_at)), warmup_s, publisher,
+                          latency_summary(hops.pop("publish → alert"), len(sent_at)),
+                          warmup_s, publisher,
                           broker_drops(state_dir() / "logs" / "mosquitto.log",
                                        run.prefix.rstrip("-")),
                           cpu_share(cpu_before, cpu_after) if cpu_before and cpu_after
-                          else None)
-
-
-def _summary(seconds: list[float], expected: int) -> dict[str, float]:
-    """count, missing, p50/p99/max in ms of sorted latencies."""
-    if not seconds:
-        return {"count": 0, "missing": expected}
-    pick = lambda q: round(seconds[min(len(seconds) - 1, int(q * len(seconds)))] * 1000, 1)  # noqa: E731
-    return {"count": len(seconds), "missing": expected - len(seconds), "p50_ms": pick(0.5),
-            "p99_ms": pick(0.99), "max_ms": round(seconds[-1] * 1000, 1)}
+                          else None, pauses,
+                          {k: latency_summary(v, len(sent_at)) for k, v in hops.items()})
 

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -16,16 +16,18 @@ from ioc.core.kafka_auth import kafka_access
 from ioc.core.settings import Settings
 from ioc.core.topic_reader import read_topic, topic_partitions
 
-__all__ = ["KafkaCount", "alert_latencies", "broker_drops", "count_in_influx", "count_in_kafka",
-           "end_offsets"]
+__all__ = ["KafkaCount", "broker_drops", "count_in_influx", "count_in_kafka", "crossing_hops",
+           "end_offsets", "first_alerts", "latency_summary"]
 
 
 @dataclass(frozen=True, slots=True)
 class KafkaCount:
-    """Distinct (device, seq) readings on a topic, and how many records repeated one."""
+    """Distinct (device, seq) readings on a topic, how many records repeated one, and the
+    Kafka timestamps (epoch seconds) of the marked readings found."""
 
     distinct: int
     duplicates: int
+    stamps: dict[str, float] = field(default_factory=dict)
 
 
 def _consumer(settings: Settings) -> KafkaConsumer:
@@ -43,21 +45,28 @@ def end_offsets(settings: Settings, topic: str) -> int:
         consumer.close()
 
 
-def count_in_kafka(settings: Settings, topic: str, devices: Sequence[str]) -> KafkaCount:
-    """Read the whole topic once: one bit per (device, seq) seen."""
+def count_in_kafka(settings: Settings, topic: str, devices: Sequence[str],
+                   marked: Mapping[str, int] | None = None) -> KafkaCount:
+    """Read the whole topic once: one bit per (device, seq) seen, and the timestamp of each
+    `marked` reading (device -> seq) when first seen."""
     seen = {d.encode(): bytearray() for d in devices}
+    wanted = {d.encode(): seq for d, seq in (marked or {}).items()}
+    stamps: dict[str, float] = {}
     distinct = duplicates = 0
     for rec in read_topic(lambda: _consumer(settings), topic, poll_ms=1000):
-        bits = seen.get(rec.key or b"")
+        key = rec.key or b""
+        bits = seen.get(key)
         if bits is None or rec.value is None:
             continue  # not a soak device
         seq = int(orjson.loads(rec.value)["seq"])
         if seq >= len(bits):
             bits.extend(bytes(seq + 1 - len(bits)))
+        if wanted.get(key) == seq and not bits[seq]:
+            stamps[key.decode()] = rec.timestamp / 1000
         duplicates += bits[seq]
         distinct += 1 - bits[seq]
         bits[seq] = 1
-    return KafkaCount(distinct, duplicates)
+    return KafkaCount(distinct, duplicates, stamps)
 
 
 def count_in_influx(settings: Settings, database: str, measurement: str) -> dict[str, int]:
@@ -73,18 +82,38 @@ def count_in_influx(settings: Settings, database: str, measurement: str) -> dict
     return {s["tags"]["device"]: int(s["values"][0][1]) for s in result.get("series", [])}
 
 
-def alert_latencies(settings: Settings, topic: str, sent_at: dict[str, float],
-                    rule: str = "flood.level") -> list[float]:
-    """Seconds from publishing each device's crossing (`sent_at`, epoch seconds) to its
-    first `rule` alert's Kafka timestamp, read from the whole alerts topic."""
+def first_alerts(settings: Settings, topic: str, sources: Collection[str],
+                 rule: str = "flood.level") -> dict[str, float]:
+    """The Kafka timestamp (epoch seconds) of each source's first `rule` alert, read from
+    the whole alerts topic."""
     first: dict[str, float] = {}
     for rec in read_topic(lambda: _consumer(settings), topic, poll_ms=1000):
         doc = orjson.loads(rec.value or b"{}")
         source = doc.get("alertSource")
-        if doc.get("rule") == rule and source in sent_at:
+        if doc.get("rule") == rule and source in sources:
             at = rec.timestamp / 1000
             first[source] = min(first.get(source, at), at)
-    return [at - sent_at[d] for d, at in first.items()]
+    return first
+
+
+def crossing_hops(sent: Mapping[str, float], produced: Mapping[str, float],
+                  alerted: Mapping[str, float]) -> dict[str, list[float]]:
+    """Seconds per crossing, sorted: publish → alert, and its two parts where the bridge's
+    record was found: publish → the bridge's produce call (MQTT, the broker, the bridge)
+    and produce → alert (Kafka, the worker's fetch, rules and checkpoint)."""
+    both = [d for d in alerted if d in sent and d in produced]
+    return {"publish → alert": sorted(alerted[d] - sent[d] for d in alerted if d in sent),
+            "publish → produce": sorted(produced[d] - sent[d] for d in both),
+            "produce → alert": sorted(alerted[d] - produced[d] for d in both)}
+
+
+def latency_summary(seconds: list[float], expected: int) -> dict[str, float]:
+    """count, missing, p50/p99/max in ms of sorted latencies."""
+    if not seconds:
+        return {"count": 0, "missing": expected}
+    pick = lambda q: round(seconds[min(len(seconds) - 1, int(q * len(seconds)))] * 1000, 1)  # noqa: E731
+    return {"count": len(seconds), "missing": expected - len(seconds), "p50_ms": pick(0.5),
+            "p99_ms": pick(0.99), "max_ms": round(seconds[-1] * 1000, 1)}
 
 
 def broker_drops(log: Path, client_id: str) -> int:
