@@ -57,6 +57,12 @@ __all__ = ["Detector"]
 
 log = logging.getLogger(__name__)
 
+# A subject's state before its first reading. The states are frozen values, so one shared
+# instance each serves every subject (`dict.get(key, State())` built one per reading);
+# LocalizedState and CircuitState hold a dict and keep a fresh one each.
+_NEW_LEVEL, _NEW_RISE, _NEW_TRAFFIC = LevelState(), RiseState(), TrafficState()
+_NEW_LAMP, _NEW_SILENT = LampState(), SilentState()
+
 
 class Detector:
     """Runs all rules for the devices of a registry; used by backtest and the Faust worker.
@@ -202,8 +208,8 @@ class Detector:
     # -- domains --------------------------------------------------------------------------
     def _drainage(self, r: DrainageReading, d: Device) -> list[AlertChange]:
         s = self.settings
-        self._level[d.id], changes = level_step(self._level.get(d.id, LevelState()), r, d, s)
-        self._rise[d.id], ch = rising_step(self._rise.get(d.id, RiseState()), r, d, s)
+        self._level[d.id], changes = level_step(self._level.get(d.id, _NEW_LEVEL), r, d, s)
+        self._rise[d.id], ch = rising_step(self._rise.get(d.id, _NEW_RISE), r, d, s)
         changes += ch
         level = self._level[d.id]
         warning = level.severity is not None and level.confirmed
@@ -220,13 +226,13 @@ class Detector:
     def _traffic(self, r: TrafficReading, d: Device) -> list[AlertChange]:
         s = self.settings
         self._congestion[d.id], changes = congestion_step(
-            self._congestion.get(d.id, TrafficState()), r, d, s)
-        self._stopped[d.id], ch = stopped_step(self._stopped.get(d.id, TrafficState()), r, d, s)
+            self._congestion.get(d.id, _NEW_TRAFFIC), r, d, s)
+        self._stopped[d.id], ch = stopped_step(self._stopped.get(d.id, _NEW_TRAFFIC), r, d, s)
         return changes + ch
 
     def _streetlight(self, r: StreetlightReading, d: Device) -> list[AlertChange]:
         s = self.settings
-        self._lamp[d.id], changes = lamp_step(self._lamp.get(d.id, LampState()), r, d, s)
+        self._lamp[d.id], changes = lamp_step(self._lamp.get(d.id, _NEW_LAMP), r, d, s)
         if d.circuit is None:
             return changes
         failing = is_failing(r, d, s)
@@ -242,7 +248,7 @@ class Detector:
 
     def _silence(self, d: Device, event: Seen | Tick | StatusEvent) -> list[AlertChange]:
         self._silent[d.id], changes = silence_step(
-            self._silent.get(d.id, SilentState()), event, d, self.settings)
+            self._silent.get(d.id, _NEW_SILENT), event, d, self.settings)
         return changes
 
     def _suppress(self, changes: list[AlertChange], d: Device) -> list[AlertChange]:

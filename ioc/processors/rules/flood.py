@@ -75,8 +75,9 @@ def level_step(state: LevelState, reading: DrainageReading, device: Device,
     if rank(target) > rank(current):
         return (LevelState(target, None, over, confirmed),
                 [_level_change(device, now, target, level)])
-    if current is None:
-        return LevelState(None, None, over, False), []
+    if current is None:  # the usual reading: calm, and a calm state is kept as it is
+        calm = not state.confirmed and state.below_since is None and state.over_count == over
+        return (state if calm else LevelState(None, None, over, False)), []
     hyst = _hyst_target(level, device, settings.flood_margin_m)
     if rank(hyst) >= rank(current):
         return LevelState(current, None, over, confirmed), []
