@@ -240,9 +240,14 @@ def _run_parts(parts: list[str], quick: bool, runs: int, as_json: bool) -> None:
 @click.option("--bridge-processes", type=click.IntRange(min=1), default=1, show_default=True,
               help="`ioc bridge --processes` of the bridge.")
 @click.option("--warmup-s", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              help="Seconds of load before any device crosses its level: the alert latency "
-                   "is that of a running pipeline, not of every device's first message "
-                   "through freshly started processes. The readings count all the same.")
+              help="Seconds of load before the measured minutes, in which no device crosses "
+                   "its level: the latency, CPU and GC figures are those of a running "
+                   "pipeline, not of freshly started processes. Its readings count all the "
+                   "same.")
+@click.option("--broker-warm-up/--no-broker-warm-up", default=True, show_default=True,
+              help="Warm up for 60 s while the Kafka broker has used under 30 CPU-s since "
+                   "it started: its JIT compiler is still cold, and the first soak after a "
+                   "start measured the broker, not the pipeline.")
 @click.option("--publisher", type=click.Choice(["wire", "paho"]), default="wire",
               show_default=True,
               help="The load generator's MQTT client: hand-built packets on one socket per "
@@ -250,8 +255,8 @@ def _run_parts(parts: list[str], quick: bool, runs: int, as_json: bool) -> None:
                    "pipeline it measures).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
 def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
-         worker_processes: int, bridge_processes: int, warmup_s: float, publisher: str,
-         as_json: bool) -> None:
+         worker_processes: int, bridge_processes: int, warmup_s: float,
+         broker_warm_up: bool, publisher: str, as_json: bool) -> None:
     """Publisher → Mosquitto → bridge → Kafka → worker + storage → InfluxDB at a steady rate.
 
     Afterwards every reading is counted in Kafka and in InfluxDB, and the RSS of each
@@ -268,7 +273,7 @@ def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
                           say=lambda text: click.echo(f"  {text}", err=True),
                           worker_processes=worker_processes,
                           bridge_processes=bridge_processes, warmup_s=warmup_s,
-                          publisher=publisher)
+                          publisher=publisher, warm_broker=broker_warm_up)
     if as_json:
         doc = dataclasses.asdict(result)
         doc.update(lost=result.lost, lost_in_kafka=result.lost_in_kafka,
@@ -289,14 +294,15 @@ def _soak_report(r: SoakResult) -> str:
 
     lines = [f"soak: {r.minutes:g} min at {r.rate}/s (achieved {r.achieved_rate}/s) from "
              f"{r.devices} devices ({r.publisher} publisher)",
-             f"  published {r.published}, acknowledged by Mosquitto {r.acked}",
+             f"  published {r.published} ({r.measured} after {r.warmup_s:g} s of warm-up), "
+             f"acknowledged by Mosquitto {r.acked}",
              f"  Kafka: {r.kafka_distinct} distinct readings ({r.kafka_duplicates} duplicate "
              f"records), lost {r.lost_in_kafka}",
              f"  InfluxDB: {r.influx_points} points, lost {r.lost_in_influx}, stored more than "
              f"once {r.influx_extra}",
              f"  alert records {r.alert_records}; drained {r.drain_s:.1f} s after publishing",
-             "  publish → flood.level alert (first crossing of each device, after "
-             f"{r.warmup_s:g} s of warm-up): "
+             "  publish → flood.level alert (first crossing of each device, after the "
+             "warm-up): "
              + ", ".join(f"{k} {v:g}" for k, v in r.alert_ms.items()),
              *(f"    {hop}: " + ", ".join(f"{k} {v:g}" for k, v in ms.items()
                                           if k.endswith("_ms"))
@@ -306,8 +312,9 @@ def _soak_report(r: SoakResult) -> str:
              "bridge process(es))",
              f"  LOST: {r.lost}" + ("" if r.ok else "  (FAILED)"),
              *([f"  while publishing: {r.cpu.line()}"] if r.cpu else []),
-             *([f"  Kafka while publishing: {r.kafka_pauses.line()} (every produce and fetch "
-                "in flight waits a pause out)"] if r.kafka_pauses else []),
+             *([f"  Kafka while publishing: {r.kafka_pauses.line()}"
+                + (" (every produce and fetch in flight waits a pause out)"
+                   if r.kafka_pauses.count else "")] if r.kafka_pauses else []),
              *([f"  HOST DISTURBED: the hypervisor took {r.cpu.steal_pct:g} % of the CPU "
                 f"time (from {STEAL_DISTURBED_PCT:g} % on, a latency tail is the host's as "
                 "much as the pipeline's): compare the alert latency with undisturbed runs"]
@@ -317,6 +324,6 @@ def _soak_report(r: SoakResult) -> str:
                 "per-client queue limit (max_queued_messages / max_queued_bytes)"]
                if r.broker_drops else []), "",
              "RSS and CPU per process (sampled; slope after the first fifth of the run; CPU "
-             "per 10k readings published):",
-             format_table(r.rss, r.published)]
+             "from the end of the warm-up, per 10k readings published after it):",
+             format_table(r.rss, r.measured or r.published)]
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -96,6 +97,10 @@ def _per_10k(cpu_s: float, readings: int) -> str:
 PidSource = Callable[[], int | Sequence[int] | None]
 
 
+def _listed(found: int | Sequence[int] | None) -> list[int]:
+    return [] if found is None else [found] if isinstance(found, int) else list(found)
+
+
 class RssSampler(Periodic):
     """Samples the RSS and CPU time of named processes (or groups of processes: the sum of
     their members) every `every_s` seconds in a thread."""
@@ -106,16 +111,24 @@ class RssSampler(Periodic):
         self.samples: dict[str, list[tuple[float, int]]] = {name: [] for name in pids}
         # per process name, per pid (a restarted process counts on): first and last CPU-s
         self.cpu: dict[str, dict[int, tuple[float, float]]] = {name: {} for name in pids}
+        self._lock = threading.Lock()  # rebase() runs on the caller's thread
 
     def poll(self) -> None:
         """Sample every process once."""
         now = time.monotonic()
-        for name, pid_of in self._pids.items():
-            self._sample(name, pid_of(), now)
+        with self._lock:
+            for name, pid_of in self._pids.items():
+                self._sample(name, _listed(pid_of()), now)
 
-    def _sample(self, name: str, found: int | Sequence[int] | None, now: float) -> None:
+    def rebase(self) -> None:
+        """Count CPU time from now on (the work of a warm-up is left out of the table)."""
+        with self._lock:
+            for name, pid_of in self._pids.items():
+                self.cpu[name] = {pid: (cpu, cpu) for pid in _listed(pid_of())
+                                  if (cpu := read_cpu_s(pid)) is not None}
+
+    def _sample(self, name: str, pids: list[int], now: float) -> None:
         """One sample of a process, or of a group (its RSS summed, its CPU per pid)."""
-        pids = [] if found is None else [found] if isinstance(found, int) else list(found)
         sizes = [kib for kib in map(read_rss_kib, pids) if kib is not None]
         if sizes:
             self.samples[name].append((now, sum(sizes)))

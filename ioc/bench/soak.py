@@ -4,7 +4,6 @@ each process's RSS over the run is summarised (min/median/max and its slope)."""
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import time
@@ -14,14 +13,13 @@ from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
+from ioc.bench.broker_warmth import warm_up_s
 from ioc.bench.jvm_pauses import Pauses, read_pauses
-from ioc.bench.lag_watch import GroupLags, LagWatch
+from ioc.bench.lag_watch import GroupLags
 from ioc.bench.loadgen import BridgeProcess
-from ioc.bench.machine import CpuShare, cpu_share, cpu_times
+from ioc.bench.machine import CpuShare, CpuTimes, cpu_share, cpu_times
 from ioc.bench.publishers import PublisherPool
-from ioc.bench.rss import PidSource, RssSampler, RssSummary
+from ioc.bench.rss import PidSource, RssSampler, RssSummary, read_cpu_s
 from ioc.bench.soak_count import (
     broker_drops,
     count_in_influx,
@@ -31,23 +29,21 @@ from ioc.bench.soak_count import (
     first_alerts,
     latency_summary,
 )
+from ioc.bench.soak_load import Load, stream
 from ioc.core.heap import settle_heap
 from ioc.core.kafka_admin import drop_topics, ensure_topics
 from ioc.core.kafka_auth import kafka_access
 from ioc.core.mqtt_identities import MqttLogin
 from ioc.core.registry import WARDS, Device, dump_registry
 from ioc.core.settings import Settings, state_dir
-from ioc.core.topics import telemetry_topic
 from ioc.ingest.router import KafkaTopics
 from ioc.testing.influx import ScopedBucket, scoped_bucket
 from ioc.testing.mqtt_logins import run_gateways
 from ioc.testing.processes import WorkerProcess
 
-__all__ = ["SoakResult", "crossing", "run_soak"]
+__all__ = ["SoakResult", "run_soak"]
 
 Say = Callable[[str], None]
-_SLOT_S = 0.001  # the load's pacing step: messages of one slot leave together
-_MOST_QUEUED = 64  # sent at once when publishing falls behind (no slot ends in a sleep)
 _SERVICES = {"mosquitto": "mosquitto.pid", "kafka": "kafka.pid", "influxd": "influxd.pid"}
 
 
@@ -73,13 +69,14 @@ class SoakResult:
     bridge_processes: int = 1
     # publish of a device's first crossing → its flood.level alert in Kafka, milliseconds
     alert_ms: dict[str, float] = field(default_factory=dict)
-    warmup_s: float = 0.0  # load before the first crossing
+    warmup_s: float = 0.0  # unmeasured load before the measured minutes and any crossing
     publisher: str = "wire"  # the load generator's MQTT client (publishers.PUBLISHERS)
     broker_drops: int = 0  # Mosquitto's log lines on dropping the bridge's queued messages
     cpu: CpuShare | None = None  # how the machine's CPU went while publishing
     kafka_pauses: Pauses | None = None  # the broker's GC pauses while publishing (its GC log)
     # alert_ms's two parts, split at the bridge's produce call (soak_count.crossing_hops)
     hops_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    measured: int = 0  # readings published after the warm-up (the CPU table's per 10k)
 
     @property
     def end_to_end_rate(self) -> float:
@@ -181,60 +178,6 @@ def _pipeline(settings: Settings, devices: int, say: Say, worker_processes: int 
         yield run
 
 
-def _payload(seq: int, at_ms: int, high: bool) -> bytes:
-    return orjson.dumps({"dateObserved": at_ms, "seq": seq, "waterLevel": 1.2 if high else 0.3})
-
-
-def crossing(seq: int, device: int, warm_seq: int) -> bool:
-    """Whether reading `seq` of device number `device` is over the warning level: 3 readings
-    in every 600, staggered by device, none of them before reading `warm_seq`."""
-    k = (seq + 7 * device) % 600  # the k-th reading of this device's crossing
-    return k < 3 and seq - k >= warm_seq
-
-
-def _stream(run: _Run, pub: PublisherPool, rate: int, seconds: float, say: Say,
-            sent_at: dict[str, tuple[float, int]], lags: GroupLags, warmup_s: float) -> int:
-    """Publish round robin at `rate`/s for `seconds`; returns messages published, and notes
-    in `sent_at` when each device's first crossing was published, and its seq.
-
-    Reading `seq` of a device is observed at start + seq × its period (distinct, in order);
-    it crosses its warning level as `crossing` says, none of them within the first
-    `warmup_s`."""
-    devices, n = run.devices, len(run.devices)
-    warm_seq = math.ceil(warmup_s * rate / n)
-    topics = [telemetry_topic("drainage", d.id) for d in devices]
-    period_ms = n * 1000 / rate
-    start, start_ms = time.monotonic(), int(time.time() * 1000) - 1000
-    total, report_every = int(rate * seconds), max(10.0, min(60.0, seconds / 5))
-    next_report = start + report_every
-    watch = LagWatch(lags, report_every)
-    watch.start()
-    try:
-        for i in range(total):
-            j, seq = i % n, i // n
-            high = crossing(seq, j, warm_seq)
-            if high and devices[j].id not in sent_at:
-                sent_at[devices[j].id] = (time.time(), seq)
-            pub.publish(devices[j].id, topics[j],
-                        _payload(seq, start_ms + int(seq * period_ms), high))
-            now = time.monotonic()
-            delay = start + (i + 1) / rate - now
-            # paced in slots: one write per gateway and one sleep per slot, not per message
-            if delay >= _SLOT_S:
-                pub.flush()
-                time.sleep(delay)  # pacing the load, not synchronization
-            elif pub.queued >= _MOST_QUEUED:  # behind schedule: no sleep, but keep sending
-                pub.flush()
-            if now >= next_report:
-                next_report += report_every
-                worker, storage = watch.latest or (None, None)
-                say(f"{now - start:6.0f} s: published {i + 1}, acked {pub.acked}, "
-                    f"worker lag {worker}, storage lag {storage}")
-    finally:
-        watch.stop()
-    return total
-
-
 def _drain(lags: GroupLags, say: Say, timeout_s: float) -> float:
     """Wait until the worker and the storage consumer committed everything; seconds taken."""
     start = next_say = time.monotonic()
@@ -269,27 +212,60 @@ def _pids(run: _Run) -> dict[str, PidSource]:
     return pids
 
 
+def _warm_up(asked_s: float, kafka: PidSource, say: Say) -> float:
+    """The warm-up to run: longer while the broker is fresh from a start (broker_warmth)."""
+    pid = kafka()
+    cpu = read_cpu_s(pid) if isinstance(pid, int) else None
+    warm = warm_up_s(asked_s, cpu)
+    if warm > asked_s:
+        say(f"Kafka has used {cpu:.0f} CPU-s since it started, its JIT compiler is still "
+            f"cold: {warm:g} s of load first, left out of every figure")
+    return warm
+
+
+@dataclass
+class _Window:
+    """The measured part of the publishing: from the end of the warm-up."""
+
+    cpu: CpuTimes | None = None
+    wall: float = 0.0
+    at: float = 0.0
+
+    def open(self, sampler: RssSampler) -> None:
+        self.cpu, self.wall, self.at = cpu_times(), time.time(), time.monotonic()
+        sampler.rebase()
+
+
 def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None = None,
              sample_s: float = 10.0, say: Say = lambda text: None, *,
              worker_processes: int = 1, bridge_processes: int = 1,
-             warmup_s: float = 0.0, publisher: str = "wire") -> SoakResult:
-    """Run the soak and count; see the module docstring."""
+             warmup_s: float = 0.0, publisher: str = "wire",
+             warm_broker: bool = True) -> SoakResult:
+    """Run the soak and count; see the module docstring. `warm_broker`: a longer warm-up
+    while the Kafka broker is fresh from a start (broker_warmth)."""
     n = devices or max(1, min(rate, 5000))
     with _pipeline(settings, n, say, worker_processes, bridge_processes) as run:
-        sampler = RssSampler(_pids(run), sample_s)
+        pids = _pids(run)
+        if warm_broker:
+            warmup_s = _warm_up(warmup_s, pids["kafka"], say)
+        load = Load(rate, minutes * 60, warmup_s)
+        sampler = RssSampler(pids, sample_s)
         sampler.start()
         pub = PublisherPool(settings, run.gateways, publisher)
         settle_heap(settings.gc_young_threshold)  # no 100 ms collections while publishing
+        window = _Window()
         with closing(run.group_lags()) as lags:
             try:
-                say(f"publishing {rate}/s from {n} devices for {minutes:g} min…")
-                started, cpu_before, wall = time.monotonic(), cpu_times(), time.time()
+                say(f"publishing {rate}/s from {n} devices for {minutes:g} min after "
+                    f"{warmup_s:g} s of warm-up…")
+                started = time.monotonic()
                 sent_at: dict[str, tuple[float, int]] = {}
-                published = _stream(run, pub, rate, minutes * 60, say, sent_at, lags,
-                                    warmup_s)
+                published = stream(run.devices, pub, load, say, sent_at, lags,
+                                   lambda: window.open(sampler))
                 cpu_after = cpu_times()
-                pauses = read_pauses(state_dir() / "logs" / "kafka-gc.log", wall, time.time())
-                achieved = published / (time.monotonic() - started)
+                pauses = read_pauses(state_dir() / "logs" / "kafka-gc.log", window.wall,
+                                     time.time())
+                achieved = (published - load.warm) / (time.monotonic() - window.at)
                 pub.wait_acked(300)
                 acked = pub.acked
             finally:
@@ -316,7 +292,7 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
                           warmup_s, publisher,
                           broker_drops(state_dir() / "logs" / "mosquitto.log",
                                        run.prefix.rstrip("-")),
-                          cpu_share(cpu_before, cpu_after) if cpu_before and cpu_after
+                          cpu_share(window.cpu, cpu_after) if window.cpu and cpu_after
                           else None, pauses,
-                          {k: latency_summary(v, len(sent_at)) for k, v in hops.items()})
-
+                          {k: latency_summary(v, len(sent_at)) for k, v in hops.items()},
+                          published - load.warm)

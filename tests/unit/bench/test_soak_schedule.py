@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ioc.bench.soak import crossing
+from ioc.bench.soak_load import crossing
 
 
 @pytest.mark.parametrize("warm_seq", [0, 5, 17])
