@@ -4,16 +4,18 @@ Readings on the telemetry topic are written by the bridge (`reading_to_json`), s
 every record has that exact shape: camelCase keys, UTC ISO-8601 times, JSON numbers. For
 those, orjson and a few type checks give the same line as `reading_line(reading_from_json(
 value))` at a fraction of its cost (no pydantic model per reading; one series key per
-device and ward, cached). Anything else - other key spellings, other time formats, numbers
-as strings, unknown or missing keys - gets None, and the caller takes the validating path,
-which decides as before.
+device and ward, cached; the checks of keys and value types, and the field set's format,
+done once per record shape - domain, keys in order, value types - and cached). Anything
+else - other key spellings, other time formats, numbers as strings, unknown or missing
+keys - gets None, and the caller takes the validating path, which decides as before.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -45,57 +47,75 @@ _BASE_TYPES: dict[str, tuple[type, ...]] = {"s": (str,), "d": (str,), "t": (str,
 _TYPES = {d: {k: frozenset(_BASE_TYPES[kind[0]] + ((type(None),) if kind.endswith("?") else ()))
               for k, kind in kinds.items()} for d, kinds in _KINDS.items()}
 _POWER_STATES = frozenset({"on", "off", "low"})
-# optional float fields per domain: record key -> field name, in influx_writer's order
-_OPTIONAL = {"traffic": (),
-             "streetlight": (("energyKwh", "lifetimePowerConsumption"), ("voltageV", "voltage"),
-                             ("currentA", "current"), ("illuminance", "illuminanceLevel")),
-             "drainage": (("waterLevelM", "waterLevel"), ("precipitationMm", "precipitation"),
-                          ("flowM3S", "flow"))}
-
-
-def _valid(doc: Any) -> bool:
-    """Whether `doc` is a reading in `reading_to_json`'s exact shape."""
-    if type(doc) is not dict:
-        return False
-    domain = doc.get("domain")
+def _valid_shape(domain: Any, doc: dict[str, Any]) -> bool:
+    """Whether `doc`'s keys and value types are those of `reading_to_json`'s shape (its
+    times and power state are checked per record: `ReadingLines.line`)."""
     if type(domain) is not str or domain not in _TYPES:
         return False
     keys = doc.keys()
     if not (_REQUIRED[domain] <= keys and keys <= _ALLOWED[domain]):
         return False
     types = _TYPES[domain]
-    for key, value in doc.items():
-        if type(value) not in types[key]:
-            return False
-    if _UTC_TIME.fullmatch(doc["observedAt"]) is None or \
-            _UTC_TIME.fullmatch(doc["receivedAt"]) is None:
-        return False
-    return domain != "streetlight" or doc["powerState"] in _POWER_STATES
+    return all(type(value) in types[key] for key, value in doc.items())
 
 
-def _field_set(domain: str, doc: Mapping[str, Any]) -> str:
-    """The domain's fields as influx_writer's `field_set(_fields(model))` writes them."""
-    g = doc.get
-    if domain == "traffic":
-        parts = [f"intensity={doc['intensity']}i",
-                 f"averageVehicleSpeed={float(doc['averageSpeedKmh'])!r}",
-                 f"occupancy={float(doc['occupancy'])!r}"]
-    elif domain == "streetlight":
-        state = doc["powerState"]  # on, off or low: nothing to escape
-        parts = [f'powerState="{state}"', f"powerConsumption={float(doc['powerW'])!r}",
-                 "on=false" if state == "off" else "on=true"]
-    else:
-        parts = []
-    for key, name in _OPTIONAL[domain]:
-        value = g(key)
-        if value is not None:
-            parts.append(f"{name}={float(value)!r}")  # the model holds floats
-    seq, battery = g("seq"), g("batteryLevel")
-    if seq is not None:
-        parts.append(f"seq={seq}i")
-    if battery is not None:
-        parts.append(f"batteryLevel={float(battery)!r}")
-    return ",".join(parts)
+# influx_writer's field order per domain: (record key, field name, kind); kinds: i int,
+# f float (the model holds whole numbers as floats too), p the power state, o "on" from it
+_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "traffic": (("intensity", "intensity", "i"), ("averageSpeedKmh", "averageVehicleSpeed", "f"),
+                ("occupancy", "occupancy", "f")),
+    "streetlight": (("powerState", "powerState", "p"), ("powerW", "powerConsumption", "f"),
+                    ("powerState", "on", "o"), ("energyKwh", "lifetimePowerConsumption", "f"),
+                    ("voltageV", "voltage", "f"), ("currentA", "current", "f"),
+                    ("illuminance", "illuminanceLevel", "f")),
+    "drainage": (("waterLevelM", "waterLevel", "f"), ("precipitationMm", "precipitation", "f"),
+                 ("flowM3S", "flow", "f")),
+}
+_TAIL = (("seq", "seq", "i"), ("batteryLevel", "batteryLevel", "f"))
+_TEXT = {"i": "{}={{{}}}i", "f": "{}={{{}!r}}", "p": '{}="{{{}}}"', "o": "{}={{{}}}"}
+_MAX_SHAPES = 1024  # cached record shapes (odd producers must not grow it forever)
+
+
+def _on(state: str) -> str:
+    return "false" if state == "off" else "true"
+
+
+class _Plan:
+    """The field set of one record shape (domain, keys in order, value types) as a format
+    string, its values taken with one itemgetter; only whole numbers in float fields and
+    the `on` flag are converted per record."""
+
+    __slots__ = ("convert", "domain", "get", "power", "template")
+
+    def __init__(self, domain: str, doc: Mapping[str, Any]) -> None:
+        keys: list[str] = []
+        texts: list[str] = []
+        self.convert: list[tuple[int, Callable[[Any], Any]]] = []
+        for key, name, kind in _FIELDS[domain] + _TAIL:
+            value = doc.get(key)
+            if value is None:
+                continue
+            if kind == "o":
+                self.convert.append((len(keys), _on))
+            elif kind == "f" and type(value) is int:
+                self.convert.append((len(keys), float))
+            texts.append(_TEXT[kind].format(name, len(keys)))
+            keys.append(key)
+        self.template, self.domain = ",".join(texts), domain
+        self.power = domain == "streetlight"
+        getter = itemgetter(*keys) if keys else None
+        self.get: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
+            (lambda d: ()) if getter is None else
+            (lambda d: (getter(d),)) if len(keys) == 1 else getter)
+
+    def fields(self, doc: Mapping[str, Any]) -> str:
+        """The record's field set, as influx_writer's `field_set(_fields(model))` writes it."""
+        values = self.get(doc)
+        if self.convert:
+            values = list(values)  # type: ignore[assignment]
+            for i, convert in self.convert:
+                values[i] = convert(values[i])  # type: ignore[index]
+        return self.template.format(*values)
 
 
 class ReadingLines:
@@ -104,6 +124,7 @@ class ReadingLines:
     def __init__(self, registry: Registry | None = None) -> None:
         self._registry = registry
         self._series: dict[tuple[str, str, str | None], str] = {}
+        self._plans: dict[tuple[Any, ...], _Plan | None] = {}
 
     def line(self, value: bytes) -> str | None:
         """The record's line, as `reading_line` writes it; None for any other shape."""
@@ -111,12 +132,33 @@ class ReadingLines:
             doc = orjson.loads(value)
         except orjson.JSONDecodeError:
             return None
-        if not _valid(doc):
+        if type(doc) is not dict:
             return None
-        domain = doc["domain"]
-        ns = nanoseconds(datetime.fromisoformat(doc["observedAt"]))
-        return f"{self._series_of(domain, doc['deviceId'], doc.get('ward'))} " \
-               f"{_field_set(domain, doc)} {ns}"
+        domain = doc.get("domain")
+        shape = (domain, tuple(doc), tuple(map(type, doc.values())))
+        try:
+            plan = self._plans[shape]
+        except KeyError:
+            plan = self._plan_of(shape, domain, doc)
+        except TypeError:  # an unhashable domain (a list, an object)
+            return None
+        if plan is None:
+            return None
+        observed = doc["observedAt"]
+        if _UTC_TIME.fullmatch(observed) is None or \
+                _UTC_TIME.fullmatch(doc["receivedAt"]) is None or \
+                (plan.power and doc["powerState"] not in _POWER_STATES):
+            return None
+        ns = nanoseconds(datetime.fromisoformat(observed))
+        return f"{self._series_of(plan.domain, doc['deviceId'], doc.get('ward'))} " \
+               f"{plan.fields(doc)} {ns}"
+
+    def _plan_of(self, shape: tuple[Any, ...], domain: Any, doc: dict[str, Any]) -> _Plan | None:
+        plan = _Plan(domain, doc) if _valid_shape(domain, doc) else None
+        if len(self._plans) >= _MAX_SHAPES:
+            self._plans.clear()
+        self._plans[shape] = plan
+        return plan
 
     def _series_of(self, domain: str, device_id: str, ward: str | None) -> str:
         key = (domain, device_id, ward)
