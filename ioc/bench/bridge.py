@@ -23,8 +23,8 @@ from ioc.bench.loadgen import (
     Collected,
     Collector,
     Publisher,
-    forget_session,
     sequenced,
+    session_ended,
     traffic_devices,
 )
 from ioc.bench.trials import PROBLEMS
@@ -74,15 +74,15 @@ def run_bridge_bench(settings: Settings, n_messages: int = 20_000, *, devices: i
         dump_registry(devs, registry_file)
         opts = _Opts(settings, run, topics, registry_file, in_process, compression, linger_ms,
                      Path(tmp), processes, kafka_client)
-        with _bridge(opts):
-            bridged = _through_bridge(settings, login, run, topics.telemetry, messages,
-                                      timeout_s)
-        say("bridge drain: the same messages queued in its session first…")
-        drain = _drain(settings, login, run, topics, messages, timeout_s,
-                       lambda: _bridge(opts))
-        # the session was kept for the drain; left, it would queue every later message
+        # the session is kept for the drain; left, it would queue every later message
         # until it expires (a week for the in-process bridge)
-        forget_session(settings, f"bench-{run}-bridge", processes)
+        with session_ended(settings, f"bench-{run}-bridge", processes):
+            with _bridge(opts):
+                bridged = _through_bridge(settings, login, run, topics.telemetry, messages,
+                                          timeout_s)
+            say("bridge drain: the same messages queued in its session first…")
+            drain = _drain(settings, login, run, topics, messages, timeout_s,
+                           lambda: _bridge(opts))
     return {
         "messages": len(messages),
         "devices": devices,

@@ -9,7 +9,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_PUBLISH_WINDOW", "MAX_PUBLISH_WINDOW", "BridgeProcess", "Collected",
            "Collector", "Publisher", "forget_session", "seqs_by_device", "sequenced",
-           "traffic_devices", "traffic_payload"]
+           "session_ended", "traffic_devices", "traffic_payload"]
 
 
 def traffic_devices(prefix: str, count: int) -> list[Device]:
@@ -232,6 +233,18 @@ def forget_session(settings: Settings, client_id: str, members: int = 1) -> None
             client.disconnect()
         except OSError as exc:
             log.warning("could not end the MQTT session %s: %s", cid, exc)
+
+
+@contextmanager
+def session_ended(settings: Settings, client_id: str, members: int = 1) -> Iterator[None]:
+    """`forget_session` when the block ends, also when it fails: a drainer's session left
+    behind queues every later message on its topics and is rewritten by every autosave of
+    the broker until it expires (a week here; one left by an aborted peer round held 52,000
+    messages, 12.9 MB saved every 60 s, for hours)."""
+    try:
+        yield
+    finally:
+        forget_session(settings, client_id, members)
 
 
 def seqs_by_device(records: Sequence[Collected]) -> dict[str, list[int]]:

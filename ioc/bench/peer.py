@@ -32,8 +32,8 @@ from ioc.bench.drain import DrainProbe, measure_drain
 from ioc.bench.loadgen import (
     Collected,
     Collector,
-    forget_session,
     sequenced,
+    session_ended,
     traffic_devices,
 )
 from ioc.bench.peer_config import telegraf_kafka_config
@@ -116,16 +116,16 @@ def _round(settings: Settings, binary: Path, n: int, processes: int, influx: boo
         ours = _Opts(settings, run, topics, registry, False, None, 5, tmp, processes,
                      "librdkafka")
         say(f"bridge ({processes} process(es)): draining {len(messages)} messages…")
-        bridge = _drain_into(settings, login, topics.telemetry, messages, expected,
-                             traffic_key, lambda: _bridge(ours), "bridge")
-        forget_session(settings, f"bench-{run}-bridge", processes)
+        with session_ended(settings, f"bench-{run}-bridge", processes):
+            bridge = _drain_into(settings, login, topics.telemetry, messages, expected,
+                                 traffic_key, lambda: _bridge(ours), "bridge")
         client_id = f"peer-{run}-telegraf"
         config = telegraf_kafka_config(settings, client_id, peer_topic,
                                        [t for t, _ in messages[:len(devs)]])
         say(f"telegraf: draining {len(messages)} messages…")
-        peer = _drain_into(settings, login, peer_topic, messages, expected, telegraf_key,
-                           lambda: _telegraf(binary, config, tmp), "telegraf")
-        forget_session(settings, client_id)
+        with session_ended(settings, client_id):
+            peer = _drain_into(settings, login, peer_topic, messages, expected, telegraf_key,
+                               lambda: _telegraf(binary, config, tmp), "telegraf")
         live = _live(settings, binary, ours, devs, messages, expected, say)
         stored: dict[str, Any] = {PROBLEMS: []}
         if influx:
@@ -153,15 +153,16 @@ def _live(settings: Settings, binary: Path, ours: _Opts, devs: Sequence[Device],
                       per_gateway(len(ids))) as gateways:
         say(f"bridge ({ours.processes} process(es)): {len(messages)} messages live, "
             f"{len(gateways)} publishers…")
-        bridge = live_into(settings, gateways, topics.telemetry, messages, expected,
-                           traffic_key, lambda: _bridge(live_opts), "kafka_live_bridge")
-        forget_session(settings, f"bench-{run}-bridge", ours.processes)
+        with session_ended(settings, f"bench-{run}-bridge", ours.processes):
+            bridge = live_into(settings, gateways, topics.telemetry, messages, expected,
+                               traffic_key, lambda: _bridge(live_opts), "kafka_live_bridge")
         config = telegraf_kafka_config(settings, client_id, peer_topic,
                                        [t for t, _ in messages[:len(devs)]])
         say(f"telegraf: {len(messages)} messages live, {len(gateways)} publishers…")
-        peer = live_into(settings, gateways, peer_topic, messages, expected, telegraf_key,
-                         lambda: _telegraf(binary, config, ours.tmp), "kafka_live_telegraf")
-        forget_session(settings, client_id)
+        with session_ended(settings, client_id):
+            peer = live_into(settings, gateways, peer_topic, messages, expected, telegraf_key,
+                             lambda: _telegraf(binary, config, ours.tmp),
+                             "kafka_live_telegraf")
     return {**bridge, **peer, PROBLEMS: [*bridge[PROBLEMS], *peer[PROBLEMS]]}
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from ioc.bench.bridge import PROBE_SEQ, _bridge, _Opts, queue_backlog
-from ioc.bench.loadgen import Publisher, forget_session, traffic_payload
+from ioc.bench.loadgen import Publisher, session_ended, traffic_payload
 from ioc.bench.peer_config import telegraf_influx_config
 from ioc.bench.rss import read_cpu_s
 from ioc.bench.trials import PROBLEMS
@@ -148,26 +148,27 @@ def influx_round(settings: Settings, login: MqttLogin, devices: Sequence[Device]
     opts = _Opts(settings, run, KafkaTopics.prefixed(prefix), registry, False, None, 5, tmp,
                  processes, "librdkafka")
     with scoped_bucket(settings, "peer") as ours, scoped_bucket(settings, "peer") as theirs:
-        with _bridge(opts):
-            pass  # the bridge's session exists: the backlog queues for it
-        queue_backlog(settings, login, messages, 300)
-        say(f"bridge + worker → InfluxDB: {len(messages)} readings…")
-        bridge = _measure(lambda: _count(ours.settings, ours.name, "traffic", "intensity"),
-                          len(messages),
-                          lambda: _bridge_and_worker(opts, prefix, ours.env(), ours.name,
-                                                     worker_processes),
-                          600, "bridge_worker")
-        forget_session(settings, f"bench-{run}-bridge", processes)
+        with session_ended(settings, f"bench-{run}-bridge", processes):
+            with _bridge(opts):
+                pass  # the bridge's session exists: the backlog queues for it
+            queue_backlog(settings, login, messages, 300)
+            say(f"bridge + worker → InfluxDB: {len(messages)} readings…")
+            bridge = _measure(lambda: _count(ours.settings, ours.name, "traffic", "intensity"),
+                              len(messages),
+                              lambda: _bridge_and_worker(opts, prefix, ours.env(), ours.name,
+                                                         worker_processes),
+                              600, "bridge_worker")
         client_id = f"peer-{run}-influx"
         config = telegraf_influx_config(settings, client_id, theirs.settings, theirs.name,
                                         [t for t, _ in messages[:len(devices)]])
-        with telegraf(config):
-            _probe_through(settings, login, messages[0][0], lambda: _probes(theirs))
-        queue_backlog(settings, login, messages, 300)
-        say(f"telegraf → InfluxDB: {len(messages)} readings…")
-        peer = _measure(lambda: _count(theirs.settings, theirs.name, "mqtt_consumer", "seq"),
-                        len(messages), lambda: telegraf(config), 600, "telegraf")
-        forget_session(settings, client_id)
+        with session_ended(settings, client_id):
+            with telegraf(config):
+                _probe_through(settings, login, messages[0][0], lambda: _probes(theirs))
+            queue_backlog(settings, login, messages, 300)
+            say(f"telegraf → InfluxDB: {len(messages)} readings…")
+            peer = _measure(lambda: _count(theirs.settings, theirs.name, "mqtt_consumer",
+                                           "seq"),
+                            len(messages), lambda: telegraf(config), 600, "telegraf")
     return {**bridge, **peer, PROBLEMS: [*bridge[PROBLEMS], *peer[PROBLEMS]]}
 
 

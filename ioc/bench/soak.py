@@ -44,6 +44,9 @@ from ioc.testing.processes import WorkerProcess
 __all__ = ["SoakResult", "run_soak"]
 
 Say = Callable[[str], None]
+# devices per gateway login: the broker checks each publish against the gateway's ACL entries
+# one by one (two per device), so this sets the broker's cost per message (see --per-gateway)
+GATEWAY_DEVICES = 250
 _SERVICES = {"mosquitto": "mosquitto.pid", "kafka": "kafka.pid", "influxd": "influxd.pid"}
 
 
@@ -77,6 +80,7 @@ class SoakResult:
     # alert_ms's two parts, split at the bridge's produce call (soak_count.crossing_hops)
     hops_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     measured: int = 0  # readings published after the warm-up (the CPU table's per 10k)
+    per_gateway: int = GATEWAY_DEVICES  # devices per gateway login of the load generator
 
     @property
     def end_to_end_rate(self) -> float:
@@ -140,7 +144,7 @@ class _Run:
 
 @contextmanager
 def _pipeline(settings: Settings, devices: int, say: Say, worker_processes: int = 1,
-              bridge_processes: int = 1) -> Iterator[_Run]:
+              bridge_processes: int = 1, per_gateway: int = GATEWAY_DEVICES) -> Iterator[_Run]:
     """Bucket, topics, registry, worker and bridge for one soak; all removed afterwards."""
     run_id = uuid.uuid4().hex[:8]
     # one reading per device per second at most; silence alerts only after 15 minutes
@@ -156,7 +160,8 @@ def _pipeline(settings: Settings, devices: int, say: Say, worker_processes: int 
         run.bucket = stack.enter_context(scoped_bucket(settings, "soak"))
         # gateway users of its own, allowed to publish for the soak's devices only
         run.gateways = stack.enter_context(run_gateways(
-            settings, f"gw-soak-{run_id}-", "drainage", [d.id for d in run.devices]))
+            settings, f"gw-soak-{run_id}-", "drainage", [d.id for d in run.devices],
+            per_gateway))
         say(f"bucket {run.bucket.name}; starting worker and bridge (logs in {run.tmp})…")
         run.worker = WorkerProcess(run.prefix, registry, run.tmp / "worker.log",
                                    bucket=run.bucket.name, env=run.bucket.env(),
@@ -240,11 +245,11 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
              sample_s: float = 10.0, say: Say = lambda text: None, *,
              worker_processes: int = 1, bridge_processes: int = 1,
              warmup_s: float = 0.0, publisher: str = "wire",
-             warm_broker: bool = True) -> SoakResult:
+             warm_broker: bool = True, per_gateway: int = GATEWAY_DEVICES) -> SoakResult:
     """Run the soak and count; see the module docstring. `warm_broker`: a longer warm-up
     while the Kafka broker is fresh from a start (broker_warmth)."""
     n = devices or max(1, min(rate, 5000))
-    with _pipeline(settings, n, say, worker_processes, bridge_processes) as run:
+    with _pipeline(settings, n, say, worker_processes, bridge_processes, per_gateway) as run:
         pids = _pids(run)
         if warm_broker:
             warmup_s = _warm_up(warmup_s, pids["kafka"], say)
@@ -295,4 +300,4 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
                           cpu_share(window.cpu, cpu_after) if window.cpu and cpu_after
                           else None, pauses,
                           {k: latency_summary(v, len(sent_at)) for k, v in hops.items()},
-                          published - load.warm)
+                          published - load.warm, per_gateway)
