@@ -18,12 +18,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 def test_soak_smoke_loses_nothing_and_reports_rss(
         mqtt_service: Settings, kafka_service: Settings, influx_service: Settings) -> None:
     done = subprocess.run([sys.executable, "-m", "ioc", "bench", "soak", "--minutes", "0.5",
-                           "--rate", "200", "--sample-s", "2", "--no-broker-warm-up"],
+                           "--rate", "200", "--sample-s", "2", "--no-broker-warm-up",
+                           "--per-gateway", "50"],
                           cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=360, check=False)
     out = done.stdout
     assert done.returncode == 0, out + done.stderr[-3000:]
-    assert "from 200 devices (wire publisher)" in out, out
+    assert "from 200 devices (wire publisher, 50 per gateway)" in out, out
     # 5 s of warm-up at 200/s before the measured half minute, counted all the same
     assert "published 7000 (6000 after 5 s of warm-up), acknowledged by Mosquitto 7000" in out, \
         out
