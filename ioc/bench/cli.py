@@ -254,9 +254,9 @@ def _run_parts(parts: list[str], quick: bool, runs: int, as_json: bool) -> None:
                    "gateway, or paho (1.2-1.8 CPU-s per 10k messages, taken from the "
                    "pipeline it measures).")
 @click.option("--per-gateway", type=click.IntRange(min=1), default=None,
-              help="Devices per gateway login, one connection each [default: 250]. Smaller "
-                   "gateways shorten Mosquitto's ACL scan per publish but cost it more reads "
-                   "(at 10,000/s, 25 per gateway: broker CPU unchanged, publisher's x2.5).")
+              help="Devices per gateway login, one connection each [default: 250]. "
+                   "Smaller gateways shorten Mosquitto's ACL scan per publish but bring "
+                   "more, smaller reads (docs/architecture.md).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
 def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
          worker_processes: int, bridge_processes: int, warmup_s: float,
@@ -279,7 +279,7 @@ def soak(minutes: float, rate: int, devices: int | None, sample_s: float,
                           worker_processes=worker_processes,
                           bridge_processes=bridge_processes, warmup_s=warmup_s,
                           publisher=publisher, warm_broker=broker_warm_up,
-                          **({} if per_gateway is None else {"per_gateway": per_gateway}))
+                          per_gateway=per_gateway)
     if as_json:
         doc = dataclasses.asdict(result)
         doc.update(lost=result.lost, lost_in_kafka=result.lost_in_kafka,

@@ -38,15 +38,12 @@ from ioc.core.registry import WARDS, Device, dump_registry
 from ioc.core.settings import Settings, state_dir
 from ioc.ingest.router import KafkaTopics
 from ioc.testing.influx import ScopedBucket, scoped_bucket
-from ioc.testing.mqtt_logins import run_gateways
+from ioc.testing.mqtt_logins import GATEWAY_DEVICES, run_gateways
 from ioc.testing.processes import WorkerProcess
 
 __all__ = ["SoakResult", "run_soak"]
 
 Say = Callable[[str], None]
-# devices per gateway login: the broker checks each publish against the gateway's ACL entries
-# one by one (two per device), so this sets the broker's cost per message (see --per-gateway)
-GATEWAY_DEVICES = 250
 _SERVICES = {"mosquitto": "mosquitto.pid", "kafka": "kafka.pid", "influxd": "influxd.pid"}
 
 
@@ -245,10 +242,11 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
              sample_s: float = 10.0, say: Say = lambda text: None, *,
              worker_processes: int = 1, bridge_processes: int = 1,
              warmup_s: float = 0.0, publisher: str = "wire",
-             warm_broker: bool = True, per_gateway: int = GATEWAY_DEVICES) -> SoakResult:
+             warm_broker: bool = True, per_gateway: int | None = None) -> SoakResult:
     """Run the soak and count; see the module docstring. `warm_broker`: a longer warm-up
     while the Kafka broker is fresh from a start (broker_warmth)."""
     n = devices or max(1, min(rate, 5000))
+    per_gateway = per_gateway or GATEWAY_DEVICES
     with _pipeline(settings, n, say, worker_processes, bridge_processes, per_gateway) as run:
         pids = _pids(run)
         if warm_broker:

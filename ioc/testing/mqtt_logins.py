@@ -32,14 +32,16 @@ from ioc.core.mqtt_identities import (
 from ioc.core.mqtt_secrets import new_secret
 from ioc.core.settings import Settings
 
-__all__ = ["owner_tag", "prune_leftovers", "run_devices", "run_gateway", "run_gateways",
-           "run_role_member"]
+__all__ = ["GATEWAY_DEVICES", "owner_tag", "prune_leftovers", "run_devices", "run_gateway",
+           "run_gateways", "run_role_member"]
 
 log = logging.getLogger(__name__)
 
 _GONE = {"Client not found", "Role not found"}
 _TAG = "ioc:test pid="  # textname of a run's users: the process that made them, and where
 _MAX_INLINE_ROLES = 200  # createClient's role list stays far under the packet limit
+# devices per throwaway gateway: the broker checks a publish against its ACLs one by one
+GATEWAY_DEVICES = 250
 
 
 def owner_tag() -> str:
@@ -128,7 +130,8 @@ def run_gateway(settings: Settings, name: str, domain: str,
 
 @contextmanager
 def run_gateways(settings: Settings, prefix: str, domain: str, device_ids: list[str],
-                 per_gateway: int = 250) -> Iterator[list[tuple[MqttLogin, list[str]]]]:
+                 per_gateway: int = GATEWAY_DEVICES,
+                 ) -> Iterator[list[tuple[MqttLogin, list[str]]]]:
     """Gateways `<prefix><k>` sharing the devices, at most `per_gateway` each: (login, its
     device ids) per gateway. The broker checks a publish against the gateway's ACLs one by
     one, so a single gateway of 5,000 devices capped the broker at ~500 messages/s."""
