@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.partitioner import DefaultPartitioner, murmur2
+from kafka.partitioner import DefaultPartitioner
 
 from ioc.bench.drain import cpu_of
 from ioc.bench.trials import PROBLEMS
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_admin import ensure_topics
 from ioc.core.kafka_auth import kafka_access
-from ioc.core.ownership import OWNER_HEADER
+from ioc.core.ownership import OWNER_HEADER, owner_partition
 from ioc.core.registry import WARDS, Device, Registry, dump_registry
 from ioc.core.schemas import reading_from_json, reading_to_json
 from ioc.core.settings import Settings
@@ -57,8 +57,9 @@ def _produce(settings: Settings, topic: str, devices: Sequence[Device], n: int,
             level = 0.7 if step % 50 in range(10, 20) else 0.3  # open, then clear, ...
             value = reading_to_json(drain(dev, T0 + timedelta(seconds=60 * step), level))
             key = dev.id.encode()
-            ward = (owner.device_owner(dev.id) or "").encode()
-            part = (parts[(murmur2(ward) & 0x7FFFFFFF) % len(parts)] if by_ward
+            ward_key = owner.device_owner(dev.id) or ""
+            ward = ward_key.encode()
+            part = (parts[owner_partition(ward_key, len(parts))] if by_ward
                     else default.partition(topic, key, key, None, None, producer._metadata))
             producer.send(topic, key=key, value=value, partition=part,
                           headers=[(OWNER_HEADER, ward)] if by_ward else None)

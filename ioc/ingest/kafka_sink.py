@@ -9,11 +9,11 @@ from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
-from kafka.partitioner import DefaultPartitioner, murmur2
+from kafka.partitioner import DefaultPartitioner
 
 from ioc.core.errors import ServiceError
 from ioc.core.kafka_auth import KafkaAccess
-from ioc.core.ownership import OWNER_HEADER
+from ioc.core.ownership import OWNER_HEADER, owner_partition
 
 __all__ = ["KafkaSink", "OwnerPartitioner", "SinkConfig", "SinkUnavailable"]
 
@@ -36,7 +36,7 @@ class SinkConfig:
     delivery_timeout_ms: int = 120_000
     request_timeout_ms: int = 30_000
     max_block_ms: int = 10_000
-    # record key -> the key whose hash picks the partition (device id -> owner ward), so the
+    # record key -> the key that picks the partition (device id -> owner ward), so the
     # worker finds a ward's readings on one partition; empty: Kafka's default partitioning
     partition_keys: Mapping[bytes, bytes] = field(default_factory=dict)
 
@@ -65,15 +65,12 @@ class SinkConfig:
 
 
 class OwnerPartitioner(DefaultPartitioner):
-    """Kafka's default partitioner applied to the owner key of a record key, when known.
-
-    Partition = murmur2(owner key) mod partitions, as if the record were keyed by its owner
-    (ioc.ownership.owner_partition); the record keeps its own key.
-    """
+    """The owner key's partition (ioc.ownership.owner_partition) for a record key whose owner
+    is known, Kafka's default choice for other keys; the record keeps its own key."""
 
     def __init__(self, partition_keys: Mapping[bytes, bytes]) -> None:
         self._keys = partition_keys
-        self._hash: dict[bytes, int] = {}
+        self._found: dict[tuple[bytes, int], int] = {}
 
     def partition(self, topic: str, key: Any, serialized_key: bytes | None, value: Any,
                   serialized_value: bytes | None, cluster: Any) -> int:
@@ -82,11 +79,12 @@ class OwnerPartitioner(DefaultPartitioner):
         if owner is None:
             return int(super().partition(topic, key, serialized_key, value, serialized_value,
                                          cluster))
-        found = self._hash.get(owner)
-        if found is None:
-            found = self._hash[owner] = murmur2(owner) & 0x7FFFFFFF
         partitions = sorted(cluster.partitions_for_topic(topic))
-        return int(partitions[found % len(partitions)])
+        found = self._found.get((owner, len(partitions)))
+        if found is None:
+            found = self._found[(owner, len(partitions))] = owner_partition(
+                owner.decode(), len(partitions))
+        return int(partitions[found])
 
 
 class KafkaSink:

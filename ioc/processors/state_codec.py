@@ -30,7 +30,7 @@ from ioc.processors.rules.base import Hold
 from ioc.processors.rules.catalog import CIRCUIT, LOCALIZED
 
 __all__ = ["Record", "decode_state", "encode_state", "load_record", "load_records",
-           "records_of"]
+           "record_owner", "records_of"]
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,17 @@ def load_record(state: RuleState, key: bytes, value: bytes) -> bool:
         log.warning("skipping unreadable state record %r: %s", key[:80], str(exc)[:200])
         return False
     return True
+
+
+def record_owner(state: RuleState, key: bytes) -> str | None:
+    """The owner key a record's subject belongs to now, by `state`'s registry; None if the
+    registry no longer knows it."""
+    kind, _, subject = key.decode(errors="replace").partition(":")
+    if kind == "d":
+        return state.owner_of.get(subject)
+    if kind == "c":
+        return state.circuit_ward.get(subject)
+    return subject if kind in ("w", "o", "k") else None
 
 
 def load_records(state: RuleState, records: Iterable[tuple[bytes, bytes]]) -> int:

@@ -256,7 +256,8 @@ def create_app(settings: Settings, registry: Registry, topics: WorkerTopics | No
     readings = ReadingHandler(detector, router, partitions, worker.counts)
     owned = app.topic(tp.owned, partitions=owned_count, internal=True, schema=RAW)
     alerts = app.topic(tp.alerts, config={"cleanup.policy": "compact"})
-    worker.outbox = Outbox(worker.counts, alerts, owned, app.topic(tp.deadletter))
+    worker.outbox = Outbox(worker.counts, alerts, owned, app.topic(tp.deadletter),
+                           lambda owner: router.partition_of(owner, owned_count))
     _ownership_signals(app, worker, state_log)
     _readings_agent(app, worker, readings, tp.telemetry, tune)
     route_agents(app, router, (tp.device_status, tp.commands), tune.batch_max,

@@ -11,6 +11,11 @@ acknowledged, and Faust commits an offset only after that, so on a restart:
   records from there on are processed as if the worker had never stopped;
 * outbox alerts missing from the alerts topic are published again (those present are not):
   every alert version reaches the topic once, even if the worker died between the two.
+
+The marker names the partition layout (ioc.core.ownership.partition_layout): a checkpoint
+written under another layout or partition count describes other wards, so it is not loaded
+(the partition is rebuilt from its open alerts, as on a first start), and a record whose
+subject's owner is now placed on another partition is skipped.
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from typing import Protocol
 
 import orjson
 
+from ioc.core.ownership import partition_layout
 from ioc.core.schemas import Alert
 from ioc.processors.detector import Detector
 from ioc.processors.rule_state import Dirty
-from ioc.processors.state_codec import load_records, records_of
+from ioc.processors.state_codec import load_records, record_owner, records_of
 from ioc.processors.worker.routing import Router
 
 __all__ = ["MARKER", "OUTBOX_BUDGET", "OWNED", "TELEMETRY", "Checkpoints", "Marker", "StateLog",
@@ -55,15 +61,18 @@ class StateLog(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Marker:
-    """What a partition's state reflects: next offsets per input, and unpublished alerts."""
+    """What a partition's state reflects: next offsets per input, unpublished alerts, and
+    the partition layout it was written under ("": before layouts were named)."""
 
     positions: Mapping[str, int]
     outbox: tuple[Alert, ...] = ()
+    layout: str = ""
 
     def encode(self) -> bytes:
         """The marker record's value."""
         return orjson.dumps({"format": _FORMAT, "positions": dict(self.positions),
-                             "outbox": [orjson.Fragment(a.to_json()) for a in self.outbox]})
+                             "outbox": [orjson.Fragment(a.to_json()) for a in self.outbox],
+                             "layout": self.layout})
 
     @classmethod
     def decode(cls, raw: bytes) -> Marker:
@@ -74,9 +83,10 @@ class Marker:
         try:
             positions = {str(k): int(v) for k, v in doc["positions"].items()}
             outbox = tuple(Alert.model_validate(a) for a in doc["outbox"])
+            layout = str(doc.get("layout", ""))
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed state marker: {exc!r}") from exc
-        return cls(positions, outbox)
+        return cls(positions, outbox, layout)
 
 
 def bounded_outbox(alerts: Sequence[Alert], budget: int) -> tuple[Alert, ...]:
@@ -110,6 +120,7 @@ class Checkpoints:
     def __init__(self, detector: Detector, router: Router, partitions: int,
                  log: StateLog | None) -> None:
         self._detector, self._router, self._partitions = detector, router, partitions
+        self._layout = partition_layout(partitions)
         self._log = log
         self.positions: dict[tuple[str, int], int] = {}  # (input, partition) -> next offset
         self._staged: list[Alert] = []  # made, not yet confirmed published, in order
@@ -180,7 +191,7 @@ class Checkpoints:
                 log.warning("partition %d: outbox of %d alerts over %d bytes; the marker keeps "
                             "the latest version of %d", part, len(outbox[part]), OUTBOX_BUDGET,
                             len(kept))
-            out[part].append((MARKER, Marker(positions, kept).encode()))
+            out[part].append((MARKER, Marker(positions, kept, self._layout).encode()))
         return out
 
     def forget(self, lost: Collection[int]) -> None:
@@ -206,7 +217,7 @@ class Checkpoints:
                 continue
             loaded += 1
             self.counts["unreadable_state_records"] += load_records(
-                self._detector.state, records.items())
+                self._detector.state, self._owned_records(part, records))
             self._load_alerts(by_part[part], marker)
             for source, offset in marker.positions.items():
                 self.positions[(source, part)] = offset
@@ -219,11 +230,30 @@ class Checkpoints:
         if raw is None:
             return None
         try:
-            return Marker.decode(raw)
+            marker = Marker.decode(raw)
         except ValueError as exc:  # pydantic's and orjson's errors are ValueErrors too
             log.error("partition %d: unreadable state marker (%s); restoring from alerts only",
                       part, str(exc)[:200])
             return None
+        if marker.layout != self._layout:
+            self.counts["other_layout_checkpoints"] += 1
+            log.warning("partition %d: checkpoint of partition layout %r, this worker places "
+                        "wards by %r; restoring from alerts only", part,
+                        marker.layout or "murmur2 (unnamed)", self._layout)
+            return None
+        return marker
+
+    def _owned_records(self, part: int, records: Mapping[bytes, bytes],
+                       ) -> list[tuple[bytes, bytes]]:
+        """The records whose subject's owner is placed on `part` now (a device that moved
+        ward left its old record behind; loading it could overwrite its current state)."""
+        state, kept = self._detector.state, []
+        for key, value in records.items():
+            owner = record_owner(state, key)
+            if owner is not None and self._router.partition_of(owner, self._partitions) == part:
+                kept.append((key, value))
+        self.counts["foreign_state_records"] += len(records) - len(kept)
+        return kept
 
     def _load_alerts(self, published: list[Alert], marker: Marker) -> None:
         """The partition's alerts as published, then its outbox: what the checkpoint saw."""

@@ -125,8 +125,11 @@ class Ownership:
 class Outbox:
     """Sends what the agents produced."""
 
-    def __init__(self, counts: Counter[str], alerts: Any, owned: Any, deadletter: Any) -> None:
+    def __init__(self, counts: Counter[str], alerts: Any, owned: Any, deadletter: Any,
+                 owned_partition: Callable[[str], int]) -> None:
         self._counts, self._alerts, self._owned, self._dead = counts, alerts, owned, deadletter
+        # the owner's partition, not the producer's hash of the key (ioc.core.ownership)
+        self._owned_partition = owned_partition
         # agents take turns queueing records (FIFO), so the versions of one alert reach
         # Kafka in the order the detector made them even when two agents change it
         self._turn = asyncio.Lock()
@@ -148,7 +151,8 @@ class Outbox:
                                                     value=alert.to_json()))
             for owner, env in batch.reroute:
                 counts["rerouted"] += 1
-                sent.append(await self._owned.send(key=owner.encode(), value=env))
+                sent.append(await self._owned.send(key=owner.encode(), value=env,
+                                                   partition=self._owned_partition(owner)))
             for key, value, reason in batch.dead:
                 counts["deadletter"] += 1
                 sent.append(await self._dead.send(key=key, value=value,

@@ -1,13 +1,13 @@
 """Pure routing for the worker: which partition key owns a device's or an alert's state.
 
 Co-partitioning: the bridge writes each reading to the telemetry partition of its owner
-key (`owner_partition`: Kafka's murmur2 of the owner ward, as Kafka's default partitioner
-would place a record keyed by the ward), while the record key stays the device id. A
-device's ward is fixed, so its readings stay in one partition, in order. The worker's
-internal topic (statuses, commands, and readings that arrive on another partition) is
-keyed by the same owner key and has as many partitions, and Faust assigns topics with
-the same partition count to its members together, so partition p of both topics - all
-state of the wards hashed to p - has one writer.
+key (`owner_partition`: the wards dealt evenly over the partitions), while the record key
+stays the device id. A device's ward is fixed, so its readings stay in one partition, in
+order. The worker's internal topic (statuses, commands, and readings that arrive on another
+partition) is keyed by the same owner key, placed on the same partition, and has as many
+partitions, and Faust assigns topics with the same partition count to its members
+together, so partition p of both topics - all state of the wards placed on p - has one
+writer.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Router:
         return self._owner.get(device_id)
 
     def partition_of(self, owner: str, partitions: int) -> int:
-        """`owner_partition`, memoized (murmur2 in pure Python costs microseconds)."""
+        """`owner_partition`, memoized (a stray key's murmur2 in pure Python costs µs)."""
         key = (owner, partitions)
         found = self._partition.get(key)
         if found is None:

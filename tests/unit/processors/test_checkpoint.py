@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from ioc.core.alerts_topic import AlertFold
-from ioc.core.ownership import owner_keys, owner_partition
+from ioc.core.ownership import owner_keys, owner_partition, partition_layout
 from ioc.core.registry import Registry
 from ioc.core.schemas import Alert, Reading
 from ioc.processors.detector import Detector
@@ -206,11 +206,59 @@ def test_an_unreadable_marker_falls_back_to_the_open_alerts(
     assert det.process(drain("a1", at(180), 0.7)) == []
 
 
+def test_a_checkpoint_of_another_partition_layout_falls_back_to_the_open_alerts(
+        caplog: pytest.LogCaptureFixture) -> None:
+    reg = make_registry(drainage_device("a1"))
+    first = Detector(reg)
+    opened = [a for i in range(3) for a in first.process(drain("a1", at(60 * i), 0.7))]
+    part = owner_partition("tan-phu", P)
+    log = FakeLog()
+    # written before layouts were named (wards placed by murmur2), with a stale offset
+    legacy = Marker({TELEMETRY: 500, OWNED: 0}, ()).encode()
+    asyncio.run(log.write(part, [(b"d:a1", b"[]"), (MARKER, legacy)]))
+    det = Detector(reg)
+    cp = Checkpoints(det, Router(reg), P, log)
+    assert cp.restore(range(P), opened) == 0
+    assert "partition layout" in caplog.text and cp.counts["other_layout_checkpoints"] == 1
+    assert cp.fresh(TELEMETRY, part, 0)  # its offsets are not taken either
+    assert [a.id for a in det.open_alerts()] == [opened[0].id]
+    assert det.process(drain("a1", at(180), 0.7)) == []
+
+
+def test_a_record_whose_owner_is_placed_on_another_partition_is_not_loaded() -> None:
+    reg = make_registry(drainage_device("a1"), drainage_device("b1", ward="tan-dong"))
+    here, there = owner_partition("tan-phu", P), owner_partition("tan-dong", P)
+    assert here != there
+    log = FakeLog()
+
+    async def no_output(alerts: list[Alert]) -> None:
+        return None
+
+    async def life(det: Detector) -> None:
+        cp = Checkpoints(det, Router(reg), P, log)
+        for minute in (1, 2):
+            cp.stage(det.process(drain("b1", at(60 * minute), 0.3)))
+            await cp.commit(no_output)
+
+    ref = Detector(reg, RuleSettings(silent_unseen=False), owner_tick_s=30.0)
+    asyncio.run(life(ref))
+    b1_then = dict(log.batches[there][0])[b"d:b1"]  # after its first reading only
+    # left behind on a1's partition, as by a b1 that belonged to a ward placed there
+    asyncio.run(log.write(here, [(b"d:b1", b1_then),
+                                 (MARKER, Marker({}, (), partition_layout(P)).encode())]))
+    det = Detector(reg, RuleSettings(silent_unseen=False), owner_tick_s=30.0)
+    cp = Checkpoints(det, Router(reg), P, log)
+    assert cp.restore([there, here], []) == 2  # the stale one read last
+    assert det.state.last["b1"] == ref.state.last["b1"]
+    assert cp.counts["foreign_state_records"] == 1
+
+
 def test_marker_round_trips() -> None:
     reg = make_registry(drainage_device("a1"))
     alert = Detector(reg).process(drain("a1", at(0), 0.95))[0]
-    marker = Marker({TELEMETRY: 12, OWNED: 3}, (alert,))
+    marker = Marker({TELEMETRY: 12, OWNED: 3}, (alert,), partition_layout(P))
     assert Marker.decode(marker.encode()) == marker
+    assert Marker.decode(Marker({TELEMETRY: 1}).encode()).layout == ""
     with pytest.raises(ValueError):
         Marker.decode(b'{"format": 1}')
 

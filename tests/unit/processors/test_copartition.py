@@ -4,6 +4,7 @@ partition assignment agree."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,6 +26,7 @@ from ioc.ingest.bridge import Bridge, BridgeConfig
 from ioc.ingest.kafka_sink import KafkaSink, OwnerPartitioner, SinkConfig
 from ioc.ingest.mqtt_source import MqttConfig
 from ioc.processors.worker.app import Batch, ReadingHandler, WorkerTopics, create_app
+from ioc.processors.worker.parts import Outbox
 from ioc.processors.worker.routing import Router
 from ioc.testing.factories import T0, drain, drainage_device, lamp_device, registry
 
@@ -52,16 +54,46 @@ class Cluster:
         return self._parts
 
 
+@pytest.mark.parametrize("partitions", [1, 2, 3, 4, 5, 8, 12])
+def test_wards_are_dealt_evenly_over_the_partitions(partitions: int) -> None:
+    # murmur2 of the ward keys put 6 of 8 wards on one of 2 partitions and left one of 4 empty
+    per_partition = Counter(owner_partition(ward, partitions) for ward in WARDS)
+    assert set(per_partition) == set(range(min(partitions, len(WARDS))))
+    assert max(per_partition.values()) - min(per_partition.values()) <= 1
+    # registry order decides: the first ward on partition 0, the next on 1, ...
+    assert [owner_partition(w, partitions) for w in list(WARDS)[:2]] == \
+        [0, 1 % partitions]
+
+
 @pytest.mark.parametrize("partitions", [1, 3, 4, 8, 12])
-def test_owner_partition_is_kafkas_default_partition_of_the_ward_key(partitions: int) -> None:
-    # the worker's internal topic is keyed by ward and partitioned by Faust's (aiokafka's)
-    # default partitioner; telemetry must put a ward's readings on that same partition
-    for ward in WARDS:
-        key = ward.encode()
-        expected = owner_partition(ward, partitions)
-        assert DefaultPartitioner().partition("t", key, key, None, None,
-                                              Cluster(partitions)) == expected
+def test_other_owner_keys_take_kafkas_default_partition(partitions: int) -> None:
+    for key in (b"not-a-ward", b"circuit-9", b"\xc3\xa1"):
+        expected = DefaultPartitioner().partition("t", key, key, None, None,
+                                                  Cluster(partitions))
+        assert owner_partition(key.decode(), partitions) == expected
         assert AioDefaultPartitioner()(key, list(range(partitions)), []) == expected
+
+
+def test_outbox_places_rerouted_records_on_their_owners_partition() -> None:
+    sent: list[dict[str, Any]] = []
+
+    class Topic:
+        async def send(self, **kw: Any) -> Any:
+            sent.append(kw)
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            future.set_result(None)
+            return future
+
+    router = Router(REG)
+    outbox = Outbox(Counter(), Topic(), Topic(), Topic(),
+                    lambda owner: router.partition_of(owner, 4))
+    asyncio.run(outbox.publish(Batch(reroute=[("tan-dong", b"e1"), ("tan-binh", b"e2")])))
+    assert [(s["key"], s["partition"]) for s in sent] == [
+        (b"tan-dong", owner_partition("tan-dong", 4)),
+        (b"tan-binh", owner_partition("tan-binh", 4))]
+    # neither is where the producer's own hash of the key would have put it
+    assert all(s["partition"] != AioDefaultPartitioner()(s["key"], [0, 1, 2, 3], [])
+               for s in sent)
 
 
 def test_bridge_partitioner_places_devices_on_their_owners_partition() -> None:
