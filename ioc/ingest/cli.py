@@ -18,7 +18,7 @@ from ioc.core.process_group import Member, run_group
 from ioc.core.settings import Settings, load_settings
 from ioc.ingest.bridge import Bridge, SinkFactory
 from ioc.ingest.config import bridge_config, default_client_id, load_bridge_registry
-from ioc.ingest.kafka_sink import KafkaSink
+from ioc.ingest.kafka_sink import DEFAULT_LINGER_MS, KafkaSink
 from ioc.ingest.members import SOLO, Membership
 from ioc.ingest.router import KafkaTopics
 
@@ -107,7 +107,9 @@ def _run_members(count: int, o: dict[str, Any], settings: Settings, port: int) -
 @click.option("--registry", type=click.Path(path_type=Path), default=None,
               help="Device registry YAML [default: IOC_REGISTRY].")
 @click.option("--topic-prefix", default="", help="Prefix for the Kafka topic names.")
-@click.option("--linger-ms", type=int, default=5, show_default=True)
+@click.option("--linger-ms", type=int, default=DEFAULT_LINGER_MS, show_default=True,
+              help="How long the Kafka producer gathers records into a batch: longer costs "
+                   "latency, shorter costs CPU per record (docs/architecture.md).")
 @click.option("--batch-size", type=int, default=256 * 1024, show_default=True)
 @click.option("--compression", type=_COMPRESSION, default="none", show_default=True)
 @click.option("--receive-maximum", type=int, default=4000, show_default=True,

@@ -13,7 +13,7 @@ from ioc.core.registry import Registry, load_registry
 from ioc.core.settings import DEV_PLACEHOLDER, Settings, credentials_file
 from ioc.core.topics import MQTT_STATUS_FILTER
 from ioc.ingest.bridge import BridgeConfig
-from ioc.ingest.kafka_sink import SinkConfig
+from ioc.ingest.kafka_sink import DEFAULT_LINGER_MS, SinkConfig
 from ioc.ingest.mqtt_source import MqttConfig
 from ioc.ingest.router import KafkaTopics
 
@@ -51,7 +51,7 @@ def load_bridge_registry(path: Path) -> Registry:
 
 def bridge_config(settings: Settings, *, client_id: str | None = None,
                   share_group: str | None = None, topics: KafkaTopics | None = None,
-                  metrics_port: int | None = None, linger_ms: int = 5,
+                  metrics_port: int | None = None, linger_ms: int = DEFAULT_LINGER_MS,
                   batch_size: int = 256 * 1024, compression: str | None = None,
                   receive_maximum: int = 4000, status: bool = True,
                   session_expiry_s: int = 7 * 24 * 3600,
