@@ -316,6 +316,11 @@ def _soak_report(r: SoakResult) -> str:
              f"  end to end: {r.end_to_end_rate}/s (first publish → all stored and judged, "
              f"{r.end_to_end_s:.1f} s; {r.worker_processes} worker, {r.bridge_processes} "
              "bridge process(es))",
+             "  kept up: " + (
+                 f"judged {r.kept_up[0]:g}/s, stored {r.kept_up[1]:g}/s (offsets committed "
+                 "from the end of the warm-up to the last publish; each end late by up to a "
+                 "commit interval)" if r.kept_up
+                 else "not measured (a committed-offset read failed)"),
              f"  LOST: {r.lost}" + ("" if r.ok else "  (FAILED)"),
              *([f"  while publishing: {r.cpu.line()}"] if r.cpu else []),
              *([f"  Kafka while publishing: {r.kafka_pauses.line()}"

@@ -17,7 +17,7 @@ from ioc.bench.broker_warmth import warm_up_s
 from ioc.bench.jvm_pauses import Pauses, read_pauses
 from ioc.bench.lag_watch import GroupLags
 from ioc.bench.loadgen import BridgeProcess
-from ioc.bench.machine import CpuShare, CpuTimes, cpu_share, cpu_times
+from ioc.bench.machine import CpuShare, cpu_share, cpu_times
 from ioc.bench.publishers import PublisherPool
 from ioc.bench.rss import PidSource, RssSampler, RssSummary, read_cpu_s
 from ioc.bench.soak_count import (
@@ -30,6 +30,7 @@ from ioc.bench.soak_count import (
     latency_summary,
 )
 from ioc.bench.soak_load import Load, stream
+from ioc.bench.soak_window import CommitMarks, Window, committed_reader
 from ioc.core.heap import settle_heap
 from ioc.core.kafka_admin import drop_topics, ensure_topics
 from ioc.core.kafka_auth import kafka_access
@@ -78,6 +79,9 @@ class SoakResult:
     hops_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     measured: int = 0  # readings published after the warm-up (the CPU table's per 10k)
     per_gateway: int = GATEWAY_DEVICES  # devices per gateway login of the load generator
+    # readings/s the worker and the storage consumer committed while publishing after the
+    # warm-up (soak_window); None if an offset read failed
+    kept_up: tuple[float, ...] | None = None
 
     @property
     def end_to_end_rate(self) -> float:
@@ -129,6 +133,15 @@ class _Run:
     @property
     def topics(self) -> KafkaTopics:
         return KafkaTopics.prefixed(self.prefix)
+
+    def commit_marks(self) -> tuple[CommitMarks, Callable[[], None]]:
+        """Marks of the worker's and the storage consumer's commits on telemetry."""
+        assert self.worker is not None
+        w = self.worker
+        read, close = committed_reader(kafka_access(self.settings),
+                                       [w.group, f"{w.prefix}ioc-influx-writer"],
+                                       w.topics.telemetry)
+        return CommitMarks(read), close
 
     def group_lags(self) -> GroupLags:
         """The worker's and the storage consumer's lag, in that order."""
@@ -225,19 +238,6 @@ def _warm_up(asked_s: float, kafka: PidSource, say: Say) -> float:
     return warm
 
 
-@dataclass
-class _Window:
-    """The measured part of the publishing: from the end of the warm-up."""
-
-    cpu: CpuTimes | None = None
-    wall: float = 0.0
-    at: float = 0.0
-
-    def open(self, sampler: RssSampler) -> None:
-        self.cpu, self.wall, self.at = cpu_times(), time.time(), time.monotonic()
-        sampler.rebase()
-
-
 def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None = None,
              sample_s: float = 10.0, say: Say = lambda text: None, *,
              worker_processes: int = 1, bridge_processes: int = 1,
@@ -256,15 +256,21 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
         sampler.start()
         pub = PublisherPool(settings, run.gateways, publisher)
         settle_heap(settings.gc_young_threshold)  # no 100 ms collections while publishing
-        window = _Window()
+        window = Window()
+        marks, close_marks = run.commit_marks()
         with closing(run.group_lags()) as lags:
             try:
                 say(f"publishing {rate}/s from {n} devices for {minutes:g} min after "
                     f"{warmup_s:g} s of warm-up…")
                 started = time.monotonic()
                 sent_at: dict[str, tuple[float, int]] = {}
-                published = stream(run.devices, pub, load, say, sent_at, lags,
-                                   lambda: window.open(sampler))
+
+                def measure() -> None:
+                    window.open(sampler)
+                    marks.mark()
+
+                published = stream(run.devices, pub, load, say, sent_at, lags, measure)
+                marks.mark()
                 cpu_after = cpu_times()
                 pauses = read_pauses(state_dir() / "logs" / "kafka-gc.log", window.wall,
                                      time.time())
@@ -273,6 +279,8 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
                 acked = pub.acked
             finally:
                 pub.close()
+            kept_up = marks.rates(30.0)
+            close_marks()
             drain_s = _drain(lags, say, 900.0)
         end_to_end_s = time.monotonic() - started
         rss = sampler.stop()
@@ -298,4 +306,4 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
                           cpu_share(window.cpu, cpu_after) if window.cpu and cpu_after
                           else None, pauses,
                           {k: latency_summary(v, len(sent_at)) for k, v in hops.items()},
-                          published - load.warm, per_gateway)
+                          published - load.warm, per_gateway, kept_up)

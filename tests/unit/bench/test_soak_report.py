@@ -30,3 +30,9 @@ def test_without_cpu_figures_nothing_is_claimed_about_the_host() -> None:
     report = _soak_report(_RUN)
     assert "HOST DISTURBED" not in report
     assert "while publishing" not in report
+
+
+def test_the_kept_up_rates_are_reported_or_said_to_be_missing() -> None:
+    kept = _soak_report(dataclasses.replace(_RUN, kept_up=(1987.5, 1990.0)))
+    assert "kept up: judged 1987.5/s, stored 1990/s (offsets committed" in kept
+    assert "kept up: not measured" in _soak_report(_RUN)
