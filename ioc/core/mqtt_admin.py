@@ -18,7 +18,7 @@ import paho.mqtt.client as mqtt
 
 from ioc.core.admin_settings import admin_credentials_file
 from ioc.core.errors import ConfigError, ServiceError
-from ioc.core.mqtt_identities import ADMIN_USER, Acl, Identity, Role
+from ioc.core.mqtt_identities import ADMIN_USER, Acl, Identity, Role, scan_order
 from ioc.core.settings import Settings
 
 __all__ = [
@@ -47,7 +47,7 @@ Command = dict[str, Any]
 def create_role(role: Role, inline: int = 96) -> list[Command]:
     """createRole with its first ACLs, then addRoleACL for the rest (a gateway's role would
     not fit one packet; every command makes the plugin rewrite its file, so few is fast)."""
-    acls = sorted(role.acls)
+    acls = scan_order(role.acls)
     return [{"command": "createRole", "rolename": role.name,
              "acls": [acl.as_json() for acl in acls[:inline]]},
             *(add_acl(role.name, acl) for acl in acls[inline:])]
@@ -64,7 +64,7 @@ def role_parts(role: Role, limit: int = MAX_BATCH_BYTES - 512) -> tuple[list[str
     names: list[str] = []
     commands: list[Command] = []
     size = limit
-    for acl in sorted(role.acls):
+    for acl in scan_order(role.acls):
         entry = acl.as_json()
         length = len(json.dumps(entry)) + 2
         if size + length > limit:

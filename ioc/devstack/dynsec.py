@@ -19,7 +19,7 @@ from typing import Any
 
 from ioc.core.errors import ConfigError
 from ioc.core.mqtt_admin import Command, add_acl, create_client, create_role, remove_acl
-from ioc.core.mqtt_identities import ADMIN_USER, Access, Acl, Identity, admin_role
+from ioc.core.mqtt_identities import ADMIN_USER, Access, Acl, Identity, admin_role, scan_order
 from ioc.core.private_files import write_private
 
 __all__ = ["DEFAULT_ACCESS", "Current", "CurrentClient", "hash_secret", "initial_config",
@@ -49,7 +49,7 @@ def initial_config(admin_password: str) -> dict[str, Any]:
                      "password": hash_secret(admin_password, salt),
                      "salt": base64.b64encode(salt).decode(), "iterations": ITERATIONS}],
         "groups": [],
-        "roles": [{"rolename": role.name, "acls": [a.as_json() for a in sorted(role.acls)]}],
+        "roles": [{"rolename": role.name, "acls": [a.as_json() for a in scan_order(role.acls)]}],
     }
 
 
@@ -115,7 +115,7 @@ def _role_changes(current: Current, access: Access) -> list[Command]:
         if have is None:
             out += create_role(role)
             continue
-        out += [add_acl(role.name, acl) for acl in sorted(role.acls - have)]
+        out += [add_acl(role.name, acl) for acl in scan_order(role.acls - have)]
         out += [remove_acl(role.name, acl) for acl in sorted(have - role.acls)]
     return out
 

@@ -34,6 +34,7 @@ from ioc.core.mqtt_identities import (
     gateway_access,
     gateway_user,
     registry_access,
+    scan_order,
 )
 from ioc.core.mqtt_secrets import (
     ensure_secrets,
@@ -127,7 +128,7 @@ def _role_commands(admin: DynsecAdmin, role: Role, create: bool) -> list[Command
     have = _acls(admin, role.name)
     if have is None:
         return create_role(role) if create else []
-    return [add_acl(role.name, acl) for acl in sorted(role.acls - have)]
+    return [add_acl(role.name, acl) for acl in scan_order(role.acls - have)]
 
 
 def _reenable(client: dict[str, Any], ident: Identity, secret: str) -> list[Command]:

@@ -35,5 +35,10 @@ def test_soak_smoke_loses_nothing_and_reports_rss(
     latency = re.search(r"flood.level alert \(first crossing of each device, after the "
                         r"warm-up\): count (\d+), missing 0, p50_ms [\d.]+, p99_ms [\d.]+", out)
     assert latency is not None and int(latency.group(1)) > 0, out
+    # the pipeline keeps up with 200/s: its commits over the window run at that rate, give
+    # or take a commit interval at either end of the 30 s
+    kept = re.search(r"kept up: judged ([\d.]+)/s, stored ([\d.]+)/s", out)
+    assert kept is not None, out
+    assert all(150 <= float(rate) <= 250 for rate in kept.groups()), out
     for process in ("publisher", "bridge", "worker"):
         assert any(line.startswith(process) for line in out.splitlines()), out

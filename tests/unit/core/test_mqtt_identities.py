@@ -24,6 +24,7 @@ from ioc.core.mqtt_identities import (
     device_access,
     gateway_access,
     registry_access,
+    scan_order,
 )
 from ioc.core.registry import Device, Domain
 
@@ -118,6 +119,25 @@ def test_a_big_role_is_made_in_parts_of_one_command_each() -> None:
     got = [Acl(a["acltype"], a["topic"], a["allow"]) for c in commands for a in c["acls"]]
     assert sorted(got) == sorted(role.acls)  # every ACL once, nothing more
     assert all(len(json.dumps(c)) + 200 <= MAX_BATCH_BYTES for c in commands)
+
+
+def _topics(commands: list[dict[str, object]]) -> list[str]:
+    return [a["topic"] for c in commands for a in c["acls"]]  # type: ignore[attr-defined]
+
+
+def test_a_gateways_telemetry_acls_come_before_every_other_publish_acl() -> None:
+    # the broker tries a client's ACLs one by one in this order, and nearly every publish
+    # is telemetry: with status entries in between, a publish scanned twice as many
+    _, role = gateway_access("gw-x", "drainage",
+                             [("drainage", f"dr-{i:05d}") for i in range(3000)])
+    for topics in (_topics(role_parts(role)[1]), [a.topic for a in scan_order(role.acls)],
+                   [c.get("topic") or a["topic"] for c in create_role(role)
+                    for a in c.get("acls", [{}])]):
+        kinds = [t.rsplit("/", 1)[1] for t in topics]
+        assert kinds == ["telemetry"] * 3000 + ["status"] * 3001
+    telemetry = [t for t in _topics(role_parts(role)[1]) if t.endswith("/telemetry")]
+    assert telemetry == sorted(telemetry)  # and sorted within their kind
+    assert sorted(scan_order(role.acls)) == sorted(role.acls)
 
 
 def test_create_client_binds_the_client_id_only_when_the_identity_is_bound() -> None:
