@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["bench"]
 
 _PARTS = ("contract", "detector", "worker", "worker-state", "bridge", "storage", "pipeline",
-          "peer")
+          "acl", "peer")
 _DEFAULT_PARTS = tuple(p for p in _PARTS if p != "peer")  # peer: on request (needs Telegraf)
 
 
@@ -83,6 +83,12 @@ def _pipeline(quick: bool) -> dict[str, Any]:
                               worker_processes=_worker_processes())
 
 
+def _acl(quick: bool) -> dict[str, Any]:
+    from ioc.bench.acl_order import run_acl_order_bench
+    return run_acl_order_bench(load_admin_settings(), 10_000 if quick else 100_000,
+                               progress=_say)
+
+
 def _peer(quick: bool) -> dict[str, Any]:
     from ioc.bench.peer import run_peer_bench
     return run_peer_bench(load_admin_settings(), 10_000 if quick else 100_000,
@@ -94,11 +100,12 @@ def _peer(quick: bool) -> dict[str, Any]:
 _RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "contract": _contract, "detector": _detector, "worker": _worker,
     "worker-state": _worker_state, "bridge": _bridge,
-    "storage": _storage, "pipeline": _pipeline, "peer": _peer}
+    "storage": _storage, "pipeline": _pipeline, "acl": _acl, "peer": _peer}
 # parts that repeat themselves (interleaving their variants) instead of being repeated
 _SELF_REPEATING = frozenset({"worker-state", "peer"})
 # parts that run on the services, and the topic prefixes of what they create there
-_ON_SERVICES = frozenset({"worker", "worker-state", "bridge", "storage", "pipeline", "peer"})
+_ON_SERVICES = frozenset({"worker", "worker-state", "bridge", "storage", "pipeline", "acl",
+                          "peer"})
 _TOPIC_PREFIXES = ("bench-", "wbench-", "peer-")
 
 
@@ -180,9 +187,11 @@ def bench(ctx: click.Context, only: str, quick: bool, runs: int, bridge_processe
     draining a backlog (needs the services). storage: Kafka → InfluxDB writer vs writing the
     same readings straight to InfluxDB (needs the services). pipeline: publish-to-alert
     latency at 2,000 readings/s through Mosquitto, the bridge, Kafka and a worker (needs the
-    services). peer (only on request): the same backlog through Telegraf beside the bridge,
-    then the same feed published live by three gateways while each runs, when a `telegraf`
-    binary is on PATH or in ~/.cache/ioc (deploy/local/build_telegraf.sh).
+    services). acl: Mosquitto's CPU per publish of a 250-device gateway, its ACLs telemetry
+    first vs in plain sorted order (needs the services). peer (only on request): the same
+    backlog through Telegraf beside the bridge, then the same feed published live by three
+    gateways while each runs, when a `telegraf` binary is on PATH or in ~/.cache/ioc
+    (deploy/local/build_telegraf.sh).
     """
     if ctx.invoked_subcommand is not None:
         return

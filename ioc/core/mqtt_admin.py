@@ -11,7 +11,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -53,9 +53,12 @@ def create_role(role: Role, inline: int = 96) -> list[Command]:
             *(add_acl(role.name, acl) for acl in acls[inline:])]
 
 
-def role_parts(role: Role, limit: int = MAX_BATCH_BYTES - 512) -> tuple[list[str], list[Command]]:
+def role_parts(role: Role, limit: int = MAX_BATCH_BYTES - 512,
+               order: Callable[[Iterable[Acl]], list[Acl]] = scan_order,
+               ) -> tuple[list[str], list[Command]]:
     """A role too big for one packet as roles `<name>.<k>`, each created whole by one
-    createRole of at most `limit` bytes; returns (their names, the commands).
+    createRole of at most `limit` bytes, its ACLs in `order`; returns (their names, the
+    commands).
 
     The plugin rewrites its whole file after every command, so a role of thousands of ACLs
     made with one addRoleACL each took minutes; as parts it takes one command per part.
@@ -64,7 +67,7 @@ def role_parts(role: Role, limit: int = MAX_BATCH_BYTES - 512) -> tuple[list[str
     names: list[str] = []
     commands: list[Command] = []
     size = limit
-    for acl in scan_order(role.acls):
+    for acl in order(role.acls):
         entry = acl.as_json()
         length = len(json.dumps(entry)) + 2
         if size + length > limit:

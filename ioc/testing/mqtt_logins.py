@@ -17,17 +17,19 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from ioc.core.mqtt_admin import Command, DynsecAdmin, admin_from_settings, create_client, role_parts
 from ioc.core.mqtt_identities import (
+    Acl,
     Identity,
     MqttLogin,
     Role,
     device_access,
     gateway_access,
+    scan_order,
 )
 from ioc.core.mqtt_secrets import new_secret
 from ioc.core.settings import Settings
@@ -42,6 +44,7 @@ _TAG = "ioc:test pid="  # textname of a run's users: the process that made them,
 _MAX_INLINE_ROLES = 200  # createClient's role list stays far under the packet limit
 # devices per throwaway gateway: the broker checks a publish against its ACLs one by one
 GATEWAY_DEVICES = 250
+AclOrder = Callable[[Iterable[Acl]], list[Acl]]
 
 
 def owner_tag() -> str:
@@ -98,14 +101,14 @@ def _client(ident: Identity, password: str, roles: list[str]) -> list[Command]:
 
 
 @contextmanager
-def _provisioned(settings: Settings,
-                 pairs: list[tuple[Identity, Role]]) -> Iterator[dict[str, MqttLogin]]:
+def _provisioned(settings: Settings, pairs: list[tuple[Identity, Role]],
+                 order: AclOrder = scan_order) -> Iterator[dict[str, MqttLogin]]:
     logins = {ident.username: MqttLogin(ident.username, new_secret()) for ident, _ in pairs}
     create: list[Command] = []
     delete: list[Command] = [{"command": "deleteClient", "username": i.username}
                              for i, _ in pairs]
     for ident, role in pairs:
-        names, commands = role_parts(role)
+        names, commands = role_parts(role, order=order)
         create += [*commands, *_client(ident, logins[ident.username].password, names)]
         delete += [{"command": "deleteRole", "rolename": name} for name in names]
     with admin_from_settings(settings) as conn:
@@ -130,15 +133,16 @@ def run_gateway(settings: Settings, name: str, domain: str,
 
 @contextmanager
 def run_gateways(settings: Settings, prefix: str, domain: str, device_ids: list[str],
-                 per_gateway: int = GATEWAY_DEVICES,
+                 per_gateway: int = GATEWAY_DEVICES, acl_order: AclOrder = scan_order,
                  ) -> Iterator[list[tuple[MqttLogin, list[str]]]]:
     """Gateways `<prefix><k>` sharing the devices, at most `per_gateway` each: (login, its
     device ids) per gateway. The broker checks a publish against the gateway's ACLs one by
-    one, so a single gateway of 5,000 devices capped the broker at ~500 messages/s."""
+    one, so a single gateway of 5,000 devices capped the broker at ~500 messages/s;
+    `acl_order` is the order they are given in (a bench compares two)."""
     groups = [device_ids[i:i + per_gateway] for i in range(0, len(device_ids), per_gateway)]
     pairs = [gateway_access(f"{prefix}{k}", domain, ((domain, d) for d in group), kind="test")
              for k, group in enumerate(groups)]
-    with _provisioned(settings, pairs) as logins:
+    with _provisioned(settings, pairs, acl_order) as logins:
         yield [(logins[ident.username], group) for (ident, _), group in zip(pairs, groups,
                                                                             strict=True)]
 

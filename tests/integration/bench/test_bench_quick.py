@@ -14,7 +14,7 @@ from ioc.testing.processes import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-_PARTS = ("contract", "detector", "worker", "bridge", "storage", "pipeline")
+_PARTS = ("contract", "detector", "worker", "bridge", "storage", "pipeline", "acl")
 
 
 def test_bench_quick_counts_every_part_and_reports_achieved_rates(
@@ -40,3 +40,7 @@ def test_bench_quick_counts_every_part_and_reports_achieved_rates(
     assert pipeline["telemetry_missing"] == 0 and pipeline["alerts_missing"] == 0
     assert pipeline["achieved_publish_rate_per_s"]["median"] > 0
     assert report["worker"]["baseline_read"] == report["worker"]["readings"]
+    acl = report["acl"]  # both gateways' publishes were all acknowledged (else a problem)
+    for order in ("scan_order", "sorted"):
+        figure = acl[f"broker_cpu_us_per_publish_{order}"]  # a spread, or one run's number
+        assert (figure["median"] if isinstance(figure, dict) else figure) > 0, acl
