@@ -20,10 +20,10 @@ from ioc.bench.publishers import PublisherPool
 from ioc.bench.rss import read_cpu_s
 from ioc.bench.trials import PROBLEMS
 from ioc.core.errors import ServiceError
-from ioc.core.mqtt_identities import scan_order
+from ioc.core.mqtt_identities import AclOrder, scan_order
 from ioc.core.settings import Settings, state_dir
 from ioc.core.topics import telemetry_topic
-from ioc.testing.mqtt_logins import GATEWAY_DEVICES, AclOrder, run_gateways
+from ioc.testing.mqtt_logins import GATEWAY_DEVICES, run_gateways
 
 __all__ = ["run_acl_order_bench"]
 

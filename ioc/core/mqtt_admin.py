@@ -11,14 +11,14 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
 from ioc.core.admin_settings import admin_credentials_file
 from ioc.core.errors import ConfigError, ServiceError
-from ioc.core.mqtt_identities import ADMIN_USER, Acl, Identity, Role, scan_order
+from ioc.core.mqtt_identities import ADMIN_USER, Acl, AclOrder, Identity, Role, scan_order
 from ioc.core.settings import Settings
 
 __all__ = [
@@ -54,7 +54,7 @@ def create_role(role: Role, inline: int = 96) -> list[Command]:
 
 
 def role_parts(role: Role, limit: int = MAX_BATCH_BYTES - 512,
-               order: Callable[[Iterable[Acl]], list[Acl]] = scan_order,
+               order: AclOrder = scan_order,
                ) -> tuple[list[str], list[Command]]:
     """A role too big for one packet as roles `<name>.<k>`, each created whole by one
     createRole of at most `limit` bytes, its ACLs in `order`; returns (their names, the

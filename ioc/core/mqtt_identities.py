@@ -10,7 +10,7 @@ instances share one user. Nobody else may subscribe.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ __all__ = [
     "SUBSCRIBE",
     "Access",
     "Acl",
+    "AclOrder",
     "Identity",
     "MqttLogin",
     "Role",
@@ -67,6 +68,9 @@ class Acl:
     def as_json(self) -> dict[str, Any]:
         """The plugin's JSON form."""
         return {"acltype": self.acltype, "topic": self.topic, "allow": self.allow}
+
+
+AclOrder = Callable[[Iterable[Acl]], list[Acl]]  # the order a role's ACLs are given in
 
 
 def scan_order(acls: Iterable[Acl]) -> list[Acl]:

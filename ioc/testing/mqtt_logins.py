@@ -17,13 +17,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from ioc.core.mqtt_admin import Command, DynsecAdmin, admin_from_settings, create_client, role_parts
 from ioc.core.mqtt_identities import (
-    Acl,
+    AclOrder,
     Identity,
     MqttLogin,
     Role,
@@ -44,7 +44,6 @@ _TAG = "ioc:test pid="  # textname of a run's users: the process that made them,
 _MAX_INLINE_ROLES = 200  # createClient's role list stays far under the packet limit
 # devices per throwaway gateway: the broker checks a publish against its ACLs one by one
 GATEWAY_DEVICES = 250
-AclOrder = Callable[[Iterable[Acl]], list[Acl]]
 
 
 def owner_tag() -> str:
