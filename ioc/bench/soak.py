@@ -139,9 +139,14 @@ class _Run:
         assert self.worker is not None
         w = self.worker
         read, close = committed_reader(kafka_access(self.settings),
-                                       [w.group, f"{w.prefix}ioc-influx-writer"],
-                                       w.topics.telemetry)
+                                       [w.group, self.storage_group], w.topics.telemetry)
         return CommitMarks(read), close
+
+    @property
+    def storage_group(self) -> str:
+        """The worker's InfluxDB writer's consumer group."""
+        assert self.worker is not None
+        return f"{self.worker.prefix}ioc-influx-writer"
 
     def group_lags(self) -> GroupLags:
         """The worker's and the storage consumer's lag, in that order."""
@@ -149,7 +154,7 @@ class _Run:
         w = self.worker
         return GroupLags(kafka_access(self.settings), [
             (w.group, [w.topics.telemetry, w.topics.owned]),
-            (f"{w.prefix}ioc-influx-writer", [w.topics.telemetry, w.topics.alerts])])
+            (self.storage_group, [w.topics.telemetry, w.topics.alerts])])
 
 
 @contextmanager
@@ -277,10 +282,10 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
                 achieved = (published - load.warm) / (time.monotonic() - window.at)
                 pub.wait_acked(300)
                 acked = pub.acked
+                kept_up = marks.rates(30.0)
             finally:
                 pub.close()
-            kept_up = marks.rates(30.0)
-            close_marks()
+                close_marks()
             drain_s = _drain(lags, say, 900.0)
         end_to_end_s = time.monotonic() - started
         rss = sampler.stop()
