@@ -36,7 +36,7 @@ from ioc.core.registry import dump_registry
 from ioc.core.settings import Settings
 from ioc.ingest.bridge import Bridge
 from ioc.ingest.config import bridge_config
-from ioc.ingest.kafka_sink import SinkConfig
+from ioc.ingest.kafka_sink import DEFAULT_LINGER_MS, SinkConfig
 from ioc.ingest.router import KafkaTopics
 from ioc.testing.mqtt_logins import run_gateway
 
@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 
 def run_bridge_bench(settings: Settings, n_messages: int = 20_000, *, devices: int = 50,
                      in_process: bool = False, compression: str | None = None,
-                     linger_ms: int = 5, timeout_s: float = 300.0, processes: int = 1,
+                     linger_ms: int = DEFAULT_LINGER_MS, timeout_s: float = 300.0,
+                     processes: int = 1,
                      kafka_client: str = "librdkafka",
                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Messages/s through the bridge and through a direct producer, measured in one run.

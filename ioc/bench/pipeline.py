@@ -22,6 +22,7 @@ from ioc.core.kafka_auth import kafka_access
 from ioc.core.registry import WARDS, Device, dump_registry
 from ioc.core.settings import Settings
 from ioc.core.topics import ALERTS, DEADLETTER, DEVICE_STATUS, TELEMETRY, telemetry_topic
+from ioc.ingest.kafka_sink import DEFAULT_LINGER_MS
 from ioc.testing.mqtt_logins import run_gateway
 from ioc.testing.processes import WorkerProcess
 
@@ -124,7 +125,7 @@ def _stages(telemetry: list[Collected], alerts: list[Collected],
 
 
 def run_pipeline_bench(settings: Settings, rate: int = 2000, seconds: float = 20.0,
-                       devices: int = 400, triggers: int = 200, linger_ms: int = 5,
+                       devices: int = 400, triggers: int = 200, linger_ms: int = DEFAULT_LINGER_MS,
                        worker_profile: Path | None = None, bridge_processes: int = 1,
                        progress: Callable[[str], None] | None = None,
                        worker_processes: int = 1) -> dict[str, Any]:

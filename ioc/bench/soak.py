@@ -284,8 +284,8 @@ def run_soak(settings: Settings, minutes: float, rate: int, devices: int | None 
                 acked = pub.acked
                 kept_up = marks.rates(30.0)
             finally:
+                marks.close(close_marks)
                 pub.close()
-                close_marks()
             drain_s = _drain(lags, say, 900.0)
         end_to_end_s = time.monotonic() - started
         rss = sampler.stop()

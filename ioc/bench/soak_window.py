@@ -38,11 +38,15 @@ class CommitMarks:
         self._lock = threading.Lock()  # one read at a time: the consumers are not thread-safe
 
     def mark(self) -> None:
-        """Read the committed offsets now, without waiting for the answer."""
+        """Read the committed offsets now, without waiting for the answer (reads run one
+        after another, in the order they were marked)."""
         slot = len(self._marks)
         self._marks.append(None)
+        previous = self._threads[-1] if self._threads else None
 
         def read() -> None:
+            if previous is not None:
+                previous.join()
             with self._lock:
                 began = self._clock()
                 with suppress(Exception):  # a failed read leaves no rate, never a wrong one
@@ -52,6 +56,15 @@ class CommitMarks:
         thread = threading.Thread(target=read, name="commit-marks", daemon=True)
         self._threads.append(thread)
         thread.start()
+
+    def close(self, close_reader: Callable[[], None], timeout_s: float = 30.0) -> None:
+        """Wait for the reads (at most `timeout_s`), then close the reader under the lock,
+        so that no read is cut off half-way."""
+        deadline = self._clock() + timeout_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - self._clock()))
+        with self._lock:
+            close_reader()
 
     def rates(self, timeout_s: float) -> tuple[float, ...] | None:
         """Committed readings per second of each group from the first mark to the last;

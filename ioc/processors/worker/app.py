@@ -341,8 +341,13 @@ def _ownership_signals(app: faust.App, worker: Worker, state_log: StateLog | Non
 
 
 def _detect_agent(app: faust.App, worker: Worker, owned: Any, tune: Tuning) -> None:
-    """The owner-keyed internal topic: statuses, commands, readings from other partitions."""
+    """The owner-keyed internal topic: statuses, commands, readings from other partitions.
+
+    A record on a partition that is not its owner's (written under another partition
+    layout, or by a producer hashing the key) is sent on to its owner's, never applied here:
+    the ward's state and alerts have one writer."""
     fresh = worker.checkpoints.fresh
+    owner_part, parts = worker.ownership.router.partition_of, worker.ownership.partitions
 
     @app.agent(owned, name="detect")
     async def detect(stream: Any) -> None:
@@ -352,6 +357,11 @@ def _detect_agent(app: faust.App, worker: Worker, owned: Any, tune: Tuning) -> N
                 for event in events:
                     msg = event.message
                     if not fresh(OWNED, msg.partition, msg.offset):
+                        continue
+                    owner = msg.key.decode(errors="replace") if msg.key else ""
+                    if owner and owner_part(owner, parts) != msg.partition:
+                        worker.counts["misplaced_internal"] += 1
+                        batch.reroute.append((owner, msg.value))
                         continue
                     try:
                         batch.alerts += handle_envelope(worker.detector, msg.value)

@@ -17,6 +17,8 @@ from faust.assignor.partition_assignor import PartitionAssignor
 from kafka.partitioner import DefaultPartitioner
 from pydantic import SecretStr
 
+from ioc.core import envelope
+from ioc.core.envelope import Kind
 from ioc.core.kafka_auth import KafkaAccess
 from ioc.core.ownership import OWNER_HEADER, owner_keys, owner_partition
 from ioc.core.registry import WARDS
@@ -213,3 +215,30 @@ def test_faust_assigns_copartitioned_topics_together() -> None:
     assert sorted(owners) == [0, 1, 2, 3]
     assert all(len(m) == 1 for m in owners.values()), owners
     assert all(len(dict(a.assignment)) == 4 for a in result.values() if a.assignment)
+
+
+def test_detect_agent_sends_a_misplaced_internal_record_on_to_its_owners_partition() -> None:
+    worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-owned",
+                        partitions=4)
+    agent = worker.app.agents["detect"]
+    own = Router(REG).partition_of("tan-phu", 4)
+    offline = envelope.encode(Kind.STATUS, {"device": "a1", "status": "offline",
+                                            "at": T0.timestamp()})
+
+    async def put(partition: int, seen: int) -> None:
+        async with agent.test_context() as ctx:
+            await ctx.put(offline, key=b"tan-phu", partition=partition, wait=False)
+            # the agent takes what has queued; poll, not sleep blindly
+            for _ in range(200):
+                if worker.counts["misplaced_internal"] + len(worker.detector.open_alerts()) \
+                        >= seen:
+                    break
+                await asyncio.sleep(0.01)
+
+    # placed by a hash of the key, say: not applied here, re-sent to tan-phu's partition
+    asyncio.run(asyncio.wait_for(put((own + 1) % 4, 1), 20))
+    assert worker.counts["misplaced_internal"] == 1 and worker.counts["rerouted"] == 1
+    assert worker.detector.open_alerts() == []
+    asyncio.run(asyncio.wait_for(put(own, 2), 20))  # on its owner's partition: applied
+    assert [a.rule for a in worker.detector.open_alerts()] == ["device.silent"]
+    assert worker.counts["misplaced_internal"] == 1
