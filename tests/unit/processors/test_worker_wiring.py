@@ -185,11 +185,11 @@ def test_a_failed_checkpoint_is_retried_and_its_records_acked_only_after_it_succ
     worker = create_app(SETTINGS, REG, WorkerTopics.prefixed("t-"), app_id="t-flaky",
                         partitions=parts, state_log=FlakyLog(),
                         tuning=Tuning(commit_retry_s=0.01))
-    value = reading_to_json(drain("a1", T0, 0.3))
+    value, key = reading_to_json(drain("a1", T0, 0.3)), b"a1"
     if agent_name == "detect":  # the internal topic: the reading re-keyed by its owner
-        value = to_envelope(Router(REG), "reading", value)[1]
+        value, key = to_envelope(Router(REG), "reading", value)[1], b"tan-phu"
     seen = _acks_around_a_retry(worker, agent_name, lambda: len(writes), release, value,
-                                key=b"a1", partition=Router(REG).partition_of("tan-phu", parts),
+                                key=key, partition=Router(REG).partition_of("tan-phu", parts),
                                 headers={"ioc-owner": b"tan-phu"})
     assert seen == [(1, False), (1, True)]  # not acked until its checkpoint went through
     assert worker.detector.state.clock  # the reading reached the rules
