@@ -57,21 +57,23 @@ class CommitMarks:
         self._threads.append(thread)
         thread.start()
 
-    def close(self, close_reader: Callable[[], None], timeout_s: float = 30.0) -> None:
-        """Wait for the reads (at most `timeout_s`), then close the reader under the lock,
-        so that no read is cut off half-way."""
+    def _join(self, timeout_s: float) -> None:
+        """Wait for the reads marked so far, `timeout_s` at most in all."""
         deadline = self._clock() + timeout_s
         for thread in self._threads:
             thread.join(max(0.0, deadline - self._clock()))
+
+    def close(self, close_reader: Callable[[], None], timeout_s: float = 30.0) -> None:
+        """Wait for the reads (at most `timeout_s`), then close the reader under the lock,
+        so that no read is cut off half-way."""
+        self._join(timeout_s)
         with self._lock:
             close_reader()
 
     def rates(self, timeout_s: float) -> tuple[float, ...] | None:
         """Committed readings per second of each group from the first mark to the last;
         None if either read failed or has not finished within `timeout_s`."""
-        deadline = self._clock() + timeout_s
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - self._clock()))
+        self._join(timeout_s)
         with self._lock:
             if len(self._marks) < 2 or self._marks[0] is None or self._marks[-1] is None:
                 return None
